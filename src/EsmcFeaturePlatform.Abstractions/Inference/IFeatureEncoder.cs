@@ -1,0 +1,67 @@
+namespace EsmcFeaturePlatform.Abstractions;
+
+/// <summary>
+/// The port through which everything above the inference library (grains, CLI, benchmarks) turns
+/// protein sequences into SAE features. Implementations own their compute threads; callers may call
+/// from any thread and concurrently. Values returned are always RAW (ReLU/top-k activations);
+/// normalization is applied by the reader (<see cref="FeatureMath.Normalize"/>) so that newly
+/// imported statistics never serve stale numbers.
+/// </summary>
+public interface IFeatureEncoder
+{
+    /// <summary>Every SAE that loaded, in a stable order.</summary>
+    IReadOnlyList<SaeDescriptor> Saes { get; }
+
+    /// <summary>Models and SAEs found under the model root that did not load, with the reason.</summary>
+    IReadOnlyList<LoadProblem> LoadProblems { get; }
+
+    /// <summary>The SAE's own statistics from its checkpoint (null when they are all-ones placeholders).</summary>
+    NormalizationStats? GetCheckpointStatistics(string saeId);
+
+    /// <summary>
+    /// Encodes the sequences (1..n) with the SAE. Results come back in input order.
+    /// Throws <see cref="InvalidSequenceException"/> naming the bad sequence (nothing is computed then),
+    /// <see cref="UnknownSaeException"/>, or <see cref="OverloadedException"/> when the worker queue is full.
+    /// </summary>
+    Task<IReadOnlyList<EncodedSequence>> EncodeAsync(string saeId, IReadOnlyList<string> sequences, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One loadable SAE: the id is <c>REPO_FOLDER_NAME/layerN</c> (contracts.md section 1).</summary>
+[GenerateSerializer, Alias("esmc.SaeDescriptor.v1")]
+public sealed record SaeDescriptor(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Model,
+    [property: Id(2)] int Layer,
+    [property: Id(3)] int K,
+    [property: Id(4)] int CodebookSize,
+    [property: Id(5)] int DModel,
+    [property: Id(6)] bool HasCheckpointStatistics,
+    [property: Id(7)] bool ResidualUpdate);
+
+[GenerateSerializer, Alias("esmc.LoadProblem.v1")]
+public sealed record LoadProblem([property: Id(0)] string Path, [property: Id(1)] string Reason);
+
+/// <summary>
+/// Raw SAE features of one sequence. <see cref="Residues"/> has exactly <see cref="Length"/> rows
+/// (residue 1..L, no &lt;cls&gt;/&lt;eos&gt;); each row is a feature list (value &gt; 0, value desc, index asc).
+/// </summary>
+[GenerateSerializer, Alias("esmc.EncodedSequence.v1")]
+public sealed record EncodedSequence(
+    [property: Id(0)] string SaeId,
+    [property: Id(1)] int Length,
+    [property: Id(2)] FeatureActivation[][] Residues,
+    [property: Id(3)] PooledActivation[] Pooled,
+    [property: Id(4)] int UnknownTokens);
+
+/// <summary>Per-feature statistics used for normalization: value / Max[j] * Idf[j].</summary>
+[GenerateSerializer, Alias("esmc.NormalizationStats.v1")]
+public sealed record NormalizationStats([property: Id(0)] float[] Max, [property: Id(1)] float[] Idf);
+
+public class InvalidSequenceException(string message) : ArgumentException(message);
+
+public class UnknownSaeException(string saeId) : ArgumentException($"Unknown SAE '{saeId}'.")
+{
+    public string SaeId { get; } = saeId;
+}
+
+public class OverloadedException(string message) : InvalidOperationException(message);
