@@ -1,0 +1,55 @@
+namespace EsmcFeaturePlatform.Abstractions;
+
+/// <summary>Identifies one SAE feature: the SAE id (<c>REPO/layerN</c>) and the feature index.</summary>
+[GenerateSerializer, Alias("esmc.FeatureKey.v1")]
+public readonly record struct FeatureKey([property: Id(0)] string SaeId, [property: Id(1)] int Index)
+{
+    /// <summary>The grain key and search-document id: <c>SAE#INDEX</c> ('#' never occurs in SAE ids).</summary>
+    public override string ToString() => $"{SaeId}#{Index}";
+
+    public static FeatureKey Parse(string value)
+    {
+        var hash = value.LastIndexOf('#');
+        if (hash <= 0 || !int.TryParse(value.AsSpan(hash + 1), out var index))
+            throw new FormatException($"'{value}' is not a feature key of the form SAE#INDEX.");
+        return new FeatureKey(value[..hash], index);
+    }
+}
+
+/// <summary>Corpus statistics of one feature (contracts.md FeatureStats). All from raw activations.</summary>
+[GenerateSerializer, Alias("esmc.FeatureStats.v1")]
+public sealed record FeatureStats(
+    [property: Id(0)] int Index,
+    [property: Id(1)] float? MaxActivation,
+    [property: Id(2)] int DocumentCount,
+    [property: Id(3)] int CorpusSize)
+{
+    /// <summary>ln(corpusSize / documentCount); null when the feature was never active.</summary>
+    public double? Idf => DocumentCount > 0 ? Math.Log((double)CorpusSize / DocumentCount) : null;
+}
+
+/// <summary>One protein in which a feature is active (contracts.md ActivationExample).</summary>
+[GenerateSerializer, Alias("esmc.ActivationExample.v1")]
+public sealed record ActivationExample(
+    [property: Id(0)] string SequenceId,
+    [property: Id(1)] float MaxValue,
+    [property: Id(2)] int Position,
+    [property: Id(3)] string Sequence,
+    [property: Id(4)] float[] Activations);
+
+public enum DescriptionStatus { Proposed, Approved, Rejected }
+
+public enum DescriptionSource { Agent, Evidence, Human }
+
+/// <summary>One version of a feature's description; every version is kept (contracts.md DescriptionVersion).</summary>
+[GenerateSerializer, Alias("esmc.DescriptionVersion.v1")]
+public sealed record DescriptionVersion(
+    [property: Id(0)] int Version,
+    [property: Id(1)] string Label,
+    [property: Id(2)] string Text,
+    [property: Id(3)] DescriptionStatus Status,
+    [property: Id(4)] DescriptionSource Source,
+    [property: Id(5)] string Author,
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] double? Score,
+    [property: Id(8)] string? ReviewNote);
