@@ -1,0 +1,40 @@
+namespace EsmcFeaturePlatform.Inference.TorchSharp;
+
+/// <summary>Inference settings, bound from the configuration section <see cref="SectionName"/>.</summary>
+public sealed class InferenceOptions
+{
+    public const string SectionName = "Esmc:Inference";
+
+    /// <summary>Longest accepted input in tokens, including &lt;cls&gt; and &lt;eos&gt; (model spec 2.5).</summary>
+    public int MaxTokens { get; set; } = 2048;
+
+    /// <summary>Padded tokens (batch size x longest sequence) per forward pass.</summary>
+    public int MaxBatchTokens { get; set; } = 8192;
+
+    /// <summary>Queued sequences per model before <see cref="EsmcFeaturePlatform.Abstractions.OverloadedException"/>.</summary>
+    public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>How long the worker waits for more requests after the first one arrives, to fill a batch.</summary>
+    public int BatchWindowMilliseconds { get; set; } = 5;
+
+    /// <summary>auto | cpu | cuda | cuda:N. "auto" picks CUDA when libtorch sees a GPU.</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>libtorch intra-op threads (process-wide); null leaves libtorch's default.</summary>
+    public int? IntraOpThreads { get; set; }
+
+    /// <summary>Models idle longer than this are freed by <see cref="TorchFeatureEncoder.UnloadIdleModels"/>; zero = never.</summary>
+    public TimeSpan IdleUnloadAfter { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (MaxTokens < 3) throw new ArgumentException($"{SectionName}:MaxTokens must be at least 3 (<cls>, one residue, <eos>); got {MaxTokens}.");
+        if (MaxBatchTokens < MaxTokens) throw new ArgumentException($"{SectionName}:MaxBatchTokens ({MaxBatchTokens}) must be at least MaxTokens ({MaxTokens}) so that the longest sequence fits one batch.");
+        if (QueueCapacity < 1) throw new ArgumentException($"{SectionName}:QueueCapacity must be positive; got {QueueCapacity}.");
+        if (BatchWindowMilliseconds < 0) throw new ArgumentException($"{SectionName}:BatchWindowMilliseconds must not be negative; got {BatchWindowMilliseconds}.");
+        if (IntraOpThreads is < 1) throw new ArgumentException($"{SectionName}:IntraOpThreads must be positive when set; got {IntraOpThreads}.");
+        if (IdleUnloadAfter < TimeSpan.Zero) throw new ArgumentException($"{SectionName}:IdleUnloadAfter must not be negative.");
+        Runtime.DeviceSelector.Parse(Device);
+    }
+}

@@ -1,0 +1,202 @@
+using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
+
+/// <summary>
+/// The ESMC encoder (model spec 3) as plain weight tensors and functional ops: fused q|k|v, LayerNorm on
+/// q and k over the full width, rotate-half RoPE, SDPA with a key-padding mask, SwiGLU, residual updates
+/// divided by s = sqrt(n_layers/36). Callers own the dispose scope of everything Forward returns.
+/// </summary>
+internal sealed class EsmcBackbone : IDisposable
+{
+    private const double LayerNormEps = 1e-5;
+
+    private readonly Tensor _embedding;
+    private readonly BlockWeights[] _blocks;
+    private readonly Tensor? _finalNorm;
+    private readonly HeadWeights? _head;
+    private readonly long[] _dShape;
+
+    private EsmcBackbone(EsmcModelConfig config, Device device, ScalarType dtype, Tensor embedding, BlockWeights[] blocks, Tensor? finalNorm, HeadWeights? head)
+    {
+        Config = config;
+        Device = device;
+        DType = dtype;
+        _embedding = embedding;
+        _blocks = blocks;
+        _finalNorm = finalNorm;
+        _head = head;
+        _dShape = [config.DModel];
+    }
+
+    public EsmcModelConfig Config { get; }
+
+    public Device Device { get; }
+
+    public ScalarType DType { get; }
+
+    /// <summary>Deepest hidden state this instance can compute (fewer blocks are loaded when the SAEs need fewer).</summary>
+    public int MaxLayer => _blocks.Length == Config.Layers && _finalNorm is not null ? Config.Layers : _blocks.Length;
+
+    public bool HasHead => _head is not null;
+
+    /// <summary>Loads the weights needed for hidden states up to <paramref name="maxLayer"/> (all when null), plus the LM head if asked and present.</summary>
+    public static EsmcBackbone Load(EsmcCheckpoint checkpoint, Device device, ScalarType dtype, int? maxLayer = null, bool loadHead = true)
+    {
+        var config = checkpoint.Config;
+        var layer = Math.Clamp(maxLayer ?? config.Layers, 0, config.Layers);
+        var blockCount = Math.Min(layer, config.Layers);
+        var owned = new List<Tensor>();
+        Tensor L(WeightSource s)
+        {
+            var t = TensorLoading.Load(s, device, dtype);
+            owned.Add(t);
+            return t;
+        }
+        try
+        {
+            var embedding = L(checkpoint.Embedding);
+            var blocks = new BlockWeights[blockCount];
+            for (var i = 0; i < blockCount; i++)
+            {
+                var b = checkpoint.Blocks[i];
+                blocks[i] = new BlockWeights(L(b.AttnNormWeight), L(b.AttnNormBias), L(b.Qkv), L(b.QNorm), L(b.KNorm), L(b.AttnOut),
+                    L(b.FfnNormWeight), L(b.FfnNormBias), L(b.FfnIn), L(b.FfnOut));
+            }
+            var full = layer == config.Layers;
+            var finalNorm = full ? L(checkpoint.FinalNorm) : null;
+            HeadWeights? head = null;
+            if (full && loadHead && checkpoint.Head is { } h)
+                head = new HeadWeights(L(h.DenseWeight), L(h.DenseBias), L(h.NormWeight), L(h.NormBias), L(h.DecoderWeight), L(h.DecoderBias));
+            return new EsmcBackbone(config, device, dtype, embedding, blocks, finalNorm, head);
+        }
+        catch
+        {
+            foreach (var t in owned) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the encoder on right-padded <paramref name="ids"/> [B, L] and returns h[N] for every N in
+    /// <paramref name="layers"/> (model spec 3.6) in the compute dtype, running only the blocks the deepest
+    /// requested layer needs. <paramref name="keyMask"/> [B, L] is true for real tokens (null: no padding).
+    /// </summary>
+    public (Dictionary<int, Tensor> Hidden, Tensor? Logits) Forward(Tensor ids, Tensor? keyMask, IReadOnlyCollection<int> layers, bool logits)
+    {
+        var n = Config.Layers;
+        foreach (var layer in layers)
+            if (layer < 0 || layer > MaxLayer)
+                throw new ArgumentOutOfRangeException(nameof(layers), $"Hidden state {layer} is outside 0..{MaxLayer} for this model.");
+        if (logits && _head is null)
+            throw new InvalidOperationException("This checkpoint has no LM head (or it was not loaded), so logits are unavailable.");
+        var deepest = logits ? n : layers.Count == 0 ? 0 : layers.Max();
+        var blocksToRun = Math.Min(deepest, n);
+
+        var batch = ids.shape[0];
+        var length = ids.shape[1];
+        var hidden = new Dictionary<int, Tensor>();
+        var x = index_select(_embedding, 0, ids.reshape(-1)).reshape(batch, length, Config.DModel);
+        if (layers.Contains(0)) hidden[0] = x;
+
+        var (cos, sin) = RotaryTables(length);
+        var attentionMask = keyMask?.reshape(batch, 1, 1, length);
+        var scale = Config.ResidueScalingFactor;
+        for (var b = 0; b < blocksToRun; b++)
+        {
+            var block = _blocks[b];
+            x = x + Attention(block, x, cos, sin, attentionMask).div(scale);
+            x = x + FeedForward(block, x).div(scale);
+            if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
+        }
+        Tensor? last = null;
+        if (deepest == n)
+        {
+            last = layer_norm(x, _dShape, _finalNorm!, null, LayerNormEps);
+            if (layers.Contains(n)) hidden[n] = last;
+        }
+        Tensor? logitsTensor = null;
+        if (logits)
+        {
+            var h = _head!;
+            var y = gelu(linear(last!, h.DenseWeight, h.DenseBias));
+            y = layer_norm(y, _dShape, h.NormWeight, h.NormBias, LayerNormEps);
+            logitsTensor = linear(y, h.DecoderWeight, h.DecoderBias);
+        }
+        return (hidden, logitsTensor);
+    }
+
+    private Tensor Attention(BlockWeights w, Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    {
+        var batch = x.shape[0];
+        var length = x.shape[1];
+        var d = Config.DModel;
+        var heads = Config.Heads;
+        var headDim = Config.HeadDim;
+        var a = layer_norm(x, _dShape, w.AttnNormWeight, w.AttnNormBias, LayerNormEps);
+        var qkv = linear(a, w.Qkv).chunk(3, -1);
+        var q = layer_norm(qkv[0], _dShape, w.QNorm, null, LayerNormEps);
+        var k = layer_norm(qkv[1], _dShape, w.KNorm, null, LayerNormEps);
+        q = ApplyRotary(q.reshape(batch, length, heads, headDim).transpose(1, 2), cos, sin);
+        k = ApplyRotary(k.reshape(batch, length, heads, headDim).transpose(1, 2), cos, sin);
+        var v = qkv[2].reshape(batch, length, heads, headDim).transpose(1, 2);
+        var context = scaled_dot_product_attention(q, k, v, mask);
+        return linear(context.transpose(1, 2).reshape(batch, length, d), w.AttnOut);
+    }
+
+    private static Tensor FeedForward(BlockWeights w, Tensor x)
+    {
+        var a = layer_norm(x, [x.shape[^1]], w.FfnNormWeight, w.FfnNormBias, LayerNormEps);
+        var gateUp = linear(a, w.FfnIn).chunk(2, -1);
+        return linear(silu(gateUp[0]) * gateUp[1], w.FfnOut);
+    }
+
+    /// <summary>Rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), model spec 3.3.</summary>
+    private static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor sin)
+    {
+        var half = x.shape[^1] / 2;
+        var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
+        return x * cos + rotated * sin;
+    }
+
+    private (Tensor Cos, Tensor Sin) RotaryTables(long length)
+    {
+        // Angles in float64, then cast: more exact than the reference's float32 tables, and within their rounding.
+        var headDim = Config.HeadDim;
+        var inverseFrequencies = new double[headDim / 2];
+        for (var i = 0; i < inverseFrequencies.Length; i++) inverseFrequencies[i] = 1.0 / Math.Pow(Config.RopeTheta, 2.0 * i / headDim);
+        var invFreq = tensor(inverseFrequencies, ScalarType.Float64, Device);
+        var positions = arange(0, length, 1, ScalarType.Float64, Device);
+        var freqs = outer(positions, invFreq);
+        var angles = cat([freqs, freqs], -1);
+        return (angles.cos().to(DType), angles.sin().to(DType));
+    }
+
+    public void Dispose()
+    {
+        _embedding.Dispose();
+        foreach (var b in _blocks) b.Dispose();
+        _finalNorm?.Dispose();
+        _head?.Dispose();
+    }
+
+    private sealed record BlockWeights(Tensor AttnNormWeight, Tensor AttnNormBias, Tensor Qkv, Tensor QNorm, Tensor KNorm, Tensor AttnOut,
+        Tensor FfnNormWeight, Tensor FfnNormBias, Tensor FfnIn, Tensor FfnOut) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var t in new[] { AttnNormWeight, AttnNormBias, Qkv, QNorm, KNorm, AttnOut, FfnNormWeight, FfnNormBias, FfnIn, FfnOut }) t.Dispose();
+        }
+    }
+
+    private sealed record HeadWeights(Tensor DenseWeight, Tensor DenseBias, Tensor NormWeight, Tensor NormBias, Tensor DecoderWeight, Tensor DecoderBias) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var t in new[] { DenseWeight, DenseBias, NormWeight, NormBias, DecoderWeight, DecoderBias }) t.Dispose();
+        }
+    }
+}
