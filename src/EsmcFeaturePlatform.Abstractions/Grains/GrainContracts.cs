@@ -1,0 +1,201 @@
+namespace EsmcFeaturePlatform.Abstractions.Grains;
+
+/// <summary>Why an encode request was refused; carried as data because custom exception types do not cross silos reliably.</summary>
+public enum EncodeFailure { None = 0, InvalidSequence = 1, UnknownSae = 2, Overloaded = 3 }
+
+/// <summary>The answer of an inference worker: results in input order, or the reason nothing was computed.</summary>
+[GenerateSerializer, Alias("esmc.EncodeOutcome.v1")]
+public sealed record EncodeOutcome(
+    [property: Id(0)] EncodedSequence[] Results,
+    [property: Id(1)] EncodeFailure Failure,
+    [property: Id(2)] string? Message)
+{
+    public static EncodeOutcome Failed(EncodeFailure failure, string message) => new([], failure, message);
+
+    /// <summary>Turns a refusal back into the exception the <see cref="IFeatureEncoder"/> port documents.</summary>
+    public EncodedSequence[] ResultsOrThrow(string saeId) => Failure switch
+    {
+        EncodeFailure.None => Results,
+        EncodeFailure.InvalidSequence => throw new InvalidSequenceException(Message ?? "Invalid sequence."),
+        EncodeFailure.UnknownSae => throw new UnknownSaeException(saeId),
+        _ => throw new OverloadedException(Message ?? "The inference queue is full; retry later."),
+    };
+}
+
+/// <summary>The SAEs the silos serve, with their checkpoint statistics when those are real.</summary>
+[GenerateSerializer, Alias("esmc.SaeCatalog.v1")]
+public sealed record SaeCatalog(
+    [property: Id(0)] SaeDescriptor[] Saes,
+    [property: Id(1)] LoadProblem[] LoadProblems);
+
+/// <summary>One annotation of an indexed protein (a UniProt feature-table row), kept for example enrichment.</summary>
+[GenerateSerializer, Alias("esmc.ProteinAnnotation.v1")]
+public sealed record ProteinAnnotation(
+    [property: Id(0)] string Type,
+    [property: Id(1)] int Start,
+    [property: Id(2)] int End,
+    [property: Id(3)] string? Note);
+
+/// <summary>A protein stored in an SAE's corpus so that examples can show it.</summary>
+[GenerateSerializer, Alias("esmc.IndexedProtein.v1")]
+public sealed record IndexedProtein(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Sequence,
+    [property: Id(2)] string? Description,
+    [property: Id(3)] ProteinAnnotation[] Annotations,
+    [property: Id(4)] string[] Keywords);
+
+/// <summary>
+/// A feature's activation inside one protein, stored sparsely: a feature fires on few residues, so
+/// keeping only those keeps feature state bounded by examples x active residues, not by protein length.
+/// </summary>
+[GenerateSerializer, Alias("esmc.StoredExample.v1")]
+public sealed record StoredExample(
+    [property: Id(0)] string SequenceId,
+    [property: Id(1)] float MaxValue,
+    [property: Id(2)] int Position,
+    [property: Id(3)] int Length,
+    [property: Id(4)] int[] ActivePositions,
+    [property: Id(5)] float[] ActiveValues,
+    [property: Id(6)] ulong SampleHash)
+{
+    /// <summary>Contracts order of examples: max value descending, then sequence id ascending (ordinal).</summary>
+    public static int CompareTopOrder(StoredExample a, StoredExample b)
+    {
+        var byValue = b.MaxValue.CompareTo(a.MaxValue);
+        return byValue != 0 ? byValue : string.CompareOrdinal(a.SequenceId, b.SequenceId);
+    }
+
+    /// <summary>Order of the uniform sample: smallest hash first (a bottom-k sketch, independent of arrival order).</summary>
+    public static int CompareSampleOrder(StoredExample a, StoredExample b)
+    {
+        var byHash = a.SampleHash.CompareTo(b.SampleHash);
+        return byHash != 0 ? byHash : string.CompareOrdinal(a.SequenceId, b.SequenceId);
+    }
+
+    public float[] DenseActivations()
+    {
+        var dense = new float[Length];
+        for (var i = 0; i < ActivePositions.Length; i++) dense[ActivePositions[i] - 1] = ActiveValues[i];
+        return dense;
+    }
+
+    public ActivationExample ToExample(string sequence) => new(SequenceId, MaxValue, Position, sequence, DenseActivations());
+}
+
+/// <summary>
+/// What one indexing batch contributes to one feature. <see cref="JobId"/> + <see cref="BatchNumber"/>
+/// make the update idempotent: a feature applies a job's batches in increasing order only once.
+/// </summary>
+[GenerateSerializer, Alias("esmc.FeatureBatchUpdate.v1")]
+public sealed record FeatureBatchUpdate(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] int BatchNumber,
+    [property: Id(2)] float BatchMax,
+    [property: Id(3)] int DocumentCountDelta,
+    [property: Id(4)] int ExampleCapacity,
+    [property: Id(5)] StoredExample[] TopCandidates,
+    [property: Id(6)] StoredExample[] SampleCandidates);
+
+/// <summary>The per-feature numbers as a feature grain holds them (corpus size lives with the SAE's statistics).</summary>
+[GenerateSerializer, Alias("esmc.FeatureSummary.v1")]
+public sealed record FeatureSummary(
+    [property: Id(0)] int Index,
+    [property: Id(1)] float? MaxActivation,
+    [property: Id(2)] int DocumentCount,
+    [property: Id(3)] int ExampleCount);
+
+/// <summary>The batch's contribution to an SAE's corpus-wide statistics, idempotent like <see cref="FeatureBatchUpdate"/>.</summary>
+[GenerateSerializer, Alias("esmc.StatisticsBatchUpdate.v1")]
+public sealed record StatisticsBatchUpdate(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] int BatchNumber,
+    [property: Id(2)] int CodebookSize,
+    [property: Id(3)] int CorpusSizeDelta,
+    [property: Id(4)] int[] Indices,
+    [property: Id(5)] float[] MaxValues,
+    [property: Id(6)] int[] DocumentCountDeltas);
+
+/// <summary>Where the statistics used to normalize an SAE's values come from.</summary>
+public enum NormalizationSource { None = 0, Checkpoint = 1, Imported = 2, Corpus = 3 }
+
+/// <summary>Corpus statistics of some features, and the corpus size they were computed over.</summary>
+[GenerateSerializer, Alias("esmc.CorpusStatistics.v1")]
+public sealed record CorpusStatistics(
+    [property: Id(0)] int CorpusSize,
+    [property: Id(1)] FeatureStats[] Features);
+
+/// <summary>Statistics imported from a file for an SAE (published per-feature max and idf).</summary>
+[GenerateSerializer, Alias("esmc.ImportedStatistics.v1")]
+public sealed record ImportedStatistics(
+    [property: Id(0)] NormalizationStats Stats,
+    [property: Id(1)] string SourcePath,
+    [property: Id(2)] DateTimeOffset ImportedAt);
+
+public enum JobStatus { Queued = 0, Running = 1, Completed = 2, Failed = 3 }
+
+/// <summary>A job as callers see it (contracts.md Job).</summary>
+[GenerateSerializer, Alias("esmc.JobInfo.v1")]
+public sealed record JobInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string SaeId,
+    [property: Id(3)] JobStatus Status,
+    [property: Id(4)] int Processed,
+    [property: Id(5)] int? Total,
+    [property: Id(6)] string? Error,
+    [property: Id(7)] DateTimeOffset CreatedAt,
+    [property: Id(8)] DateTimeOffset UpdatedAt);
+
+[GenerateSerializer, Alias("esmc.IndexCorpusRequest.v1")]
+public sealed record IndexCorpusRequest(
+    [property: Id(0)] string SaeId,
+    [property: Id(1)] string Path,
+    [property: Id(2)] int TopExamples,
+    [property: Id(3)] string RequestedBy);
+
+/// <summary>Job ids carry their kind as a prefix so a lookup by id alone finds the right grain type.</summary>
+public static class JobKinds
+{
+    public const string IndexCorpus = "INDEX_CORPUS";
+    public const string IndexCorpusIdPrefix = "index-";
+
+    public static string NewIndexCorpusId() => IndexCorpusIdPrefix + Guid.NewGuid().ToString("N");
+}
+
+/// <summary>
+/// An SAE's corpus is split over a fixed number of shard grains by a stable hash of the sequence id,
+/// so no single grain state grows with the corpus. The count is part of the storage layout: changing it
+/// orphans stored proteins.
+/// </summary>
+public static class CorpusSharding
+{
+    public const int ShardCount = 16;
+
+    public static int ShardOf(string sequenceId) => (int)(StableHash(sequenceId) % ShardCount);
+
+    public static string ShardKey(string saeId, int shard) => $"{saeId}|{shard}";
+
+    /// <summary>FNV-1a 64 over UTF-16 code units: stable across processes and versions, unlike string.GetHashCode.</summary>
+    public static ulong StableHash(string value)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in value)
+        {
+            hash ^= c;
+            hash *= 1099511628211UL;
+        }
+        // A final avalanche (SplitMix64) so hashes of similar ids spread evenly for sampling.
+        hash ^= hash >> 30; hash *= 0xbf58476d1ce4e5b9UL;
+        hash ^= hash >> 27; hash *= 0x94d049bb133111ebUL;
+        hash ^= hash >> 31;
+        return hash;
+    }
+}
+
+/// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content.</summary>
+public static class AnalysisKeys
+{
+    public static string For(string saeId, string sequence) =>
+        $"{saeId}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sequence)))}";
+}

@@ -1,0 +1,134 @@
+namespace EsmcFeaturePlatform.Abstractions.Grains;
+
+/// <summary>
+/// The inference worker of one silo for one model: keyed <c>SILO|MODEL</c> and placed on that silo,
+/// so a caller chooses which silo computes. It forwards to the silo's <see cref="IFeatureEncoder"/>,
+/// which batches concurrent requests itself.
+/// </summary>
+[Alias("esmc.IInferenceWorkerGrain")]
+public interface IInferenceWorkerGrain : IGrainWithStringKey
+{
+    [Alias("Encode")]
+    Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences);
+}
+
+/// <summary>What the silos can serve; any silo answers (stateless worker).</summary>
+[Alias("esmc.ISaeCatalogGrain")]
+public interface ISaeCatalogGrain : IGrainWithIntegerKey
+{
+    [Alias("GetCatalog")]
+    Task<SaeCatalog> GetCatalogAsync();
+
+    /// <summary>The SAE's own statistics when they are real, else null.</summary>
+    [Alias("GetCheckpointStatistics")]
+    Task<NormalizationStats?> GetCheckpointStatisticsAsync(string saeId);
+}
+
+/// <summary>Raw features of one sequence under one SAE, cached; keyed <c>SAE|SHA256(sequence)</c>.</summary>
+[Alias("esmc.IAnalysisGrain")]
+public interface IAnalysisGrain : IGrainWithStringKey
+{
+    [Alias("Analyze")]
+    Task<EncodeOutcome> AnalyzeAsync(string sequence);
+}
+
+/// <summary>One SAE feature, keyed by <see cref="FeatureKey.ToString"/>.</summary>
+[Alias("esmc.IFeatureGrain")]
+public interface IFeatureGrain : IGrainWithStringKey
+{
+    [Alias("ApplyBatch")]
+    Task ApplyBatchAsync(FeatureBatchUpdate update);
+
+    [Alias("GetSummary")]
+    Task<FeatureSummary> GetSummaryAsync();
+
+    /// <summary>The top examples with their sequences, contracts order.</summary>
+    [Alias("GetTopExamples")]
+    Task<ActivationExample[]> GetTopExamplesAsync(int first);
+
+    /// <summary>Examples spread over the feature's activation range (for the description agent), highest first.</summary>
+    [Alias("GetQuantileSamples")]
+    Task<ActivationExample[]> GetQuantileSamplesAsync(int count);
+
+    /// <summary>The description history, oldest first.</summary>
+    [Alias("GetDescriptions")]
+    Task<DescriptionVersion[]> GetDescriptionsAsync();
+}
+
+/// <summary>One shard of an SAE's corpus; keyed <see cref="CorpusSharding.ShardKey"/>.</summary>
+[Alias("esmc.ICorpusShardGrain")]
+public interface ICorpusShardGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// First writer wins: stores each protein whose id is new, marked with <paramref name="batchKey"/>, and returns
+    /// the ids this batch owns (new ones plus those an earlier try of the same batch stored).
+    /// </summary>
+    [Alias("Claim")]
+    Task<string[]> ClaimAsync(string batchKey, IndexedProtein[] proteins);
+
+    /// <summary>Forgets proteins that <paramref name="batchKey"/> claimed but could not index.</summary>
+    [Alias("Release")]
+    Task ReleaseAsync(string batchKey, string[] sequenceIds);
+
+    [Alias("Get")]
+    Task<IndexedProtein[]> GetAsync(string[] sequenceIds);
+
+    [Alias("Count")]
+    Task<int> CountAsync();
+}
+
+/// <summary>Per SAE: corpus-wide statistics (maintained by indexing) and imported normalization statistics.</summary>
+[Alias("esmc.INormalizationStatsGrain")]
+public interface INormalizationStatsGrain : IGrainWithStringKey
+{
+    [Alias("ApplyBatch")]
+    Task ApplyBatchAsync(StatisticsBatchUpdate update);
+
+    [Alias("GetCorpusStatistics")]
+    Task<CorpusStatistics> GetCorpusStatisticsAsync(int[] indices);
+
+    /// <summary>max and idf arrays from the corpus, or null when nothing is indexed.</summary>
+    [Alias("GetCorpusNormalization")]
+    Task<NormalizationStats?> GetCorpusNormalizationAsync(int codebookSize);
+
+    [Alias("GetImported")]
+    Task<ImportedStatistics?> GetImportedAsync();
+
+    [Alias("Import")]
+    Task ImportAsync(ImportedStatistics statistics);
+}
+
+/// <summary>Any job, read by id.</summary>
+[Alias("esmc.IJobGrain")]
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Null when no job with this id was ever started.</summary>
+    [Alias("GetInfo")]
+    Task<JobInfo?> GetInfoAsync();
+}
+
+/// <summary>An INDEX_CORPUS job (see the design note on its grain class).</summary>
+[Alias("esmc.IIndexingJobGrain")]
+public interface IIndexingJobGrain : IJobGrain
+{
+    [Alias("Start")]
+    Task<JobInfo> StartAsync(IndexCorpusRequest request);
+
+    /// <summary>Activates the job and restarts its loop if it is unfinished (after a lost silo or a restart).</summary>
+    [Alias("EnsureRunning")]
+    Task EnsureRunningAsync();
+}
+
+/// <summary>The list of unfinished jobs, so a watchdog on every silo can revive those whose silo was lost.</summary>
+[Alias("esmc.IJobRegistryGrain")]
+public interface IJobRegistryGrain : IGrainWithIntegerKey
+{
+    [Alias("Register")]
+    Task RegisterAsync(string jobId);
+
+    [Alias("Finished")]
+    Task FinishedAsync(string jobId);
+
+    [Alias("ResumeUnfinished")]
+    Task<int> ResumeUnfinishedAsync();
+}

@@ -1,0 +1,59 @@
+namespace EsmcFeaturePlatform.Grains;
+
+/// <summary>Indexing and job settings, bound from <see cref="SectionName"/>.</summary>
+public sealed class IndexingOptions
+{
+    public const string SectionName = "Esmc:Indexing";
+
+    /// <summary>Proteins per indexing batch: the unit of claiming, aggregation and feature writes.</summary>
+    public int MaxBatchProteins { get; set; } = 32;
+
+    /// <summary>Residues per indexing batch (a batch always holds at least one protein).</summary>
+    public int MaxBatchResidues { get; set; } = 16384;
+
+    /// <summary>Batches being encoded ahead of the one being written, spread over the silos' workers.</summary>
+    public int PipelineDepth { get; set; } = 4;
+
+    /// <summary>Examples kept per feature for quantile sampling (a uniform sample of the proteins it fires in).</summary>
+    public int SampleCapacity { get; set; } = 64;
+
+    /// <summary>Upper bound on indexCorpus(topExamples): feature state grows with it.</summary>
+    public int MaxTopExamples { get; set; } = 1000;
+
+    /// <summary>How often each silo revives unfinished jobs whose silo was lost.</summary>
+    public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Attempts for a batch step that failed for a transient reason (lost silo, timeout, full queue).</summary>
+    public int TransientRetries { get; set; } = 10;
+
+    public void Validate()
+    {
+        if (MaxBatchProteins < 1) throw new ArgumentException($"{SectionName}:MaxBatchProteins must be positive; got {MaxBatchProteins}.");
+        if (MaxBatchResidues < 1) throw new ArgumentException($"{SectionName}:MaxBatchResidues must be positive; got {MaxBatchResidues}.");
+        if (PipelineDepth < 1) throw new ArgumentException($"{SectionName}:PipelineDepth must be positive; got {PipelineDepth}.");
+        if (SampleCapacity < 0) throw new ArgumentException($"{SectionName}:SampleCapacity must not be negative; got {SampleCapacity}.");
+        if (MaxTopExamples < 1) throw new ArgumentException($"{SectionName}:MaxTopExamples must be positive; got {MaxTopExamples}.");
+        if (WatchdogInterval <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:WatchdogInterval must be positive.");
+        if (TransientRetries < 0) throw new ArgumentException($"{SectionName}:TransientRetries must not be negative.");
+    }
+}
+
+/// <summary>
+/// A hook the indexing job calls after a batch's feature writes and before it records the batch as committed:
+/// the one moment where a lost silo leaves features ahead of the job. Tests use it to stop a silo exactly there.
+/// </summary>
+public interface IIndexingJobObserver
+{
+    ValueTask BatchWrittenAsync(string jobId, int batchNumber, CancellationToken cancellationToken);
+}
+
+internal sealed class NoIndexingJobObserver : IIndexingJobObserver
+{
+    public ValueTask BatchWrittenAsync(string jobId, int batchNumber, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>The name of the grain storage every platform grain uses.</summary>
+public static class GrainStorage
+{
+    public const string Name = "esmc";
+}

@@ -1,0 +1,86 @@
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using Orleans.Concurrency;
+using Orleans.Placement;
+
+namespace EsmcFeaturePlatform.Grains;
+
+/// <summary>Places a grain keyed <c>SILO|...</c> on that silo while it is alive (see the director in the host).</summary>
+[GenerateSerializer, Immutable, Alias("esmc.SiloKeyedPlacement")]
+public sealed class SiloKeyedPlacement : PlacementStrategy
+{
+    public static SiloKeyedPlacement Instance { get; } = new();
+}
+
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class SiloKeyedPlacementAttribute() : PlacementAttribute(SiloKeyedPlacement.Instance);
+
+public static class InferenceWorkerKey
+{
+    public static string For(SiloAddress silo, string model) => $"{silo.ToParsableString()}|{model}";
+
+    public static SiloAddress? SiloOf(string key)
+    {
+        var bar = key.IndexOf('|');
+        if (bar <= 0) return null;
+        try { return SiloAddress.FromParsableString(key[..bar]); }
+        catch (FormatException) { return null; }
+    }
+}
+
+/// <summary>
+/// The silo's inference worker for one model. Reentrant on purpose: concurrent requests must reach the
+/// encoder together so that its own worker thread can batch them; the grain holds no mutable state.
+/// </summary>
+[Reentrant, SiloKeyedPlacement]
+public sealed class InferenceWorkerGrain(IFeatureEncoder encoder) : Grain, IInferenceWorkerGrain
+{
+    public async Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences)
+    {
+        try
+        {
+            var results = await encoder.EncodeAsync(saeId, sequences);
+            return new EncodeOutcome([.. results], EncodeFailure.None, null);
+        }
+        catch (InvalidSequenceException ex) { return EncodeOutcome.Failed(EncodeFailure.InvalidSequence, ex.Message); }
+        catch (UnknownSaeException ex) { return EncodeOutcome.Failed(EncodeFailure.UnknownSae, ex.Message); }
+        catch (OverloadedException ex) { return EncodeOutcome.Failed(EncodeFailure.Overloaded, ex.Message); }
+    }
+}
+
+/// <summary>Any silo answers from its own encoder: all silos load the same model root.</summary>
+[StatelessWorker]
+public sealed class SaeCatalogGrain(IFeatureEncoder encoder) : Grain, ISaeCatalogGrain
+{
+    public Task<SaeCatalog> GetCatalogAsync() => Task.FromResult(new SaeCatalog([.. encoder.Saes], [.. encoder.LoadProblems]));
+
+    public Task<NormalizationStats?> GetCheckpointStatisticsAsync(string saeId) => Task.FromResult(encoder.GetCheckpointStatistics(saeId));
+}
+
+/// <summary>
+/// Caches one sequence's raw features under one SAE (in memory, for the activation's life). Raw values only:
+/// normalization is applied by the reader, so statistics imported later are never served stale.
+/// </summary>
+public sealed class AnalysisGrain : Grain, IAnalysisGrain
+{
+    private string? _sequence;
+    private EncodeOutcome? _cached;
+
+    public async Task<EncodeOutcome> AnalyzeAsync(string sequence)
+    {
+        if (_cached is not null && string.Equals(_sequence, sequence, StringComparison.Ordinal)) return _cached;
+        var saeId = this.GetPrimaryKeyString();
+        saeId = saeId[..saeId.LastIndexOf('|')];
+        var catalog = await GrainFactory.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();
+        var sae = Array.Find(catalog.Saes, s => s.Id == saeId);
+        if (sae is null) return EncodeOutcome.Failed(EncodeFailure.UnknownSae, $"Unknown SAE '{saeId}'.");
+        var worker = GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.For(GrainContext.Address.SiloAddress!, sae.Model));
+        var outcome = await worker.EncodeAsync(saeId, [sequence]);
+        if (outcome.Failure == EncodeFailure.None)
+        {
+            _sequence = sequence;
+            _cached = outcome;
+        }
+        return outcome;
+    }
+}
