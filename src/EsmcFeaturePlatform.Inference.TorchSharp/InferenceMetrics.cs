@@ -1,0 +1,52 @@
+namespace EsmcFeaturePlatform.Inference.TorchSharp;
+
+/// <summary>Cumulative counters of the inference workers, for benchmarks and health pages. Thread-safe.</summary>
+public sealed class InferenceMetrics
+{
+    private long _sequences;
+    private long _realTokens;
+    private long _paddedTokens;
+    private long _batches;
+    private long _backboneMicroseconds;
+    private long _saeMicroseconds;
+
+    public long Sequences => Interlocked.Read(ref _sequences);
+
+    /// <summary>Tokens that belong to sequences (including &lt;cls&gt;/&lt;eos&gt;).</summary>
+    public long RealTokens => Interlocked.Read(ref _realTokens);
+
+    /// <summary>Tokens computed, padding included (batch size x longest sequence, summed over batches).</summary>
+    public long PaddedTokens => Interlocked.Read(ref _paddedTokens);
+
+    public long Batches => Interlocked.Read(ref _batches);
+
+    public double BackboneSeconds => Interlocked.Read(ref _backboneMicroseconds) / 1e6;
+
+    public double SaeSeconds => Interlocked.Read(ref _saeMicroseconds) / 1e6;
+
+    /// <summary>Share of computed tokens that were padding.</summary>
+    public double PaddingWaste => PaddedTokens == 0 ? 0 : 1.0 - (double)RealTokens / PaddedTokens;
+
+    public InferenceMetricsSnapshot Snapshot() =>
+        new(Sequences, RealTokens, PaddedTokens, Batches, BackboneSeconds, SaeSeconds);
+
+    internal void RecordBatch(int sequences, int realTokens, int paddedTokens, double backboneSeconds, double saeSeconds)
+    {
+        Interlocked.Add(ref _sequences, sequences);
+        Interlocked.Add(ref _realTokens, realTokens);
+        Interlocked.Add(ref _paddedTokens, paddedTokens);
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _backboneMicroseconds, (long)(backboneSeconds * 1e6));
+        Interlocked.Add(ref _saeMicroseconds, (long)(saeSeconds * 1e6));
+    }
+}
+
+public sealed record InferenceMetricsSnapshot(long Sequences, long RealTokens, long PaddedTokens, long Batches, double BackboneSeconds, double SaeSeconds)
+{
+    public double PaddingWaste => PaddedTokens == 0 ? 0 : 1.0 - (double)RealTokens / PaddedTokens;
+
+    /// <summary>Counters accumulated since <paramref name="earlier"/>.</summary>
+    public InferenceMetricsSnapshot Since(InferenceMetricsSnapshot earlier) =>
+        new(Sequences - earlier.Sequences, RealTokens - earlier.RealTokens, PaddedTokens - earlier.PaddedTokens,
+            Batches - earlier.Batches, BackboneSeconds - earlier.BackboneSeconds, SaeSeconds - earlier.SaeSeconds);
+}

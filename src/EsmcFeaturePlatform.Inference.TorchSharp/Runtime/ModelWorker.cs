@@ -1,0 +1,246 @@
+using System.Threading.Channels;
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
+using EsmcFeaturePlatform.Inference.TorchSharp.Tokenization;
+using TorchSharp;
+
+namespace EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
+
+/// <summary>
+/// The one thread that runs a model (TorchSharp dispose scopes are thread-static, and one compute
+/// stream per model keeps the cores busy without oversubscription). Requests are split into
+/// per-sequence items on a channel; the thread drains what is queued (waiting a short window for
+/// more), sorts by length and cuts batches by a padded-token budget so padding stays small. Weights
+/// load lazily on first use and can be unloaded when idle.
+/// </summary>
+internal sealed class ModelWorker : IDisposable
+{
+    private readonly EsmcCheckpoint _model;
+    private readonly IReadOnlyList<SaeCheckpoint> _saes;
+    private readonly InferenceOptions _options;
+    private readonly InferenceMetrics _metrics;
+    private readonly Channel<WorkItem> _channel;
+    private readonly Thread _thread;
+    private int _queuedSequences;
+    private long _lastUsedTicks;
+    private EsmcInferenceEngine? _engine;
+    private volatile bool _disposed;
+
+    public ModelWorker(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, InferenceOptions options, InferenceMetrics metrics)
+    {
+        _model = model;
+        _saes = saes;
+        _options = options;
+        _metrics = metrics;
+        // Unbounded channel + an admission counter instead of a bounded channel: a request of n sequences
+        // is admitted or refused as a whole, never half-queued.
+        _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+        _lastUsedTicks = Environment.TickCount64;
+        _thread = new Thread(RunLoop) { IsBackground = true, Name = $"esmc-inference:{model.Name}" };
+        _thread.Start();
+    }
+
+    public string ModelName => _model.Name;
+
+    public bool IsLoaded => Volatile.Read(ref _engine) is not null;
+
+    /// <summary>Closed by tests to hold the worker before it takes the next round of work; open otherwise.</summary>
+    internal ManualResetEventSlim Gate { get; } = new(initialState: true);
+
+    public Task<SaeSequenceOutput[]> SubmitAsync(string saeId, IReadOnlyList<TokenizedSequence> sequences, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (sequences.Count == 0) return Task.FromResult(Array.Empty<SaeSequenceOutput>());
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Interlocked.Add(ref _queuedSequences, sequences.Count) > _options.QueueCapacity)
+        {
+            var queued = Interlocked.Add(ref _queuedSequences, -sequences.Count);
+            throw new OverloadedException(
+                $"The inference queue of model {ModelName} is full ({queued} of {_options.QueueCapacity} sequences queued, {sequences.Count} more requested); retry later.");
+        }
+        var request = new PendingRequest(sequences.Count, cancellationToken);
+        for (var i = 0; i < sequences.Count; i++)
+            _channel.Writer.TryWrite(new SequenceItem(request, i, sequences[i], saeId));
+        return request.Task;
+    }
+
+    /// <summary>Frees the weights if unused for <paramref name="idleFor"/>; returns whether it did.</summary>
+    public bool UnloadIfIdle(TimeSpan idleFor)
+    {
+        if (_disposed || !IsLoaded) return false;
+        var control = new ControlItem(w =>
+        {
+            if (w._engine is null || Volatile.Read(ref w._queuedSequences) > 0) return false;
+            if (Environment.TickCount64 - Interlocked.Read(ref w._lastUsedTicks) < idleFor.TotalMilliseconds) return false;
+            w._engine.Dispose();
+            Volatile.Write(ref w._engine, null);
+            return true;
+        });
+        if (!_channel.Writer.TryWrite(control)) return false;
+        return control.Completion.Task.GetAwaiter().GetResult();
+    }
+
+    private void RunLoop()
+    {
+        if (_options.IntraOpThreads is int threads) torch.set_num_threads(threads);
+        var reader = _channel.Reader;
+        var items = new List<SequenceItem>();
+        while (WaitToRead(reader, Timeout.Infinite))
+        {
+            Gate.Wait();
+            var tokens = Drain(reader, items);
+            if (_options.BatchWindowMilliseconds > 0 && items.Count > 0)
+            {
+                var deadline = Environment.TickCount64 + _options.BatchWindowMilliseconds;
+                while (tokens < _options.MaxBatchTokens)
+                {
+                    var remaining = deadline - Environment.TickCount64;
+                    if (remaining <= 0 || !WaitToRead(reader, (int)remaining)) break;
+                    tokens += Drain(reader, items);
+                }
+            }
+            if (items.Count > 0) Process(items);
+            items.Clear();
+        }
+        _engine?.Dispose();
+        _engine = null;
+    }
+
+    private static bool WaitToRead(ChannelReader<WorkItem> reader, int timeoutMilliseconds)
+    {
+        var wait = reader.WaitToReadAsync().AsTask();
+        return wait.Wait(timeoutMilliseconds) && wait.Result;
+    }
+
+    private int Drain(ChannelReader<WorkItem> reader, List<SequenceItem> items)
+    {
+        var tokens = 0;
+        while (reader.TryRead(out var item))
+        {
+            switch (item)
+            {
+                case SequenceItem s:
+                    Interlocked.Decrement(ref _queuedSequences);
+                    items.Add(s);
+                    tokens += s.Tokens.TokenCount;
+                    break;
+                case ControlItem c:
+                    try { c.Completion.TrySetResult(c.Action(this)); }
+                    catch (Exception e) { c.Completion.TrySetException(e); }
+                    break;
+            }
+        }
+        return tokens;
+    }
+
+    private void Process(List<SequenceItem> items)
+    {
+        items.RemoveAll(i => i.Request.IsCompleted);
+        if (items.Count == 0) return;
+        if (_engine is null)
+        {
+            try
+            {
+                Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false));
+            }
+            catch (Exception e)
+            {
+                var failure = new InvalidOperationException($"Model {ModelName} could not be loaded: {e.Message}", e);
+                foreach (var item in items) item.Request.Fail(failure);
+                return;
+            }
+        }
+        // Stable sort by length keeps arrival order among equals; batches of similar length waste little padding.
+        var sorted = items.OrderBy(i => i.Tokens.TokenCount).ToList();
+        var batch = new List<SequenceItem>();
+        foreach (var item in sorted)
+        {
+            if (batch.Count > 0 && (long)(batch.Count + 1) * item.Tokens.TokenCount > _options.MaxBatchTokens)
+            {
+                RunBatch(batch);
+                batch.Clear();
+            }
+            batch.Add(item);
+        }
+        if (batch.Count > 0) RunBatch(batch);
+        Interlocked.Exchange(ref _lastUsedTicks, Environment.TickCount64);
+    }
+
+    private void RunBatch(List<SequenceItem> batch)
+    {
+        batch.RemoveAll(i => i.Request.IsCompleted);
+        if (batch.Count == 0) return;
+        try
+        {
+            var saeIds = batch.Select(i => i.SaeId).Distinct(StringComparer.Ordinal).ToList();
+            var output = _engine!.Run(batch.Select(i => i.Tokens).ToList(), new BatchRequest { Saes = saeIds });
+            _metrics.RecordBatch(batch.Count, output.RealTokens, output.PaddedTokens, output.BackboneSeconds, output.SaeSeconds);
+            for (var i = 0; i < batch.Count; i++)
+                batch[i].Request.Complete(batch[i].Index, output.Sequences[i].Saes[batch[i].SaeId]);
+        }
+        catch (Exception e)
+        {
+            foreach (var item in batch) item.Request.Fail(e);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _channel.Writer.TryComplete();
+        Gate.Set();
+        _thread.Join();
+        while (_channel.Reader.TryRead(out var left))
+        {
+            if (left is SequenceItem s) s.Request.Fail(new ObjectDisposedException(nameof(TorchFeatureEncoder), "The encoder was disposed before this request ran."));
+            if (left is ControlItem c) c.Completion.TrySetResult(false);
+        }
+        Gate.Dispose();
+    }
+
+    private abstract record WorkItem;
+
+    private sealed record SequenceItem(PendingRequest Request, int Index, TokenizedSequence Tokens, string SaeId) : WorkItem;
+
+    private sealed record ControlItem(Func<ModelWorker, bool> Action) : WorkItem
+    {
+        public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class PendingRequest
+    {
+        private readonly TaskCompletionSource<SaeSequenceOutput[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly SaeSequenceOutput[] _results;
+        private readonly CancellationTokenRegistration _registration;
+        private int _remaining;
+
+        public PendingRequest(int count, CancellationToken cancellationToken)
+        {
+            _results = new SaeSequenceOutput[count];
+            _remaining = count;
+            if (cancellationToken.CanBeCanceled)
+                _registration = cancellationToken.Register(() => _completion.TrySetCanceled(cancellationToken));
+        }
+
+        public Task<SaeSequenceOutput[]> Task => _completion.Task;
+
+        public bool IsCompleted => _completion.Task.IsCompleted;
+
+        public void Complete(int index, SaeSequenceOutput output)
+        {
+            _results[index] = output;
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                _completion.TrySetResult(_results);
+                _registration.Dispose();
+            }
+        }
+
+        public void Fail(Exception error)
+        {
+            _completion.TrySetException(error);
+            _registration.Dispose();
+        }
+    }
+}
