@@ -251,7 +251,9 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
             {
                 top = after is { } a
                     ? (TopFieldDocs)searcher.SearchAfter(
-                        new FieldDoc(int.MaxValue, (float)a.Score, [(float)a.Score, new BytesRef(a.SaeId), a.Index]),
+                        // Lucene.Net's comparers take J2N boxes; doc id MaxValue never ties, since (sae, index) is unique.
+                        new FieldDoc(int.MaxValue, (float)a.Score,
+                            [J2N.Numerics.Single.GetInstance((float)a.Score), new BytesRef(a.SaeId), J2N.Numerics.Int32.GetInstance(a.Index)]),
                         main, filter, wanted, ResultOrder, doDocScores: true, doMaxScore: false)
                     : searcher.Search(main, filter, wanted, ResultOrder, doDocScores: true, doMaxScore: false);
             }
