@@ -1,0 +1,29 @@
+namespace EsmcFeaturePlatform.GraphQL;
+
+/// <summary>Roles of contracts.md: each includes the ones before it.</summary>
+public enum CallerRole { Anonymous = 0, Reader = 1, Curator = 2, Admin = 3 }
+
+/// <summary>Who is calling: the API key's name and role, or anonymous.</summary>
+public sealed record Caller(string Name, CallerRole Role)
+{
+    public static Caller Anonymous { get; } = new("anonymous", CallerRole.Anonymous);
+
+    public bool IsAuthenticated => Role != CallerRole.Anonymous;
+}
+
+/// <summary>The per-request GraphQL user context: the caller and the request's data loaders.</summary>
+public sealed class PlatformUserContext : Dictionary<string, object?>
+{
+    public required Caller Caller { get; init; }
+
+    public required FeatureLoaders Loaders { get; init; }
+
+    /// <summary>Mutations call this before touching anything, so a refused call changes nothing.</summary>
+    public void Require(CallerRole role, string operation)
+    {
+        if (!Caller.IsAuthenticated)
+            throw new PlatformError(ErrorCodes.Unauthenticated, $"{operation} needs an API key with the {role.ToString().ToLowerInvariant()} role (Authorization: Bearer KEY).");
+        if (Caller.Role < role)
+            throw new PlatformError(ErrorCodes.Forbidden, $"{operation} needs the {role.ToString().ToLowerInvariant()} role; the key '{Caller.Name}' has the {Caller.Role.ToString().ToLowerInvariant()} role.");
+    }
+}

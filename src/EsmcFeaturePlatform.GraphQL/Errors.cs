@@ -1,0 +1,68 @@
+using EsmcFeaturePlatform.Abstractions;
+using GraphQL;
+using GraphQL.Execution;
+using GraphQL.Validation;
+
+namespace EsmcFeaturePlatform.GraphQL;
+
+/// <summary>The <c>extensions.code</c> values of contracts.md section 3.</summary>
+public static class ErrorCodes
+{
+    public const string BadUserInput = "BAD_USER_INPUT";
+    public const string Unauthenticated = "UNAUTHENTICATED";
+    public const string Forbidden = "FORBIDDEN";
+    public const string Conflict = "CONFLICT";
+    public const string NotFound = "NOT_FOUND";
+    public const string Overloaded = "OVERLOADED";
+    public const string Internal = "INTERNAL";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>
+    {
+        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Internal,
+    };
+}
+
+/// <summary>An error meant for the caller: its message is safe to show and names the problem.</summary>
+public sealed class PlatformError : ExecutionError
+{
+    public PlatformError(string code, string message) : base(message) => Code = code;
+
+    public static PlatformError BadInput(string message) => new(ErrorCodes.BadUserInput, message);
+}
+
+/// <summary>
+/// Gives every error one of the contract codes: document (syntax/validation/variable) errors are the caller's
+/// input; exceptions from the encoder port keep their meaning; anything else is INTERNAL and, outside
+/// Development, shows no message or stack from inside the server.
+/// </summary>
+public sealed class PlatformErrorInfoProvider(bool exposeInternals)
+    : ErrorInfoProvider(o => { o.ExposeExceptionDetails = exposeInternals; o.ExposeCodes = false; o.ExposeData = false; })
+{
+    public override ErrorInfo GetInfo(ExecutionError executionError)
+    {
+        var info = base.GetInfo(executionError);
+        var (code, safeMessage) = Classify(executionError);
+        var extensions = info.Extensions is null ? new Dictionary<string, object?>() : new Dictionary<string, object?>(info.Extensions);
+        extensions["code"] = code;
+        if (safeMessage is not null) info.Message = safeMessage;
+        info.Extensions = extensions;
+        return info;
+    }
+
+    private (string Code, string? SafeMessage) Classify(ExecutionError error)
+    {
+        if (error is PlatformError) return (error.Code!, null);
+        if (error is DocumentError or ValidationError) return (ErrorCodes.BadUserInput, null);
+        return error.InnerException switch
+        {
+            OverloadedException ex => (ErrorCodes.Overloaded, ex.Message),
+            InvalidSequenceException ex => (ErrorCodes.BadUserInput, ex.Message),
+            UnknownSaeException ex => (ErrorCodes.BadUserInput, ex.Message),
+            TimeoutException => (ErrorCodes.Overloaded, "The platform did not answer in time; retry later."),
+            null when error.Code is not null && ErrorCodes.All.Contains(error.Code) => (error.Code, null),
+            // Argument coercion problems surface as plain ExecutionErrors without an inner exception.
+            null => (ErrorCodes.BadUserInput, null),
+            _ => (ErrorCodes.Internal, exposeInternals ? null : "Internal server error."),
+        };
+    }
+}

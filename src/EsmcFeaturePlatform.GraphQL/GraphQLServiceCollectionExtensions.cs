@@ -1,0 +1,32 @@
+using GraphQL;
+using GraphQL.Types;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EsmcFeaturePlatform.GraphQL;
+
+public static class GraphQLServiceCollectionExtensions
+{
+    /// <summary>The schema, executer, limits and error mapping; hosts add the HTTP endpoint and authentication.</summary>
+    public static IServiceCollection AddEsmcGraphQL(this IServiceCollection services, IConfiguration configuration, bool exposeInternals)
+    {
+        services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new ApiOptions();
+        services.AddSingleton<FeaturePlatformQueries>();
+        services.AddGraphQL(b => b
+            .AddSchema<PlatformSchema>()
+            .AddGraphTypes(typeof(PlatformSchema).Assembly)
+            .AddSystemTextJson()
+            .AddErrorInfoProvider(new PlatformErrorInfoProvider(exposeInternals))
+            .AddComplexityAnalyzer(c =>
+            {
+                c.MaxDepth = api.MaxDepth;
+                c.MaxComplexity = api.MaxComplexity;
+            }));
+        return services;
+    }
+
+    /// <summary>The SDL the API serves and <c>schemas/</c> holds.</summary>
+    public static string PrintSdl(this ISchema schema) => schema.Print().ReplaceLineEndings("\n").TrimEnd() + "\n";
+}
