@@ -1,3 +1,11 @@
-using TorchSharp;
-var t = torch.ones(3, 3).matmul(torch.ones(3, 3));
-Console.WriteLine(t.sum().item<float>());
+using EsmcFeaturePlatform.Cli;
+
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C stops cleanly (output so far is flushed); a second one kills the process as usual.
+    if (interrupt.IsCancellationRequested) return;
+    e.Cancel = true;
+    interrupt.Cancel();
+};
+return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token);
