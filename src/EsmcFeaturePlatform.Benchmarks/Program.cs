@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Benchmarks;
+using EsmcFeaturePlatform.Inference.TorchSharp;
+
+// Inference benchmark (issue 2). Writes random real-size checkpoints once (cached), then measures
+// residues/s by length, useful FLOP/s against this machine's measured float32 matmul rate, padding
+// waste on a mixed-length stream, the saving from stopping at the SAE layer, the SAE's share of the
+// time and peak memory. Prints a Markdown report (the body of BENCHMARKS.md's inference section).
+var options = BenchmarkOptions.Parse(args);
+if (options is null) return 0;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+TorchSharp.torch.set_num_threads(options.Threads);
+
+var report = new StringBuilder();
+void Line(string s = "") { Console.WriteLine(s); report.AppendLine(s); }
+
+Line($"## Inference ({DateTime.UtcNow:yyyy-MM-dd}, {MachineInfo.Describe()}, {options.Threads} torch threads, float32 CPU)");
+Line();
+var ceiling = MatmulCeiling.Measure(2048, repeats: 10);
+Line($"Measured float32 matmul ceiling (2048x2048x2048, {options.Threads} threads): **{ceiling:F1} GFLOP/s**.");
+Line();
+
+foreach (var size in options.Models)
+{
+    Console.Error.WriteLine($"[bench] writing/validating random {size.ModelName} under {options.ModelCache} ...");
+    var sw = Stopwatch.StartNew();
+    var saeIds = DemoModel.Create(options.ModelCache, size);
+    Console.Error.WriteLine($"[bench] model ready in {sw.Elapsed.TotalSeconds:F1} s");
+    var saeRepo = saeIds[0].Split('/')[0];
+    var runner = new InferenceRunner(options, size, Path.Combine(options.ModelCache, size.ModelName), Path.Combine(options.ModelCache, saeRepo), ceiling);
+    runner.Run(Line);
+}
+
+if (options.MarkdownOut is not null)
+{
+    File.WriteAllText(options.MarkdownOut, report.ToString());
+    Console.Error.WriteLine($"[bench] report written to {options.MarkdownOut}");
+}
+return 0;
