@@ -1,6 +1,18 @@
+using EsmcFeaturePlatform.Server.Api;
+using EsmcFeaturePlatform.Server.Hosting;
+
+// The platform host: an Orleans silo and the GraphQL API in one process by default (Esmc:Role = all | silo | api).
 var builder = WebApplication.CreateBuilder(args);
+builder.AddEsmcDefaults();            // 127.0.0.1:5080, Esmc options, DataRoot
+builder.AddEsmcStorageEmulator();     // Azurite when the storage is the emulator and nothing listens
+builder.AddEsmcInference();           // IFeatureEncoder over the model root (demo root on first start)
+builder.AddEsmcOrleans();             // silo (grains, Azure blob state, clustering) or cluster client
+var platform = builder.Configuration.GetPlatformOptions();
+if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API keys
+
 var app = builder.Build();
-
-app.MapGet("/", () => "Hello World!");
-
+app.MapEsmcEndpoints(platform.HostsApi);
 app.Run();
+
+/// <summary>Visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.GraphQL;
+using GraphQL;
+using GraphQL.Transport;
+using GraphQL.Types;
+using Microsoft.Extensions.Options;
+
+namespace EsmcFeaturePlatform.Server.Api;
+
+public static class GraphQLEndpoints
+{
+    public static IHostApplicationBuilder AddEsmcGraphQLApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddEsmcGraphQL(builder.Configuration, exposeInternals: builder.Environment.IsDevelopment());
+        return builder;
+    }
+
+    /// <summary>POST /graphql (hand-written over IDocumentExecuter: GraphQL.Server is not available), GET /graphql/sdl, GET /healthz.</summary>
+    public static WebApplication MapEsmcEndpoints(this WebApplication app, bool hostsApi)
+    {
+        app.MapGet("/healthz", async (IGrainFactory grains, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                var catalog = await grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+                return Results.Json(new { status = "ok", saes = catalog.Saes.Length });
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return Results.Json(new { status = "unavailable" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
+        if (!hostsApi) return app;
+        app.MapGet("/graphql/sdl", (ISchema schema) => Results.Text(schema.PrintSdl(), "text/plain; charset=utf-8"));
+        app.MapPost("/graphql", HandleAsync);
+        return app;
+    }
+
+    private static async Task HandleAsync(
+        HttpContext http, IDocumentExecuter<ISchema> executer, IGraphQLTextSerializer serializer,
+        ApiKeyAuthenticator authenticator, IOptions<ApiOptions> api, FeaturePlatformQueries queries, ILoggerFactory loggers)
+    {
+        var max = api.Value.MaxRequestBytes;
+        if (http.Request.ContentLength > max)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"Request body is larger than {max} bytes.");
+            return;
+        }
+        var (outcome, caller) = authenticator.Authenticate(http.Request.Headers.Authorization);
+        if (outcome is AuthOutcome.InvalidKey or AuthOutcome.MalformedHeader)
+        {
+            var why = outcome == AuthOutcome.InvalidKey ? "The API key is not valid." : "The Authorization header must be 'Bearer KEY'.";
+            await WriteErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthenticated, why);
+            return;
+        }
+        if (outcome == AuthOutcome.Anonymous && !authenticator.AllowAnonymousReads)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthenticated, "This server needs an API key (Authorization: Bearer KEY).");
+            return;
+        }
+
+        var body = await ReadLimitedAsync(http.Request.Body, max, http.RequestAborted);
+        if (body is null)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"Request body is larger than {max} bytes.");
+            return;
+        }
+        GraphQLRequest? request;
+        try
+        {
+            request = serializer.Deserialize<GraphQLRequest>(System.Text.Encoding.UTF8.GetString(body));
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException or ArgumentException)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"Request body is not a GraphQL request in JSON ({{\"query\", \"variables\", \"operationName\"}}): {ex.Message}");
+            return;
+        }
+        if (request is null || string.IsNullOrWhiteSpace(request.Query))
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, "Request body has no 'query'.");
+            return;
+        }
+
+        var result = await executer.ExecuteAsync(new ExecutionOptions
+        {
+            Query = request.Query,
+            Variables = request.Variables,
+            Extensions = request.Extensions,
+            OperationName = request.OperationName,
+            RequestServices = http.RequestServices,
+            UserContext = new PlatformUserContext { Caller = caller, Loaders = new FeatureLoaders(queries) },
+            CancellationToken = http.RequestAborted,
+            UnhandledExceptionDelegate = context =>
+            {
+                if (context.OriginalException is not (PlatformError or OperationCanceledException))
+                    loggers.CreateLogger("EsmcFeaturePlatform.GraphQL").LogError(context.OriginalException, "Unhandled error in {Field}", context.FieldContext?.FieldDefinition.Name);
+                return Task.CompletedTask;
+            },
+        });
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await serializer.WriteAsync(http.Response.Body, result, http.RequestAborted);
+    }
+
+    private static async Task<byte[]?> ReadLimitedAsync(Stream body, int max, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > max) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static Task WriteErrorAsync(HttpContext http, int status, string code, string message)
+    {
+        http.Response.StatusCode = status;
+        return http.Response.WriteAsJsonAsync(new { errors = new[] { new { message, extensions = new { code } } } });
+    }
+}

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace EsmcFeaturePlatform.Server.Hosting;
+
+/// <summary>
+/// Starts the Azurite storage emulator (npm package azurite 3.37.0) when the platform is configured for the
+/// emulator and nothing listens on its ports, installing it first if needed, and stops it on dispose.
+/// It runs on loopback only, without telemetry, with data under DataRoot/azurite (or in memory for tests).
+/// </summary>
+public sealed class AzuriteLauncher : IDisposable
+{
+    public const string Version = "3.37.0";
+    public static readonly int[] Ports = [10000, 10001, 10002];
+
+    private Process? _process;
+
+    private AzuriteLauncher(Process? process) => _process = process;
+
+    /// <summary>True when this launcher started the emulator (and will stop it).</summary>
+    public bool Started => _process is not null;
+
+    public static bool IsListening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(500)) && client.Connected;
+        }
+        catch (Exception ex) when (ex is SocketException or AggregateException) { return false; }
+    }
+
+    /// <summary>Makes sure an emulator answers on 127.0.0.1:10000-10002; starts one when none does.</summary>
+    public static AzuriteLauncher EnsureRunning(string dataRoot, bool inMemory, Action<string> log)
+    {
+        var listening = Ports.Count(IsListening);
+        if (listening == Ports.Length) return new AzuriteLauncher(null);
+        if (listening > 0)
+            throw new InvalidOperationException($"Some Azure Storage emulator ports ({string.Join(", ", Ports)}) are in use but not all: stop whatever holds them, or set Esmc:Storage:ConnectionString to a real account.");
+
+        var script = FindAzurite(dataRoot) ?? Install(dataRoot, log);
+        var arguments = new List<string> { script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1" };
+        if (inMemory) arguments.Add("--inMemoryPersistence");
+        else
+        {
+            var location = Path.Combine(dataRoot, "azurite");
+            Directory.CreateDirectory(location);
+            arguments.AddRange(["--location", location]);
+        }
+        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        log($"Starting Azurite {Version} ({(inMemory ? "in memory" : "data in " + Path.Combine(dataRoot, "azurite"))})");
+        Process process;
+        try { process = Process.Start(start) ?? throw new InvalidOperationException("node did not start."); }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException("Azurite needs Node.js ('node' on PATH) to run the Azure Storage emulator; install Node.js 18+ or point Esmc:Storage:ConnectionString at a real account.", ex);
+        }
+        var errors = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Ports.All(IsListening))
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"Azurite exited with code {process.ExitCode} before listening: {errors}");
+            if (DateTime.UtcNow > deadline)
+            {
+                Stop(process);
+                throw new InvalidOperationException($"Azurite did not listen on {string.Join(", ", Ports)} within 30 s: {errors}");
+            }
+            Thread.Sleep(100);
+        }
+        return new AzuriteLauncher(process);
+    }
+
+    /// <summary>The repository's node_modules (walking up from the app and the working folder), then DataRoot/tools.</summary>
+    public static string? FindAzurite(string dataRoot)
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "node_modules", "azurite", "dist", "src", "azurite.js");
+                if (File.Exists(candidate)) return candidate;
+            }
+        }
+        var tools = Path.Combine(dataRoot, "tools", "node_modules", "azurite", "dist", "src", "azurite.js");
+        return File.Exists(tools) ? tools : null;
+    }
+
+    private static string Install(string dataRoot, Action<string> log)
+    {
+        var prefix = Path.Combine(dataRoot, "tools");
+        Directory.CreateDirectory(prefix);
+        log($"Installing azurite@{Version} into {prefix} (npm)");
+        var start = new ProcessStartInfo("npm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, $"azurite@{Version}" }) start.ArgumentList.Add(a);
+        try
+        {
+            using var npm = Process.Start(start) ?? throw new InvalidOperationException("npm did not start.");
+            var stderr = npm.StandardError.ReadToEndAsync();
+            _ = npm.StandardOutput.ReadToEndAsync();
+            if (!npm.WaitForExit(TimeSpan.FromMinutes(5)) || npm.ExitCode != 0)
+                throw new InvalidOperationException($"npm install azurite@{Version} failed: {stderr.Result}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException("The Azure Storage emulator (Azurite) is not installed and npm is not on PATH: run 'npm install' in the repository, or set Esmc:Storage:ConnectionString.", ex);
+        }
+        return Path.Combine(prefix, "node_modules", "azurite", "dist", "src", "azurite.js");
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        process.Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (_process is null) return;
+        Stop(_process);
+        _process = null;
+    }
+}

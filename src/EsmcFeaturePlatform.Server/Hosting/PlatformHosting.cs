@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Sockets;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Grains;
+using EsmcFeaturePlatform.Inference.TorchSharp;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace EsmcFeaturePlatform.Server.Hosting;
+
+/// <summary>The capabilities Program.cs lists, one AddXxx each.</summary>
+public static class PlatformHosting
+{
+    public static PlatformOptions GetPlatformOptions(this IConfiguration configuration)
+    {
+        var options = configuration.GetSection(PlatformOptions.SectionName).Get<PlatformOptions>() ?? new PlatformOptions();
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Listens on http://127.0.0.1:5080 unless --urls / ASPNETCORE_URLS say otherwise (contracts.md).</summary>
+    public static WebApplicationBuilder AddEsmcDefaults(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+            builder.WebHost.UseUrls("http://127.0.0.1:5080");
+        var platform = builder.Configuration.GetPlatformOptions();
+        builder.Services.AddSingleton(platform);
+        Directory.CreateDirectory(platform.ResolvedDataRoot);
+        return builder;
+    }
+
+    /// <summary>Starts (and on shutdown stops) Azurite when the storage is the emulator and nothing is listening.</summary>
+    public static IHostApplicationBuilder AddEsmcStorageEmulator(this IHostApplicationBuilder builder)
+    {
+        var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        storage.Validate();
+        builder.Services.AddSingleton(storage);
+        if (!storage.IsEmulator || !storage.StartEmulator) return builder;
+        var platform = builder.Configuration.GetPlatformOptions();
+        var launcher = AzuriteLauncher.EnsureRunning(platform.ResolvedDataRoot, storage.EmulatorInMemory, Console.Error.WriteLine);
+        builder.Services.AddSingleton(launcher);   // disposed, and so stopped, with the host
+        return builder;
+    }
+
+    /// <summary>The encoder port for the silo's grains: the model root, or a demo root created on first start.</summary>
+    public static IHostApplicationBuilder AddEsmcInference(this IHostApplicationBuilder builder)
+    {
+        var platform = builder.Configuration.GetPlatformOptions();
+        if (!platform.HostsSilo) return builder;
+        builder.Services.AddOptions<InferenceOptions>().Bind(builder.Configuration.GetSection(InferenceOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+        {
+            var logger = sp.GetRequiredService<ILogger<TorchFeatureEncoder>>();
+            var root = platform.ModelRoot;
+            if (string.IsNullOrWhiteSpace(root))
+            {
+                root = Path.Combine(platform.ResolvedDataRoot, "models");
+                var ids = DemoModel.Create(root);
+                logger.LogWarning("Esmc:ModelRoot is not set: serving the RANDOM demo model in {Root} ({Saes}); its features mean nothing biologically", root, string.Join(", ", ids));
+            }
+            else if (!Directory.Exists(root))
+            {
+                throw new DirectoryNotFoundException($"Esmc:ModelRoot '{root}' does not exist.");
+            }
+            var encoder = TorchFeatureEncoder.OpenModelRoot(Path.GetFullPath(root), sp.GetRequiredService<IOptions<InferenceOptions>>().Value);
+            foreach (var problem in encoder.LoadProblems) logger.LogWarning("Not loaded: {Path}: {Reason}", problem.Path, problem.Reason);
+            logger.LogInformation("Serving {Count} SAE(s): {Saes}", encoder.Saes.Count, string.Join(", ", encoder.Saes.Select(s => s.Id)));
+            return encoder;
+        });
+        builder.Services.AddSingleton<IFeatureEncoder>(sp => sp.GetRequiredService<TorchFeatureEncoder>());
+        builder.Services.AddHostedService<IdleModelUnloader>();
+        return builder;
+    }
+
+    /// <summary>An Orleans silo (roles all/silo) or a cluster client (role api), clustered and stored per configuration.</summary>
+    public static IHostApplicationBuilder AddEsmcOrleans(this IHostApplicationBuilder builder)
+    {
+        var platform = builder.Configuration.GetPlatformOptions();
+        var cluster = builder.Configuration.GetSection(PlatformClusterOptions.SectionName).Get<PlatformClusterOptions>() ?? new PlatformClusterOptions();
+        cluster.Validate();
+        var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        storage.Validate();
+
+        if (platform.HostsSilo)
+        {
+            builder.UseOrleans(silo =>
+            {
+                silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+                if (cluster.UsesAzureStorage)
+                {
+                    silo.UseAzureStorageClustering(o => { o.TableServiceClient = new TableServiceClient(storage.ConnectionString); o.TableName = cluster.MembershipTable; });
+                    silo.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                }
+                else
+                {
+                    var primary = cluster.PrimarySiloPort is { } port ? new IPEndPoint(IPAddress.Loopback, port) : null;
+                    silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primary, cluster.ServiceId, cluster.ClusterId);
+                }
+                silo.AddAzureBlobGrainStorage(GrainStorage.Name, (OptionsBuilder<AzureBlobStorageOptions> ob) => ob.Configure<IServiceProvider>((o, sp) =>
+                {
+                    o.BlobServiceClient = new BlobServiceClient(storage.ConnectionString);
+                    o.ContainerName = storage.Container;
+                    // Orleans' binary format: compact for float arrays, and version-tolerant through the [Id] contracts.
+                    o.GrainStorageSerializer = new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>());
+                }));
+                silo.Services.AddEsmcGrainServices(builder.Configuration);
+            });
+        }
+        else
+        {
+            builder.UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+                if (cluster.UsesAzureStorage)
+                    client.UseAzureStorageClustering(o => { o.TableServiceClient = new TableServiceClient(storage.ConnectionString); o.TableName = cluster.MembershipTable; });
+                else
+                    client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
+            });
+        }
+        return builder;
+    }
+
+    private static IPAddress AdvertisedAddress(PlatformClusterOptions cluster)
+    {
+        if (!string.IsNullOrWhiteSpace(cluster.AdvertisedAddress))
+        {
+            if (IPAddress.TryParse(cluster.AdvertisedAddress, out var parsed)) return parsed;
+            return Dns.GetHostAddresses(cluster.AdvertisedAddress).First(a => a.AddressFamily == AddressFamily.InterNetwork);
+        }
+        return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? IPAddress.Loopback;
+    }
+}
+
+/// <summary>Frees models idle longer than Esmc:Inference:IdleUnloadAfter (off when zero).</summary>
+internal sealed class IdleModelUnloader(TorchFeatureEncoder encoder, IOptions<InferenceOptions> options, ILogger<IdleModelUnloader> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var idle = options.Value.IdleUnloadAfter;
+        if (idle <= TimeSpan.Zero) return;
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, idle.Ticks / 4)));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            var unloaded = encoder.UnloadIdleModels();
+            if (unloaded > 0) logger.LogInformation("Unloaded {Count} idle model(s)", unloaded);
+        }
+    }
+}
