@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EsmcFeaturePlatform.Abstractions;
@@ -64,7 +65,7 @@ public static class DescriberOutputSchema
         },
     };
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, IndentSize = 2 };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, IndentSize = 2, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The exact text committed in schemas/ (two-space indent, LF, trailing newline).</summary>
     public static string Json { get; } = Build().ToJsonString(Indented).ReplaceLineEndings("\n") + "\n";

@@ -43,11 +43,11 @@ public static class JsonSchemaValidator
                         errors.Add($"{path}: must be one of {value.ToJsonString()}, got {Describe(node)}");
                     break;
                 case "minLength":
-                    if (node is JsonValue sv && sv.TryGetValue<string>(out var s1) && s1.Trim().Length < value!.GetValue<int>())
+                    if (node is JsonValue sv && sv.TryGetValue<string>(out var s1) && s1.Trim().Length < Int(value))
                         errors.Add($"{path}: must have at least {value} characters");
                     break;
                 case "maxLength":
-                    if (node is JsonValue sv2 && sv2.TryGetValue<string>(out var s2) && s2.Length > value!.GetValue<int>())
+                    if (node is JsonValue sv2 && sv2.TryGetValue<string>(out var s2) && s2.Length > Int(value))
                         errors.Add($"{path}: must have at most {value} characters, has {s2.Length}");
                     break;
                 case "pattern":
@@ -56,20 +56,20 @@ public static class JsonSchemaValidator
                         errors.Add($"{path}: does not match {value}");
                     break;
                 case "minimum":
-                    if (Number(node) is double n1 && n1 < value!.GetValue<double>()) errors.Add($"{path}: must be >= {value}, got {Fmt(n1)}");
+                    if (Number(node) is double n1 && n1 < Dbl(value)) errors.Add($"{path}: must be >= {value}, got {Fmt(n1)}");
                     break;
                 case "maximum":
-                    if (Number(node) is double n2 && n2 > value!.GetValue<double>()) errors.Add($"{path}: must be <= {value}, got {Fmt(n2)}");
+                    if (Number(node) is double n2 && n2 > Dbl(value)) errors.Add($"{path}: must be <= {value}, got {Fmt(n2)}");
                     break;
                 case "items":
                     if (node is JsonArray items)
                         for (var i = 0; i < items.Count; i++) Check(value!.AsObject(), items[i], $"{path}[{i}]", errors);
                     break;
                 case "minItems":
-                    if (node is JsonArray a1 && a1.Count < value!.GetValue<int>()) errors.Add($"{path}: must have at least {value} items");
+                    if (node is JsonArray a1 && a1.Count < Int(value)) errors.Add($"{path}: must have at least {value} items");
                     break;
                 case "maxItems":
-                    if (node is JsonArray a2 && a2.Count > value!.GetValue<int>()) errors.Add($"{path}: must have at most {value} items, has {a2.Count}");
+                    if (node is JsonArray a2 && a2.Count > Int(value)) errors.Add($"{path}: must have at most {value} items, has {a2.Count}");
                     break;
                 default:
                     throw new NotSupportedException($"JSON Schema keyword '{keyword}' at {path} is not supported by this validator.");
@@ -110,8 +110,13 @@ public static class JsonSchemaValidator
         _ => throw new NotSupportedException($"JSON Schema type '{type}' is not supported."),
     };
 
+    // Schema numbers may be JSON-parsed or built in code (JsonValue<int>), which GetValue<double> cannot convert.
+    private static double Dbl(JsonNode? node) => double.Parse(node!.ToJsonString(), CultureInfo.InvariantCulture);
+
+    private static int Int(JsonNode? node) => (int)Dbl(node);
+
     private static double? Number(JsonNode? node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : null;
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? Dbl(v) : null;
 
     private static string Describe(JsonNode? node) => node switch
     {
