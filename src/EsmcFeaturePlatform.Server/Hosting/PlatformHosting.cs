@@ -27,6 +27,15 @@ public static class PlatformHosting
     {
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
             builder.WebHost.UseUrls("http://127.0.0.1:5080");
+        // `dotnet run --project` from elsewhere makes the working folder the content root, which lacks appsettings.json:
+        // read the copy beside the binaries then, as the lowest-priority source (env and command line still win).
+        var beside = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (!File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json")) && File.Exists(beside))
+        {
+            var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = beside, Optional = true };
+            source.ResolveFileProvider();
+            ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, source);   // the configuration manager reloads on insert
+        }
         var platform = builder.Configuration.GetPlatformOptions();
         builder.Services.AddSingleton(platform);
         Directory.CreateDirectory(platform.ResolvedDataRoot);
