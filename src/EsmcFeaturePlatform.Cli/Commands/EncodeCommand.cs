@@ -109,41 +109,58 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
         if (partialPath is not null)
             output = new StreamWriter(partialPath, append: false, new System.Text.UTF8Encoding(false), 1 << 16);
 
+        // Record-level problems found by the reader arrive through the callback; without --skip-invalid the first
+        // one stops the run after everything before it has been written, exactly like a record the tokenizer refuses.
+        string? readerFailure = null;
         var readerOptions = new CorpusReadOptions
         {
-            OnInvalidRecord = settings.SkipInvalid ? problem => progress.Skipped(problem.Message) : null,
+            OnInvalidRecord = settings.SkipInvalid ? problem => progress.Skipped(problem.Message) : problem => readerFailure ??= problem.Message,
         };
         var inFlight = new Queue<Chunk>();
         var chunk = new Chunk();
         try
         {
-            await foreach (var record in CorpusReader.ReadAsync(settings.FastaPath, readerOptions, cancellationToken).ConfigureAwait(false))
+            Exception? stop = null;
+            try
             {
-                if (!IsEncodable(record, settings, out var reason))
+                await foreach (var record in CorpusReader.ReadAsync(settings.FastaPath, readerOptions, cancellationToken).ConfigureAwait(false))
                 {
-                    if (!settings.SkipInvalid)
+                    if (readerFailure is not null) break;
+                    if (!IsEncodable(record, settings, out var reason))
                     {
-                        // Everything before the bad record is still written, in order; nothing of the bad one.
-                        while (inFlight.Count > 0)
-                            await WriteChunkAsync(inFlight.Dequeue(), encoder, sae, stats, settings, output, progress, cancellationToken).ConfigureAwait(false);
-                        await WriteChunkAsync(chunk.Submit(encoder, sae.Id, cancellationToken), encoder, sae, stats, settings, output, progress, cancellationToken).ConfigureAwait(false);
-                        throw new InvalidRecordException(reason);
+                        if (!settings.SkipInvalid)
+                        {
+                            stop = new InvalidRecordException(reason);
+                            break;
+                        }
+                        progress.Skipped(reason);
+                        continue;
                     }
-                    progress.Skipped(reason);
-                    continue;
-                }
-                chunk.Add(record);
-                if (chunk.Tokens >= ChunkTokens || chunk.Records.Count >= ChunkMaxRecords)
-                {
-                    inFlight.Enqueue(chunk.Submit(encoder, sae.Id, cancellationToken));
-                    chunk = new Chunk();
-                    while (inFlight.Count > ChunksInFlight)
-                        await WriteChunkAsync(inFlight.Dequeue(), encoder, sae, stats, settings, output, progress, cancellationToken).ConfigureAwait(false);
+                    chunk.Add(record);
+                    if (chunk.Tokens >= ChunkTokens || chunk.Records.Count >= ChunkMaxRecords)
+                    {
+                        inFlight.Enqueue(chunk.Submit(encoder, sae.Id, cancellationToken));
+                        chunk = new Chunk();
+                        while (inFlight.Count > ChunksInFlight)
+                            await WriteChunkAsync(inFlight.Dequeue(), encoder, sae, stats, settings, output, progress, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
+            catch (CorpusFormatException ex)
+            {
+                // The file breaks off (truncated gzip, binary data): what was read before it is still good output.
+                stop = ex;
+            }
+            if (stop is null && readerFailure is not null) stop = new InvalidRecordException(readerFailure);
+
             if (chunk.Records.Count > 0) inFlight.Enqueue(chunk.Submit(encoder, sae.Id, cancellationToken));
             while (inFlight.Count > 0)
                 await WriteChunkAsync(inFlight.Dequeue(), encoder, sae, stats, settings, output, progress, cancellationToken).ConfigureAwait(false);
+            if (stop is not null)
+            {
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stop);
+            }
 
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (partialPath is not null)
