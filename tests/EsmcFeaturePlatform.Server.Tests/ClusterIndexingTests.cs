@@ -1,0 +1,162 @@
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using Xunit;
+
+namespace EsmcFeaturePlatform.Server.Tests;
+
+/// <summary>Indexing on a real 2-silo cluster over Azurite, against a direct single-process computation.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterIndexingTests
+{
+    private const int TopExamples = 5;
+    private const int Codebook = 64;
+
+    private static async Task<string> StartJobAsync(SiloCluster cluster, string path)
+    {
+        var id = JobKinds.NewIndexCorpusId();
+        await cluster.Grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(TestEnvironment.SaeWithRealStats, path, TopExamples, "test"));
+        return id;
+    }
+
+    /// <summary>Every feature's statistics and top examples, as the platform serves them.</summary>
+    private static async Task<(CorpusStatistics Stats, ActivationExample[][] Examples)> SnapshotAsync(SiloCluster cluster)
+    {
+        var stats = await cluster.Grains.GetGrain<INormalizationStatsGrain>(TestEnvironment.SaeWithRealStats)
+            .GetCorpusStatisticsAsync([.. Enumerable.Range(0, Codebook)]);
+        var examples = await Task.WhenAll(Enumerable.Range(0, Codebook).Select(i =>
+            cluster.Grains.GetGrain<IFeatureGrain>(new FeatureKey(TestEnvironment.SaeWithRealStats, i).ToString()).GetTopExamplesAsync(TopExamples)));
+        return (stats, examples);
+    }
+
+    private static void AssertMatches(ExpectedCorpus expected, (CorpusStatistics Stats, ActivationExample[][] Examples) actual)
+    {
+        Assert.Equal(expected.CorpusSize, actual.Stats.CorpusSize);
+        for (var i = 0; i < Codebook; i++)
+        {
+            var stats = actual.Stats.Features[i];
+            Assert.Equal(i, stats.Index);
+            Assert.Equal(expected.CorpusSize, stats.CorpusSize);
+            if (!expected.Stats.TryGetValue(i, out var want))
+            {
+                Assert.Equal(0, stats.DocumentCount);
+                Assert.Null(stats.MaxActivation);
+                Assert.Empty(actual.Examples[i]);
+                continue;
+            }
+            Assert.Equal(want.DocumentCount, stats.DocumentCount);
+            AssertClose(want.Max, stats.MaxActivation!.Value);
+            Assert.Equal(Math.Log((double)expected.CorpusSize / want.DocumentCount), stats.Idf!.Value, 12);
+            var wantExamples = expected.TopExamples[i];
+            Assert.Equal(wantExamples.Select(e => e.SequenceId), actual.Examples[i].Select(e => e.SequenceId));
+            foreach (var (w, a) in wantExamples.Zip(actual.Examples[i]))
+            {
+                AssertClose(w.MaxValue, a.MaxValue);
+                Assert.Equal(w.Position, a.Position);
+                Assert.Equal(w.Sequence, a.Sequence);
+                Assert.Equal(w.Activations.Length, a.Activations.Length);
+                foreach (var (x, y) in w.Activations.Zip(a.Activations)) AssertClose(x, y);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The encoder batches (and pads) differently when the cluster sends it several proteins at once than when the
+    /// test encodes them one by one, which moves the last bits of a float: equal within float32 rounding noise.
+    /// </summary>
+    private static void AssertClose(float expected, float actual)
+    {
+        var tolerance = 1e-5f * Math.Max(1f, Math.Abs(expected));
+        Assert.True(Math.Abs(expected - actual) <= tolerance, $"expected {expected:R}, got {actual:R}");
+    }
+
+    private static async Task<ExpectedCorpus> ExpectAsync(IReadOnlyList<(string Id, string Sequence)> records)
+    {
+        using var encoder = TestEnvironment.OpenEncoder();
+        return await ExpectedCorpus.ComputeAsync(encoder, TestEnvironment.SaeWithRealStats, records, TopExamples);
+    }
+
+    [Fact]
+    public async Task Indexing_on_two_silos_equals_the_direct_computation_and_reindexing_changes_nothing()
+    {
+        var (path, records) = TestEnvironment.WriteCorpus(30, seed: 11);
+        var expected = await ExpectAsync(records);
+        await using var cluster = new SiloCluster(TestEnvironment.UniqueName("idx"));
+        await cluster.StartSilosAsync(2);
+
+        var first = await cluster.WaitForJobAsync(await StartJobAsync(cluster, path));
+        Assert.Equal(JobStatus.Completed, first.Status);
+        Assert.Null(first.Error);
+        Assert.Equal(records.Count, first.Total);
+        Assert.Equal(records.Count, first.Processed);
+        var afterFirst = await SnapshotAsync(cluster);
+        AssertMatches(expected, afterFirst);
+
+        var second = await cluster.WaitForJobAsync(await StartJobAsync(cluster, path));
+        Assert.Equal(JobStatus.Completed, second.Status);
+        Assert.Equal(records.Count, second.Processed);
+        AssertMatches(expected, await SnapshotAsync(cluster));
+    }
+
+    [Fact]
+    public async Task Stopping_the_silo_running_a_job_between_feature_writes_and_commit_still_gives_identical_numbers()
+    {
+        var (path, records) = TestEnvironment.WriteCorpus(30, seed: 12);
+        var expected = await ExpectAsync(records);
+        await using var cluster = new SiloCluster(TestEnvironment.UniqueName("stop"));
+        var plan = new BlockingObserver.Plan(batchNumber: 4);
+        await cluster.StartSilosAsync(2, plan);
+
+        var jobId = await StartJobAsync(cluster, path);
+        var siloHoldingTheJob = await plan.Reached.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        var midway = await cluster.Grains.GetGrain<IIndexingJobGrain>(jobId).GetInfoAsync();
+        Assert.Equal(JobStatus.Running, midway!.Status);
+        Assert.True(midway.Processed < records.Count);
+
+        await cluster.StopSiloAsync(siloHoldingTheJob);
+        var info = await cluster.WaitForJobAsync(jobId);
+        Assert.Equal(JobStatus.Completed, info.Status);
+        Assert.Equal(records.Count, info.Processed);
+        AssertMatches(expected, await SnapshotAsync(cluster));
+    }
+
+    [Fact]
+    public async Task Restarting_the_whole_cluster_keeps_all_state()
+    {
+        var (path, records) = TestEnvironment.WriteCorpus(20, seed: 13);
+        var expected = await ExpectAsync(records);
+        var storage = TestEnvironment.UniqueName("restart");
+        string jobId;
+        await using (var cluster = new SiloCluster(storage))
+        {
+            await cluster.StartSilosAsync(2);
+            jobId = await StartJobAsync(cluster, path);
+            Assert.Equal(JobStatus.Completed, (await cluster.WaitForJobAsync(jobId)).Status);
+        }
+
+        await using var restarted = new SiloCluster(storage);
+        await restarted.StartSilosAsync(2);
+        var job = await restarted.Grains.GetGrain<IIndexingJobGrain>(jobId).GetInfoAsync();
+        Assert.Equal(JobStatus.Completed, job!.Status);
+        Assert.Equal(records.Count, job.Processed);
+        AssertMatches(expected, await SnapshotAsync(restarted));
+    }
+
+    [Fact]
+    public async Task A_job_over_a_missing_file_fails_naming_it_and_stores_nothing()
+    {
+        await using var cluster = new SiloCluster(TestEnvironment.UniqueName("bad"));
+        await cluster.StartSilosAsync(1);
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-corpus.fasta");
+        var info = await cluster.WaitForJobAsync(await StartJobAsync(cluster, missing));
+        Assert.Equal(JobStatus.Failed, info.Status);
+        Assert.Contains("no-such-corpus.fasta", info.Error);
+        var stats = await cluster.Grains.GetGrain<INormalizationStatsGrain>(TestEnvironment.SaeWithRealStats).GetCorpusStatisticsAsync([0]);
+        Assert.Equal(0, stats.CorpusSize);
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterCollection
+{
+    public const string Name = "Orleans clusters";
+}

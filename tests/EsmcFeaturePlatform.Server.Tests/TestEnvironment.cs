@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Inference.TorchSharp;
+using EsmcFeaturePlatform.Server.Hosting;
+
+namespace EsmcFeaturePlatform.Server.Tests;
+
+/// <summary>
+/// What every test here shares: one Azurite (the one CI started on 10000-10002, else one this process starts
+/// from the repository's node_modules, in memory), the golden tiny model arranged as a model root, and a
+/// small deterministic corpus.
+/// </summary>
+public static class TestEnvironment
+{
+    public const string StatesRepo = "ESMC-tiny-sae-k4-codebook64";
+    public const string SaeWithRealStats = StatesRepo + "/layer2";
+    public const string SaeWithPlaceholderStats = StatesRepo + "/layer1";
+
+    private static readonly Lazy<AzuriteLauncher> Azurite = new(() =>
+    {
+        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-tests-azurite"), inMemory: true, _ => { });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => launcher.Dispose();
+        return launcher;
+    });
+
+    private static readonly Lazy<string> Root = new(CreateModelRoot);
+
+    public static void EnsureAzurite() => _ = Azurite.Value;
+
+    public static string ModelRoot => Root.Value;
+
+    private static string CreateModelRoot()
+    {
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "esmc_tiny");
+        var root = Path.Combine(Path.GetTempPath(), "esmc-tests-models-" + Guid.NewGuid().ToString("N")[..8]);
+        CopyDirectory(Path.Combine(fixtures, "esmc_tiny_hf_te"), Path.Combine(root, "ESMC-tiny"));
+        CopyDirectory(Path.Combine(fixtures, "sae_tiny_states"), Path.Combine(root, StatesRepo));
+        return root;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+
+    public static TorchFeatureEncoder OpenEncoder() => TorchFeatureEncoder.OpenModelRoot(ModelRoot, new InferenceOptions());
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    /// <summary>A FASTA corpus of short random proteins (fixed seed), with one id repeated (its later record must be ignored).</summary>
+    public static (string Path, IReadOnlyList<(string Id, string Sequence)> Records) WriteCorpus(int count, int seed)
+    {
+        const string alphabet = "ACDEFGHIKLMNPQRSTVWY";
+        var random = new Random(seed);
+        var records = new List<(string, string)>();
+        for (var i = 0; i < count; i++)
+        {
+            var length = random.Next(6, 30);
+            records.Add(($"prot{seed}_{i:D3}", new string(Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray())));
+        }
+        records.Add((records[2].Item1, "MKWVTFISLLLLFSSAYS"));
+        var path = Path.Combine(Path.GetTempPath(), $"esmc-corpus-{seed}-{Guid.NewGuid():N}.fasta");
+        File.WriteAllLines(path, records.SelectMany(r => new[] { $">{r.Item1} test protein", r.Item2 }));
+        return (path, records);
+    }
+}
+
+/// <summary>
+/// The numbers contracts.md defines, computed directly from the encoder over the corpus's distinct ids (first
+/// record wins), with no grain involved: what the platform must reproduce.
+/// </summary>
+public sealed class ExpectedCorpus
+{
+    public required int CorpusSize { get; init; }
+    public required Dictionary<int, (float Max, int DocumentCount)> Stats { get; init; }
+    public required Dictionary<int, List<ActivationExample>> TopExamples { get; init; }
+
+    public static async Task<ExpectedCorpus> ComputeAsync(IFeatureEncoder encoder, string saeId, IReadOnlyList<(string Id, string Sequence)> records, int topExamples)
+    {
+        var distinct = new List<(string Id, string Sequence)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var record in records) if (seen.Add(record.Id)) distinct.Add(record);
+
+        var stats = new Dictionary<int, (float Max, int DocumentCount)>();
+        var examples = new Dictionary<int, List<ActivationExample>>();
+        foreach (var (id, sequence) in distinct)
+        {
+            var encoded = (await encoder.EncodeAsync(saeId, [sequence]))[0];
+            var perFeature = new Dictionary<int, float[]>();
+            for (var r = 0; r < encoded.Length; r++)
+                foreach (var f in encoded.Residues[r])
+                {
+                    if (f.Value <= 0) continue;
+                    if (!perFeature.TryGetValue(f.Index, out var dense)) perFeature[f.Index] = dense = new float[encoded.Length];
+                    dense[r] = f.Value;
+                }
+            foreach (var (index, dense) in perFeature)
+            {
+                var max = dense.Max();
+                var position = Array.IndexOf(dense, max) + 1;
+                stats[index] = stats.TryGetValue(index, out var s) ? (Math.Max(s.Max, max), s.DocumentCount + 1) : (max, 1);
+                if (!examples.TryGetValue(index, out var list)) examples[index] = list = [];
+                list.Add(new ActivationExample(id, max, position, sequence, dense));
+            }
+        }
+        foreach (var list in examples.Values)
+        {
+            list.Sort((a, b) => b.MaxValue != a.MaxValue ? b.MaxValue.CompareTo(a.MaxValue) : string.CompareOrdinal(a.SequenceId, b.SequenceId));
+            if (list.Count > topExamples) list.RemoveRange(topExamples, list.Count - topExamples);
+        }
+        return new ExpectedCorpus { CorpusSize = distinct.Count, Stats = stats, TopExamples = examples };
+    }
+}
