@@ -228,6 +228,8 @@ public sealed class ElasticsearchFeatureIndex : IFeatureIndex
                         $"{f.Field}^{f.Boost.ToString(CultureInfo.InvariantCulture)}"))]),
                     ["default_operator"] = "AND",
                     ["allow_leading_wildcard"] = false,
+                    // Prefixes are stemmed like indexed words ("kinase*" finds "kinases"), as the Lucene parser does.
+                    ["analyze_wildcard"] = true,
                 },
             };
 

@@ -282,7 +282,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         if (trimmed.Length == 0 || trimmed == "*" || trimmed == "*:*") return new MatchAllDocsQuery();
         var boosts = Schema.SearchedFields.ToDictionary(f => f.Field, f => f.Boost);
         // The parser keeps state per parse, so one per query: it is cheap next to the search itself.
-        var parser = new MultiFieldQueryParser(Version, [.. boosts.Keys], analyzer, boosts)
+        var parser = new StemmingPrefixQueryParser(Version, [.. boosts.Keys], analyzer, boosts)
         {
             DefaultOperator = Operator.AND,
             AllowLeadingWildcard = false,

@@ -131,7 +131,8 @@ public sealed class ElasticsearchAdapterTests : IDisposable
           "size": 11, "track_total_hits": true, "_source": false,
           "query": { "bool": {
             "must": { "query_string": { "query": "\"zinc finger\" kin*", "fields": ["label^3", "text^2", "annotation_terms^1"],
-                                        "default_operator": "AND", "allow_leading_wildcard": false } },
+                                        "default_operator": "AND", "allow_leading_wildcard": false,
+                                        "analyze_wildcard": true } },
             "filter": [
               { "term": { "sae": "{{Sae}}" } },
               { "terms": { "status": ["APPROVED"] } },

@@ -120,6 +120,21 @@ public abstract class FeatureIndexContract : IAsyncLifetime
     }
 
     [ContractFact]
+    public async Task A_prefix_spelling_a_whole_word_still_finds_its_stemmed_forms()
+    {
+        await Index.UpsertAsync([
+            Doc(SaeA, 1, "Protein kinase", "Serine/threonine kinases phosphorylate substrates."),
+            Doc(SaeA, 2, "Kinesin motor", "Moves along microtubules."),
+            Doc(SaeA, 3, "Phosphatase", "Removes phosphate groups."),
+        ]);
+
+        Assert.Equal([1], (await Index.SearchAsync(new FeatureSearchQuery("kinase*"))).Hits.Select(h => h.Index));
+        Assert.Equal([1, 2], (await Index.SearchAsync(new FeatureSearchQuery("kin*"))).Hits.Select(h => h.Index).Order());
+        Assert.Equal([1], (await Index.SearchAsync(new FeatureSearchQuery("phospho*"))).Hits.Select(h => h.Index));
+        Assert.Equal([3], (await Index.SearchAsync(new FeatureSearchQuery("phosphatase*"))).Hits.Select(h => h.Index));
+    }
+
+    [ContractFact]
     public async Task Filters_select_exactly_the_matching_features()
     {
         var docs = new List<FeatureDocument>();
