@@ -80,9 +80,9 @@ public static class ActivationMarkup
         if (end < len - 1) sb.Append(" ...");
         var active = ActiveCount(mask);
         if (active > end - start + 1) sb.Append(CultureInfo.InvariantCulture, $" ({active} active residues in the whole protein)");
-        var overlapping = OverlappingAnnotations(annotated.Annotations, mask).ToList();
+        var overlapping = OverlappingAnnotations(annotated.Annotations, mask, start, end).ToList();
         if (overlapping.Count > 0) sb.Append(" | annotations at active residues: ").Append(string.Join("; ", overlapping));
-        if (annotated.Keywords.Count > 0) sb.Append(" | keywords: ").Append(string.Join(", ", annotated.Keywords.Take(12)));
+        AppendKeywords(sb, annotated.Keywords);
         return sb.ToString();
     }
 
@@ -95,8 +95,14 @@ public static class ActivationMarkup
         sb.Append(CultureInfo.InvariantCulture, $"{ex.SequenceId} (length {ex.Sequence.Length}, residues 1-{width}): ");
         sb.Append(string.Join(' ', ex.Sequence.AsSpan(0, width).ToArray()));
         if (width < ex.Sequence.Length) sb.Append(" ...");
-        if (annotated.Keywords.Count > 0) sb.Append(" | keywords: ").Append(string.Join(", ", annotated.Keywords.Take(12)));
+        AppendKeywords(sb, annotated.Keywords);
         return sb.ToString();
+    }
+
+    private static void AppendKeywords(StringBuilder sb, IReadOnlyList<string> keywords)
+    {
+        var shown = keywords.Where(k => !AnnotationConcepts.IsNoiseKeyword(k)).Take(12).ToList();
+        if (shown.Count > 0) sb.Append(" | keywords: ").Append(string.Join(", ", shown));
     }
 
     public static int ActiveCount(bool[] mask)
@@ -106,15 +112,16 @@ public static class ActivationMarkup
         return n;
     }
 
-    private static IEnumerable<string> OverlappingAnnotations(IReadOnlyList<ResidueAnnotation> annotations, bool[] mask)
+    /// <summary>Annotations touching an active residue of the shown window (the Swiss-Prot context at the peak).</summary>
+    private static IEnumerable<string> OverlappingAnnotations(IReadOnlyList<ResidueAnnotation> annotations, bool[] mask, int start, int end)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var a in annotations)
         {
-            if (AnnotationConcepts.IsNoise(a.Type)) continue;
+            if (AnnotationConcepts.IsNoise(a.Type) || a.Type.Equals("CHAIN", StringComparison.OrdinalIgnoreCase)) continue;
             var hit = false;
             foreach (var pos in AnnotationConcepts.Residues(a))
-                if (pos >= 1 && pos <= mask.Length && mask[pos - 1]) { hit = true; break; }
+                if (pos - 1 >= start && pos - 1 <= end && pos <= mask.Length && mask[pos - 1]) { hit = true; break; }
             if (!hit) continue;
             var note = AnnotationConcepts.CleanNote(a.Note);
             var text = string.IsNullOrEmpty(note)

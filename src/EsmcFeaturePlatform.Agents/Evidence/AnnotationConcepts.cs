@@ -21,7 +21,15 @@ public static partial class AnnotationConcepts
     // Bonds are between their two end residues, not along the span between them.
     private static readonly HashSet<string> PairTypes = new(StringComparer.OrdinalIgnoreCase) { "DISULFID", "CROSSLNK" };
 
+    // Keywords about the entry or the proteome, not the protein.
+    private static readonly HashSet<string> NoiseKeywords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Complete proteome", "Reference proteome", "3D-structure", "Direct protein sequencing", "Polymorphism",
+    };
+
     public static bool IsNoise(string type) => Noise.Contains(type);
+
+    public static bool IsNoiseKeyword(string keyword) => NoiseKeywords.Contains(keyword.Trim().TrimEnd('.'));
 
     /// <summary>1-based residues an annotation covers.</summary>
     public static IEnumerable<int> Residues(ResidueAnnotation a)

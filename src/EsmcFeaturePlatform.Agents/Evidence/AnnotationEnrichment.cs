@@ -83,10 +83,10 @@ public static class AnnotationEnrichment
 
         var proteinsWith = new Dictionary<string, (int Act, int Non)>(StringComparer.OrdinalIgnoreCase);
         foreach (var ex in activating)
-            foreach (var kw in ex.Keywords.Distinct(StringComparer.OrdinalIgnoreCase))
+            foreach (var kw in ex.Keywords.Where(k => !AnnotationConcepts.IsNoiseKeyword(k)).Distinct(StringComparer.OrdinalIgnoreCase))
                 proteinsWith[kw] = (proteinsWith.GetValueOrDefault(kw).Act + 1, proteinsWith.GetValueOrDefault(kw).Non);
         foreach (var ex in nonActivating)
-            foreach (var kw in ex.Keywords.Distinct(StringComparer.OrdinalIgnoreCase))
+            foreach (var kw in ex.Keywords.Where(k => !AnnotationConcepts.IsNoiseKeyword(k)).Distinct(StringComparer.OrdinalIgnoreCase))
                 proteinsWith[kw] = (proteinsWith.GetValueOrDefault(kw).Act, proteinsWith.GetValueOrDefault(kw).Non + 1);
         var proteins = activating.Count + nonActivating.Count;
         var keywords = new List<ConceptEnrichment>();

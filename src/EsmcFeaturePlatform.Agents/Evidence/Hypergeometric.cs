@@ -15,19 +15,36 @@ public static class Hypergeometric
         var lo = Math.Max(observed, Math.Max(0, draws - (population - successes)));
         var hi = Math.Min(draws, successes);
         if (lo > hi) return 0.0; // observed lies above the support
+        var support = Math.Max(0, draws - (population - successes));
+        var mode = (int)Math.Floor((draws + 1.0) * (successes + 1.0) / (population + 2.0));
+        // Sum whichever tail lies away from the mode, so the terms shrink from the start and the sum
+        // can stop early (thousands of terms otherwise, for the large overlaps of residue-level concepts).
+        if (lo > mode) return Math.Min(1.0, Math.Exp(TailSum(population, successes, draws, lo, hi, +1)));
+        if (lo <= support) return 1.0;
+        return Math.Clamp(1.0 - Math.Exp(TailSum(population, successes, draws, lo - 1, support, -1)), 0.0, 1.0);
+    }
+
+    /// <summary>log of the sum of pmf terms from <paramref name="from"/> stepping by <paramref name="step"/> to <paramref name="to"/>.</summary>
+    private static double TailSum(int population, int successes, int draws, int from, int to, int step)
+    {
         var logDenominator = LogChoose(population, draws);
-        // Summing in log space from the largest term keeps tiny tails (1e-300) from underflowing to 0 too early.
-        var terms = new double[hi - lo + 1];
-        var max = double.NegativeInfinity;
-        for (var x = lo; x <= hi; x++)
+        var logSum = double.NegativeInfinity;
+        for (var x = from; step > 0 ? x <= to : x >= to; x += step)
         {
             var t = LogChoose(successes, x) + LogChoose(population - successes, draws - x) - logDenominator;
-            terms[x - lo] = t;
-            if (t > max) max = t;
+            logSum = LogAdd(logSum, t);
+            // Terms fall monotonically away from the mode; 40 e-folds below the sum they cannot change a double.
+            if (t < logSum - 40) break;
         }
-        var sum = 0.0;
-        foreach (var t in terms) sum += Math.Exp(t - max);
-        return Math.Min(1.0, Math.Exp(max) * sum);
+        return logSum;
+    }
+
+    private static double LogAdd(double a, double b)
+    {
+        if (double.IsNegativeInfinity(a)) return b;
+        if (double.IsNegativeInfinity(b)) return a;
+        var max = Math.Max(a, b);
+        return max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
     }
 
     public static double LogChoose(int n, int k) => LogFactorial(n) - LogFactorial(k) - LogFactorial(n - k);
