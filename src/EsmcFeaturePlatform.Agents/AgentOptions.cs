@@ -25,6 +25,8 @@ public sealed class AgentOptions
 
     /// <summary>Answers requested before a malformed or schema-invalid answer is recorded as a failure.</summary>
     public int MaxOutputAttempts { get; set; } = 3;
+    /// <summary>Kernel-function calls allowed per description; past it the model must answer without tools (SK alone would allow 128 rounds).</summary>
+    public int MaxToolCalls { get; set; } = 12;
     public double Temperature { get; set; }
     public int? MaxTokens { get; set; } = 1500;
     /// <summary>Send the schema as response_format json_schema; turn off for servers that reject it with tools.</summary>
@@ -59,6 +61,7 @@ public sealed class AgentOptions
         if (!(TimeoutSeconds > 0)) yield return $"{SectionName}:TimeoutSeconds must be positive.";
         if (RetryBaseDelaySeconds < 0 || MaxRetryDelaySeconds < 0) yield return $"{SectionName}: retry delays must not be negative.";
         if (MaxOutputAttempts < 1) yield return $"{SectionName}:MaxOutputAttempts must be at least 1.";
+        if (MaxToolCalls < 0) yield return $"{SectionName}:MaxToolCalls must not be negative.";
         if (HeldOutPerClass < 0) yield return $"{SectionName}:HeldOutPerClass must not be negative.";
         if (ScoreBatchSize < 1) yield return $"{SectionName}:ScoreBatchSize must be at least 1.";
         if (ActiveThreshold is < 0 or >= 1 || double.IsNaN(ActiveThreshold)) yield return $"{SectionName}:ActiveThreshold must be in [0,1).";

@@ -89,6 +89,8 @@ public sealed class SemanticKernelFeatureDescriber : IFeatureDescriber, IDisposa
         var plugin = new FeatureEvidencePlugin(analysis);
         var kernel = _kernel.Clone();
         kernel.Plugins.AddFromObject(plugin, FeatureEvidencePlugin.PluginName);
+        var budget = new ToolBudget(_options.MaxToolCalls);
+        kernel.AutoFunctionInvocationFilters.Add(budget);
         var chat = kernel.GetRequiredService<IChatCompletionService>();
         var history = new ChatHistory(Prompts.ExplainerSystem);
         history.AddUserMessage(Prompts.ExplainerUser(analysis));
@@ -122,7 +124,9 @@ public sealed class SemanticKernelFeatureDescriber : IFeatureDescriber, IDisposa
                 // SK appends the tool-call rounds to the history; their usage counts too.
                 foreach (var m in history) if (m.Role == AuthorRole.Assistant) Count(m);
                 Count(reply);
-                history.Add(reply);
+                // A run stopped by the tool budget returns the last tool result, which is already in the history.
+                if (!history.Contains(reply)) history.Add(reply);
+                if (budget.Exhausted) settings.FunctionChoiceBehavior = FunctionChoiceBehavior.None();
                 (output, errors) = DescriberOutputSchema.Parse(reply.Content);
                 if (output is null)
                 {
@@ -196,6 +200,25 @@ public sealed class SemanticKernelFeatureDescriber : IFeatureDescriber, IDisposa
     }
 
     public void Dispose() => _ownedClient?.Dispose();
+}
+
+/// <summary>Stops auto-invocation after a fixed number of kernel-function calls, so a looping model cannot run up cost.</summary>
+internal sealed class ToolBudget(int max) : IAutoFunctionInvocationFilter
+{
+    private int _calls;
+
+    public bool Exhausted => Volatile.Read(ref _calls) >= max;
+
+    public async Task OnAutoFunctionInvocationAsync(AutoFunctionInvocationContext context, Func<AutoFunctionInvocationContext, Task> next)
+    {
+        if (Interlocked.Increment(ref _calls) > max)
+        {
+            context.Result = new FunctionResult(context.Function, "Tool budget exhausted: answer now with the JSON object, without calling functions.");
+            context.Terminate = true;
+            return;
+        }
+        await next(context);
+    }
 }
 
 /// <summary>A describe run with what produced it: the chat (prompts, tool calls and results, answers), the functions called and the held-out set.</summary>

@@ -148,6 +148,22 @@ public sealed class SemanticKernelDescriberTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_model_that_keeps_calling_tools_is_cut_off_and_made_to_answer()
+    {
+        // This model calls a function whenever it may; it answers only when told tool_choice "none".
+        _server.Handler = r => (string?)r.Body["tool_choice"] == "none"
+            ? ScriptedResponse.Content(ScriptedModel.GoodAnswer)
+            : ScriptedModel.CallTools(r, "get_top_examples");
+        using var describer = Describer(o => { o.Score = false; o.MaxToolCalls = 3; });
+
+        var transcript = await describer.DescribeWithTranscriptAsync(_feature.Evidence());
+
+        Assert.True(transcript.Result.Succeeded, transcript.Result.Failure);
+        Assert.Equal(3, transcript.ToolCalls.Count);
+        Assert.Equal("none", (string?)_server.ChatRequests[^1].Body["tool_choice"]);
+    }
+
+    [Fact]
     public async Task Rate_limit_waits_what_Retry_After_asks_then_succeeds()
     {
         _model.ExplainerScript.Enqueue(_ => ScriptedResponse.Error(429, "slow down", new Dictionary<string, string> { ["Retry-After"] = "7" }));
