@@ -50,11 +50,13 @@ public sealed class CliHarness : IDisposable
 
     public string Root { get; } = Directory.CreateTempSubdirectory("esmc-cli-tests-").FullName;
 
-    public static async Task<CliResult> RunAsync(params string[] args)
+    public static Task<CliResult> RunAsync(params string[] args) => RunAsync(args, CancellationToken.None);
+
+    public static async Task<CliResult> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var stdout = new StringWriter(CultureInfo.InvariantCulture);
         var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        var code = await EsmcCli.RunAsync(args, stdout, stderr);
+        var code = await EsmcCli.RunAsync(args, stdout, stderr, cancellationToken);
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
 

@@ -172,4 +172,40 @@ public sealed class EncodeEndToEndTests : IDisposable
         Assert.Contains(mention, error, StringComparison.Ordinal);
         Assert.Empty(result.Stdout);
     }
+
+    [Fact]
+    public async Task Ids_with_json_special_characters_round_trip()
+    {
+        string[] ids = ["sp|P69905|HBA_HUMAN", "quote\"and\\backslash", "caf\u00e9"];
+        var fasta = _harness.Write("ids.fa", string.Concat(ids.Select(id => $">{id} description\nMKT\n")));
+        var result = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta));
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(ids, result.Lines.Select(l => l.Id));
+    }
+
+    [Fact]
+    public async Task UniProt_flat_files_are_encoded_by_accession()
+    {
+        var sample = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "uniprot", "swissprot_sample.dat"));
+        var firstThree = string.Concat(sample.Split("//\n").Take(3).Select(entry => entry + "//\n"));
+        var accessions = firstThree.Split('\n').Where(l => l.StartsWith("AC   ", StringComparison.Ordinal))
+            .Select(l => l[5..].Split(';')[0].Trim()).Distinct().Take(3).ToList();
+        var path = _harness.Write("three.dat", firstThree);
+
+        var result = await CliHarness.RunAsync(CliHarness.EncodeArgs(path, "--max-tokens", "4096"));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(accessions, result.Lines.Select(l => l.Id));
+    }
+
+    [Fact]
+    public async Task Interrupted_run_exits_130()
+    {
+        var fasta = _harness.Write("q.fa", ">a\nMKT\n");
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var result = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta), cancelled.Token);
+        Assert.Equal(130, result.ExitCode);
+        Assert.Contains("interrupted", Assert.Single(result.StderrLines), StringComparison.Ordinal);
+    }
 }
