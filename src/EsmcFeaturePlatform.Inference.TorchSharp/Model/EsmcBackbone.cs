@@ -108,9 +108,16 @@ internal sealed class EsmcBackbone : IDisposable
         for (var b = 0; b < blocksToRun; b++)
         {
             var block = _blocks[b];
-            x = x + Attention(block, x, cos, sin, attentionMask).div(scale);
-            x = x + FeedForward(block, x).div(scale);
+            var input = x;
+            // Each block's intermediates (q/k/v, the 2F-wide FFN activations) die with its own scope, so memory
+            // scales with one block's work, not with the depth; only the residual stream moves out.
+            using (var blockScope = NewDisposeScope())
+            {
+                x = x + Attention(block, x, cos, sin, attentionMask).div(scale);
+                x = (x + FeedForward(block, x).div(scale)).MoveToOuterDisposeScope();
+            }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
+            if (!hidden.ContainsValue(input)) input.Dispose();
         }
         Tensor? last = null;
         if (deepest == n)

@@ -12,10 +12,10 @@ internal static class TensorLoading
         using var scope = NewDisposeScope();
         var parts = source.Parts.Select(p => ReadEntry(p)).ToList();
         var joined = parts.Count == 1 ? parts[0] : cat(parts, 0);
-        var result = joined.to(dtype, device).contiguous();
-        // Copy when nothing changed, so the result never aliases a tensor the scope disposes.
-        if (ReferenceEquals(result, joined) || result.Handle == joined.Handle) result = result.clone();
-        return result.MoveToOuterDisposeScope();
+        // When to()/contiguous() are no-ops the result shares storage with the read tensor; that is safe because
+        // each TorchSharp handle holds its own reference, and moving the result out keeps it alive (no copy of
+        // multi-hundred-MB weights).
+        return joined.to(dtype, device).contiguous().MoveToOuterDisposeScope();
     }
 
     public static Tensor Load(SafeTensorEntry entry, Device device, ScalarType dtype) =>

@@ -70,7 +70,11 @@ public sealed class EsmcInferenceEngine : IDisposable
     /// Loads the model and SAEs. With <paramref name="fullModel"/> false only the blocks the deepest SAE needs
     /// are loaded (no LM head). On CUDA the backbone runs in bfloat16 and the SAEs in float32 (model spec 3.9).
     /// </summary>
-    public static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device = "cpu", bool fullModel = true)
+    public static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device = "cpu", bool fullModel = true) =>
+        Load(model, saes, device, fullModel, backboneDType: null);
+
+    /// <summary>As above; <paramref name="backboneDType"/> overrides the device's default (tests run the bfloat16 path on CPU).</summary>
+    internal static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device, bool fullModel, ScalarType? backboneDType)
     {
         foreach (var sae in saes)
         {
@@ -80,7 +84,7 @@ public sealed class EsmcInferenceEngine : IDisposable
                 throw new CheckpointException(sae.FilePath, $"SAE layer {sae.Layer} is beyond model {model.Name}'s {model.Config.Layers} layers.");
         }
         var torchDevice = DeviceSelector.Resolve(device);
-        var dtype = torchDevice.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = backboneDType ?? (torchDevice.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32);
         var maxLayer = fullModel ? model.Config.Layers : saes.Count == 0 ? 0 : saes.Max(s => s.Layer);
         var backbone = EsmcBackbone.Load(model, torchDevice, dtype, maxLayer, loadHead: fullModel);
         var encoders = new Dictionary<string, SaeEncoder>(StringComparer.Ordinal);

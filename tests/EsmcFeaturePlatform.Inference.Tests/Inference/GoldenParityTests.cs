@@ -170,3 +170,41 @@ internal static class GoldenSaeExtensions
 {
     public static int K(this InferenceFixtures.GoldenSae sae, EsmcInferenceEngine engine) => engine.Saes.Single(s => s.Id == sae.Id).Config.K;
 }
+
+/// <summary>The GPU precision path (bfloat16 backbone, float32 SAE), exercised on CPU so it is tested on every machine.</summary>
+public sealed class ReducedPrecisionTests
+{
+    [Fact]
+    public void Bfloat16_backbone_stays_close_to_golden_and_keeps_most_features()
+    {
+        var model = EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints.EsmcCheckpoint.Open(PrimaryModelDirectory);
+        var saes = Saes.Select(s => EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints.SaeCheckpoint.Open(s.RepoPath, s.Layer, model.Config)).ToList();
+        using var engine = EsmcInferenceEngine.Load(model, saes, "cpu", fullModel: true, backboneDType: global::TorchSharp.torch.ScalarType.BFloat16);
+        var output = engine.Run(GoldenTokens(), FullRequest(engine.Config.Layers));
+        int shared = 0, total = 0;
+        var i = 0;
+        foreach (var golden in Sequences)
+        {
+            var ours = output.Sequences[i++];
+            var last = golden.GetProperty("hidden_states")[engine.Config.Layers];
+            var r = 0;
+            foreach (var row in last.EnumerateArray())
+            {
+                var c = 0;
+                // bfloat16 keeps 8 bits of mantissa: expect agreement to a few percent of the row's scale, not 1e-4.
+                foreach (var v in row.EnumerateArray())
+                    Assert.True(Math.Abs(v.GetDouble() - ours.HiddenStates[engine.Config.Layers][r][c++]) <= 0.1 * Math.Max(1, Math.Abs(v.GetDouble())));
+                r++;
+            }
+            foreach (var sae in Saes)
+                foreach (var position in golden.GetProperty("sae").GetProperty(sae.Name).GetProperty("positions").EnumerateArray())
+                {
+                    var goldenSet = Pairs(position.GetProperty("topk")).Keys.ToHashSet();
+                    var mine = ours.Saes[sae.Id].Positions[position.GetProperty("pos").GetInt32()].Select(f => f.Index);
+                    shared += mine.Count(goldenSet.Contains);
+                    total += goldenSet.Count;
+                }
+        }
+        Assert.True(shared >= 0.8 * total, $"bfloat16 kept {shared} of {total} golden features");
+    }
+}
