@@ -1,0 +1,75 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace EsmcFeaturePlatform.Server.Tests;
+
+/// <summary>The real all-in-one host (silo + API) on Azurite, over the tiny golden model, with one key per role.</summary>
+public sealed class PlatformFactory : WebApplicationFactory<Program>
+{
+    public const string ReaderKey = "reader-key-1";
+    public const string CuratorKey = "curator-key-1";
+    public const string AdminKey = "admin-key-1";
+
+    public PlatformFactory() => TestEnvironment.EnsureAzurite();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        var name = TestEnvironment.UniqueName("http");
+        builder.UseEnvironment(Environments.Production);
+        var settings = new Dictionary<string, string>
+        {
+            ["Esmc:ModelRoot"] = TestEnvironment.ModelRoot,
+            ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
+            ["Esmc:Storage:Container"] = name,
+            ["Esmc:Cluster:ClusterId"] = name,
+            ["Esmc:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(),
+            ["Esmc:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(),
+            ["Esmc:Indexing:MaxBatchProteins"] = "8",
+            ["Esmc:Api:MaxRequestBytes"] = "65536",
+            ["Esmc:Auth:ApiKeys:alice:Key"] = ReaderKey,
+            ["Esmc:Auth:ApiKeys:alice:Role"] = "reader",
+            ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
+            ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
+            ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
+            ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+    }
+
+    public async Task<(int Status, JsonObject Body)> PostAsync(string query, object? variables = null, string? key = null)
+    {
+        var client = CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/graphql")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { query, variables }), Encoding.UTF8, "application/json"),
+        };
+        if (key is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, JsonNode.Parse(text)!.AsObject());
+    }
+
+    public async Task<JsonNode> DataAsync(string query, object? variables = null, string? key = null)
+    {
+        var (_, body) = await PostAsync(query, variables, key);
+        Assert.True(body["errors"] is null, body.ToJsonString());
+        return body["data"]!;
+    }
+
+    public static string ErrorCode(JsonObject body)
+    {
+        Assert.True(body["errors"] is JsonArray { Count: > 0 }, body.ToJsonString());
+        return body["errors"]![0]!["extensions"]!["code"]!.GetValue<string>();
+    }
+
+    public static string ErrorMessage(JsonObject body) => body["errors"]![0]!["message"]!.GetValue<string>();
+}
