@@ -78,8 +78,12 @@ public sealed class CliHarness : IDisposable
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// encode on the golden tiny model, pinned to the CPU: on a CUDA build "auto" would run bfloat16, which is
+    /// outside the golden tolerance by design.
+    /// </summary>
     public static string[] EncodeArgs(string fasta, params string[] extra) =>
-        ["encode", "--model", TinyModel, "--sae", TinyStatesSae, "--layer", "2", "--fasta", fasta, "--quiet", .. extra];
+        ["encode", "--model", TinyModel, "--sae", TinyStatesSae, "--layer", "2", "--fasta", fasta, "--device", "cpu", "--quiet", .. extra];
 
     public string Write(string name, string text)
     {

@@ -24,8 +24,8 @@ public sealed class EncodeEndToEndTests : IDisposable
         var fasta = _harness.WriteGzip("proteins.fa.gz", CliHarness.Fasta(records));
         var output = Path.Combine(_harness.Root, "features.jsonl");
 
-        var process = await CliHarness.RunProcessAsync(CliHarness.EncodeArgs(fasta, "--out", output, "--device", "cpu"));
-        var inProcess = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta, "--device", "cpu"));
+        var process = await CliHarness.RunProcessAsync(CliHarness.EncodeArgs(fasta, "--out", output));
+        var inProcess = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta));
 
         Assert.True(process.ExitCode == 0, process.Stderr);
         Assert.Empty(process.Stdout);
