@@ -262,6 +262,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
                 throw new SearchSyntaxException($"The query '{query.Query}' expands to too many terms; use a longer prefix.");
             }
 
+            var highlighters = main is MatchAllDocsQuery || top.ScoreDocs.Length == 0 ? [] : CreateHighlighters(query.Query, main, searcher);
             var hits = new List<FeatureSearchHit>(Math.Min(pageSize, top.ScoreDocs.Length));
             foreach (var scoreDoc in top.ScoreDocs.Take(pageSize))
             {
@@ -270,7 +271,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
                 var index = stored.GetField(Schema.Index).GetInt32Value() ?? -1;
                 var score = (double)scoreDoc.Score;
                 hits.Add(new FeatureSearchHit(sae, index, score,
-                    new FeatureSearchCursor(score, sae, index).Encode(), Highlight(main, stored)));
+                    new FeatureSearchCursor(score, sae, index).Encode(), Highlight(highlighters, stored)));
             }
             return new FeatureSearchResult(top.TotalHits, hits, top.ScoreDocs.Length > pageSize, hits.Count > 0 ? hits[^1].Cursor : null);
         });
@@ -280,13 +281,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     {
         var trimmed = text.Trim();
         if (trimmed.Length == 0 || trimmed == "*" || trimmed == "*:*") return new MatchAllDocsQuery();
-        var boosts = Schema.SearchedFields.ToDictionary(f => f.Field, f => f.Boost);
-        // The parser keeps state per parse, so one per query: it is cheap next to the search itself.
-        var parser = new StemmingPrefixQueryParser(Version, [.. boosts.Keys], analyzer, boosts)
-        {
-            DefaultOperator = Operator.AND,
-            AllowLeadingWildcard = false,
-        };
+        var parser = CreateParser();
         try
         {
             return parser.Parse(trimmed);
@@ -324,18 +319,49 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         return any;
     }
 
-    private Dictionary<string, string[]> Highlight(Query query, LuceneDocument stored)
+    /// <summary>The parser keeps state per parse, so one per query: it is cheap next to the search itself.</summary>
+    private StemmingPrefixQueryParser CreateParser()
+    {
+        var boosts = Schema.SearchedFields.ToDictionary(f => f.Field, f => f.Boost);
+        return new StemmingPrefixQueryParser(Version, [.. boosts.Keys], analyzer, boosts)
+        {
+            DefaultOperator = Operator.AND,
+            AllowLeadingWildcard = false,
+        };
+    }
+
+    /// <summary>
+    /// One highlighter per field for the whole page. Term-based scoring (terms extracted once, prefixes expanded
+    /// to the words they match in this index) instead of the span-based QueryScorer, which re-indexes every
+    /// snippet in memory to resolve phrases and prefixes and dominated query latency.
+    /// </summary>
+    private List<(string Field, Highlighter Highlighter)> CreateHighlighters(string text, Query main, IndexSearcher searcher)
+    {
+        Query withWords;
+        try
+        {
+            var parser = CreateParser();
+            parser.MultiTermRewriteMethod = MultiTermQuery.SCORING_BOOLEAN_QUERY_REWRITE;
+            withWords = searcher.Rewrite(parser.Parse(text.Trim()));
+        }
+        catch (BooleanQuery.TooManyClausesException)
+        {
+            withWords = main; // a prefix matching too many words: highlight the plain terms only
+        }
+        return [.. Schema.SearchedFields.Select(f => (f.Field, new Highlighter(
+            new SimpleHTMLFormatter("<em>", "</em>"), new SimpleHTMLEncoder(), new QueryTermScorer(withWords, f.Field))
+        {
+            TextFragmenter = new SimpleFragmenter(150),
+        }))];
+    }
+
+    private Dictionary<string, string[]> Highlight(List<(string Field, Highlighter Highlighter)> highlighters, LuceneDocument stored)
     {
         var highlights = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (query is MatchAllDocsQuery) return highlights;
-        foreach (var (field, _) in Schema.SearchedFields)
+        foreach (var (field, highlighter) in highlighters)
         {
             var values = stored.GetValues(field);
             if (values.Length == 0) continue;
-            var highlighter = new Highlighter(new SimpleHTMLFormatter("<em>", "</em>"), new SimpleHTMLEncoder(), new QueryScorer(query, field))
-            {
-                TextFragmenter = new SimpleFragmenter(150),
-            };
             var fragments = new List<string>();
             foreach (var value in values)
             {

@@ -116,6 +116,7 @@ public abstract class FeatureIndexContract : IAsyncLifetime
         var wider = await Index.SearchAsync(new FeatureSearchQuery("trans*"));
 
         Assert.Equal([1], result.Hits.Select(h => h.Index));
+        Assert.Contains(result.Hits[0].Highlights["label"], s => s.Contains("<em>Transmembrane</em>", StringComparison.Ordinal));
         Assert.Equal([1, 2], wider.Hits.Select(h => h.Index).Order());
     }
 
