@@ -14,6 +14,12 @@ public sealed class InferenceOptions
     /// <summary>Queued sequences per model before <see cref="EsmcFeaturePlatform.Abstractions.OverloadedException"/>.</summary>
     public int QueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Longest-to-shortest token-count ratio allowed within one batch. Batches are padded to their longest
+    /// sequence, so this bounds padding waste (1.1 keeps it under ~9%); larger values make bigger batches.
+    /// </summary>
+    public double MaxLengthSpread { get; set; } = 1.1;
+
     /// <summary>How long the worker waits for more requests after the first one arrives, to fill a batch.</summary>
     public int BatchWindowMilliseconds { get; set; } = 5;
 
@@ -33,6 +39,7 @@ public sealed class InferenceOptions
         if (MaxBatchTokens < MaxTokens) throw new ArgumentException($"{SectionName}:MaxBatchTokens ({MaxBatchTokens}) must be at least MaxTokens ({MaxTokens}) so that the longest sequence fits one batch.");
         if (QueueCapacity < 1) throw new ArgumentException($"{SectionName}:QueueCapacity must be positive; got {QueueCapacity}.");
         if (BatchWindowMilliseconds < 0) throw new ArgumentException($"{SectionName}:BatchWindowMilliseconds must not be negative; got {BatchWindowMilliseconds}.");
+        if (!(MaxLengthSpread >= 1.0)) throw new ArgumentException($"{SectionName}:MaxLengthSpread must be at least 1.0; got {MaxLengthSpread}.");
         if (IntraOpThreads is < 1) throw new ArgumentException($"{SectionName}:IntraOpThreads must be positive when set; got {IntraOpThreads}.");
         if (IdleUnloadAfter < TimeSpan.Zero) throw new ArgumentException($"{SectionName}:IdleUnloadAfter must not be negative.");
         Runtime.DeviceSelector.Parse(Device);
