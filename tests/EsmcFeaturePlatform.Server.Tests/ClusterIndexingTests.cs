@@ -78,7 +78,7 @@ public sealed class ClusterIndexingTests
     [Fact]
     public async Task Indexing_on_two_silos_equals_the_direct_computation_and_reindexing_changes_nothing()
     {
-        var (path, records) = TestEnvironment.WriteCorpus(30, seed: 11);
+        var (path, records) = TestEnvironment.WriteCorpus(24, seed: 11);
         var expected = await ExpectAsync(records);
         await using var cluster = new SiloCluster(TestEnvironment.UniqueName("idx"));
         await cluster.StartSilosAsync(2);
@@ -100,10 +100,10 @@ public sealed class ClusterIndexingTests
     [Fact]
     public async Task Stopping_the_silo_running_a_job_between_feature_writes_and_commit_still_gives_identical_numbers()
     {
-        var (path, records) = TestEnvironment.WriteCorpus(30, seed: 12);
+        var (path, records) = TestEnvironment.WriteCorpus(24, seed: 12);
         var expected = await ExpectAsync(records);
         await using var cluster = new SiloCluster(TestEnvironment.UniqueName("stop"));
-        var plan = new BlockingObserver.Plan(batchNumber: 4);
+        var plan = new BlockingObserver.Plan(batchNumber: 2);
         await cluster.StartSilosAsync(2, plan);
 
         var jobId = await StartJobAsync(cluster, path);
@@ -122,7 +122,7 @@ public sealed class ClusterIndexingTests
     [Fact]
     public async Task Restarting_the_whole_cluster_keeps_all_state()
     {
-        var (path, records) = TestEnvironment.WriteCorpus(20, seed: 13);
+        var (path, records) = TestEnvironment.WriteCorpus(12, seed: 13);
         var expected = await ExpectAsync(records);
         var storage = TestEnvironment.UniqueName("restart");
         string jobId;

@@ -35,7 +35,7 @@ public sealed class SiloCluster : IAsyncDisposable
             ["Esmc:Cluster:ClusterId"] = storageName,
             ["Esmc:Cluster:AdvertisedAddress"] = "127.0.0.1",
             // Small batches so a corpus of a few dozen proteins makes many batches, over both silos.
-            ["Esmc:Indexing:MaxBatchProteins"] = "3",
+            ["Esmc:Indexing:MaxBatchProteins"] = "5",
             ["Esmc:Indexing:PipelineDepth"] = "3",
             ["Esmc:Indexing:WatchdogInterval"] = "00:00:00.500",
             ["Logging:LogLevel:Default"] = "Warning",
