@@ -3,7 +3,7 @@ using EsmcFeaturePlatform.Abstractions.Grains;
 
 namespace EsmcFeaturePlatform.Grains;
 
-/// <summary>One batch's contribution to every feature it touched, plus the SAE-wide statistics delta.</summary>
+/// <summary>One batch's (or window's) contribution to every feature it touched, plus the SAE-wide statistics delta.</summary>
 public sealed record BatchAggregate(IReadOnlyList<(int Index, FeatureBatchUpdate Update)> Features, StatisticsBatchUpdate Statistics);
 
 /// <summary>
@@ -16,7 +16,31 @@ public static class BatchAggregator
         string jobId, int batchNumber, int codebookSize, int exampleCapacity, int sampleCapacity,
         IReadOnlyList<(string SequenceId, EncodedSequence Encoded)> proteins)
     {
-        var perFeature = new SortedDictionary<int, Accumulator>();
+        var window = new AggregationWindow(codebookSize, exampleCapacity, sampleCapacity);
+        window.Add(proteins);
+        return window.Build(jobId, batchNumber);
+    }
+}
+
+/// <summary>
+/// Folds several consecutive batches into one update per active feature (the indexing job's write window), so a
+/// feature is written once per window instead of once per batch. Memory is bounded by features x (examples +
+/// samples) plus one batch's activations, never by the corpus or the window length: each feature keeps only the
+/// candidates that can still make its top examples or its sample, which is exact because both selections are
+/// top-k under a total order (max value then id; sample hash then id).
+/// </summary>
+public sealed class AggregationWindow(int codebookSize, int exampleCapacity, int sampleCapacity)
+{
+    private readonly SortedDictionary<int, Accumulator> _perFeature = new();
+    private readonly int _pruneAt = 2 * Math.Max(1, Math.Max(exampleCapacity, sampleCapacity));
+
+    /// <summary>Proteins folded in so far (the corpus size delta).</summary>
+    public int Proteins { get; private set; }
+
+    public bool IsEmpty => Proteins == 0;
+
+    public void Add(IReadOnlyList<(string SequenceId, EncodedSequence Encoded)> proteins)
+    {
         foreach (var (sequenceId, encoded) in proteins)
         {
             var sparse = new Dictionary<int, (List<int> Positions, List<float> Values)>();
@@ -34,22 +58,28 @@ public static class BatchAggregator
             foreach (var pooled in encoded.Pooled)
             {
                 if (!(pooled.Value > 0) || !sparse.TryGetValue(pooled.Index, out var lists)) continue;
-                if (!perFeature.TryGetValue(pooled.Index, out var acc)) perFeature[pooled.Index] = acc = new Accumulator();
+                if (!_perFeature.TryGetValue(pooled.Index, out var acc)) _perFeature[pooled.Index] = acc = new Accumulator();
                 acc.Max = Math.Max(acc.Max, pooled.Value);
                 acc.DocumentCount++;
                 acc.Examples.Add(new StoredExample(sequenceId, pooled.Value, pooled.Position, encoded.Length, [.. lists.Positions], [.. lists.Values], hash));
+                if (acc.Examples.Count >= _pruneAt) acc.Prune(exampleCapacity, sampleCapacity);
             }
+            Proteins++;
         }
+    }
 
-        var features = new List<(int, FeatureBatchUpdate)>(perFeature.Count);
-        foreach (var (index, acc) in perFeature)
+    /// <summary>The window's updates, tagged (job, last batch of the window) for the grains' replay rule.</summary>
+    public BatchAggregate Build(string jobId, int batchNumber)
+    {
+        var features = new List<(int, FeatureBatchUpdate)>(_perFeature.Count);
+        foreach (var (index, acc) in _perFeature)
         {
             features.Add((index, new FeatureBatchUpdate(jobId, batchNumber, acc.Max, acc.DocumentCount, exampleCapacity,
                 Select(acc.Examples, exampleCapacity, StoredExample.CompareTopOrder),
                 Select(acc.Examples, sampleCapacity, StoredExample.CompareSampleOrder))));
         }
-        var statistics = new StatisticsBatchUpdate(jobId, batchNumber, codebookSize, proteins.Count,
-            [.. perFeature.Keys], [.. perFeature.Values.Select(a => a.Max)], [.. perFeature.Values.Select(a => a.DocumentCount)]);
+        var statistics = new StatisticsBatchUpdate(jobId, batchNumber, codebookSize, Proteins,
+            [.. _perFeature.Keys], [.. _perFeature.Values.Select(a => a.Max)], [.. _perFeature.Values.Select(a => a.DocumentCount)]);
         return new BatchAggregate(features, statistics);
     }
 
@@ -64,6 +94,15 @@ public static class BatchAggregator
     {
         public float Max;
         public int DocumentCount;
-        public List<StoredExample> Examples { get; } = [];
+        public List<StoredExample> Examples { get; private set; } = [];
+
+        /// <summary>Keeps the union of the best candidates under each selection's order: nothing else can be chosen later.</summary>
+        public void Prune(int exampleCapacity, int sampleCapacity)
+        {
+            var keep = new HashSet<StoredExample>(ReferenceEqualityComparer.Instance);
+            foreach (var e in Select(Examples, exampleCapacity, StoredExample.CompareTopOrder)) keep.Add(e);
+            foreach (var e in Select(Examples, sampleCapacity, StoredExample.CompareSampleOrder)) keep.Add(e);
+            Examples = [.. Examples.Where(keep.Contains)];
+        }
     }
 }

@@ -9,30 +9,47 @@ using Orleans.Storage;
 namespace EsmcFeaturePlatform.Grains;
 
 /*
- * Design note: how an INDEX_CORPUS job counts every protein exactly once, even when silos die.
+ * Design note: how an INDEX_CORPUS job counts every protein exactly once, even when silos die, and stays cheap.
  *
  * The file is cut into batches deterministically (MaxBatchProteins / MaxBatchResidues, greedily, from the
- * start), so batch number b always holds the same records. The job's persisted state records how many
- * batches (and records) are COMMITTED; everything after that point is redone on resume, and each step of
- * a batch is idempotent:
+ * start), so batch number b always holds the same records. Batches are grouped into WRITE WINDOWS of
+ * WindowBatches consecutive batches, aligned on batch numbers (window w = batches [w*K, (w+1)*K)); K is stored
+ * in the job's state when it starts, so every try of the job cuts the same windows. The job's persisted state
+ * records how many batches (and records) are COMMITTED, always a whole number of windows; everything after that
+ * point is redone on resume, and each step is idempotent:
  *
- *   1. claim   - the corpus shard grains store each new protein id marked "JOB:b" (first writer wins) and
- *                return the ids batch b owns: new ids plus those an earlier try of b already claimed. Ids
+ *   1. claim   - per batch, the corpus shard grains store each new protein id marked "JOB:b" (first writer wins)
+ *                and return the ids batch b owns: new ids plus those an earlier try of b already claimed. Ids
  *                claimed by anyone else (an earlier job, an earlier duplicate record) are skipped, so
  *                re-indexing a file changes nothing. Claims run strictly in batch order (even when encoding
  *                runs ahead), so the first record with an id wins, deterministically.
- *   2. encode  - the owned sequences go to an inference worker grain, round-robin over the live silos
- *                (a lost silo only costs a retry on another one). Several batches encode ahead (PipelineDepth).
- *   3. write   - the batch is folded into one update per active feature (BatchAggregator) and sent to each
- *                feature grain and to the SAE's statistics grain, tagged (job, b). Writes of batch b finish
- *                before those of b+1 start, so each of those grains only needs the LAST batch number it applied
- *                per job to skip a replay: memory stays bounded by features x examples, never by the corpus.
- *   4. commit  - the job records b as committed.
+ *   2. encode  - per batch, the owned sequences go to an inference worker grain, round-robin over the live silos
+ *                (a lost silo only costs a retry on another one). PipelineDepth batches encode concurrently, so
+ *                with several silos every silo's worker is busy, and encoding never waits for storage.
+ *   3. fold    - each encoded batch is folded into the window's AggregationWindow: per active feature its max,
+ *                document count and only the candidates that can still be among its top examples or its sample
+ *                (both are top-k selections under a total order, so pruning early is exact). Memory: features x
+ *                (examples + samples), independent of the corpus and of K.
+ *   4. write   - when a window is full (or the file ends), ONE update per active feature for the whole window,
+ *                tagged (job, last batch of the window), goes to each feature grain, plus one to the SAE's
+ *                statistics grain. This runs in the background while the next window's batches encode and fold
+ *                (at most one window is being written; the next waits for it), so storage latency overlaps
+ *                inference instead of adding to it. Windows are written strictly in order, so each grain only
+ *                needs the LAST window tag it applied per job to skip a replay.
+ *   5. commit  - after the window's writes, the job records its last batch as committed.
  *
- * A silo lost between 3 and 4 leaves some features ahead of the job: the replay of b skips them and brings
- * the others level. Top examples and samples are order-independent selections (max value then id; smallest
- * hash of the id), max is a max and counts only move once per (job, batch), so the final numbers equal a
- * single-process computation over the distinct ids.
+ * Why windows and not per-batch writes: a feature-state write is one storage blob write (a few ms on Azurite,
+ * more on real storage) and a batch touches most features of a small codebook, so per-batch writes cost far
+ * more than the batch's inference. A window divides the number of feature writes by K; a larger K means fewer
+ * writes but more work redone after a lost silo and coarser progress (progress moves one window at a time).
+ * Keeping updates in the feature grains' memory and flushing them lazily was the alternative; it needs the job
+ * to detect a feature activation lost between apply and flush (its in-memory updates gone), which the job-side
+ * window avoids: nothing is acknowledged that is not durable.
+ *
+ * A silo lost between 4 and 5 leaves some features ahead of the job: the replay of the window (same batches,
+ * same owned ids, same tag) skips them and brings the others level. Top examples and samples are
+ * order-independent selections (max value then id; smallest hash of the id), max is a max and counts only move
+ * once per (job, window), so the final numbers equal a single-process computation over the distinct ids.
  *
  * Resuming: unfinished jobs are listed in the JobRegistryGrain; a watchdog on every silo asks it every few
  * seconds to EnsureRunning them, which reactivates a job whose silo was lost (and any activation resumes
@@ -52,6 +69,8 @@ public sealed class IndexingJobState
     [Id(6)] public DateTimeOffset CreatedAt { get; set; }
     [Id(7)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(8)] public int NewProteins { get; set; }
+    /// <summary>Batches per write window, fixed when the job starts (0: a job from before windows, one batch each).</summary>
+    [Id(9)] public int WindowBatches { get; set; }
 }
 
 /// <summary>A failure caused by the job's input: the job ends FAILED with this message.</summary>
@@ -67,6 +86,8 @@ public sealed class IndexingJobGrain(
 
     private CancellationTokenSource? _stop;
     private Task? _loop;
+    /// <summary>The write and commit of the last full window, running while the next window is encoded.</summary>
+    private Task _pendingWrite = Task.CompletedTask;
     private int _nextWorker;
 
     private string JobId => this.GetPrimaryKeyString();
@@ -93,7 +114,10 @@ public sealed class IndexingJobGrain(
     {
         if (state.State.Request is not null) return Info();
         var now = DateTimeOffset.UtcNow;
-        state.State = new IndexingJobState { Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now };
+        state.State = new IndexingJobState
+        {
+            Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now, WindowBatches = options.Value.WindowBatches,
+        };
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
         StartLoop();
@@ -152,8 +176,10 @@ public sealed class IndexingJobGrain(
             }
 
             var previousClaim = Task.CompletedTask;
+            var windowBatches = Math.Max(1, state.State.WindowBatches);
             await using var batches = ReadBatchesAsync(request.Path, stop).GetAsyncEnumerator(stop);
             var more = true;
+            Window? window = null;
             while (true)
             {
                 while (more && inFlight.Count < options.Value.PipelineDepth)
@@ -165,15 +191,18 @@ public sealed class IndexingJobGrain(
                 }
                 if (inFlight.Count == 0) break;
                 var prepared = await inFlight.Dequeue();
-                await WriteFeaturesAsync(prepared, sae, request, stop);
-                await observer.BatchWrittenAsync(JobId, prepared.Batch.Number, stop);
-                state.State.CommittedBatches = prepared.Batch.Number + 1;
-                state.State.CommittedRecords += prepared.Batch.Proteins.Count;
-                state.State.NewProteins += prepared.Owned.Length;
-                await SaveAsync();
-                claims.Remove(prepared.Batch.Number);
-                DelayDeactivation(TimeSpan.FromMinutes(10));
+                window ??= new Window(new AggregationWindow(sae.CodebookSize, request.TopExamples, options.Value.SampleCapacity));
+                window.Add(prepared);
+                // Windows are aligned on batch numbers, and a job commits only whole windows, so a resumed job
+                // (which starts at the committed batch) cuts exactly the windows an earlier try cut.
+                if ((prepared.Batch.Number + 1) % windowBatches == 0)
+                {
+                    await StartWriteAsync(window, sae, claims, stop);
+                    window = null;
+                }
             }
+            if (window is not null) await StartWriteAsync(window, sae, claims, stop);
+            await _pendingWrite;
             state.State.Status = JobStatus.Completed;
             await SaveAsync();
             await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
@@ -182,11 +211,13 @@ public sealed class IndexingJobGrain(
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Deactivating (silo stopping): the committed prefix is persisted; the watchdog resumes the rest elsewhere.
+            await QuietlyAsync(_pendingWrite);
         }
         catch (InconsistentStateException ex)
         {
             // Another activation of this job wrote after us (a brief duplicate during membership changes): it owns the job now.
             logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
+            await QuietlyAsync(_pendingWrite);
             DeactivateOnIdle();
         }
         catch (Exception ex) when (ex is JobInputException or CorpusFormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidSequenceException or UnknownSaeException)
@@ -202,11 +233,10 @@ public sealed class IndexingJobGrain(
 
     private async Task FailAsync(string error, Queue<Task<PreparedBatch>> inFlight, Dictionary<int, string[]> claims, IndexCorpusRequest request)
     {
-        // Let batches already encoding finish claiming, then undo every uncommitted claim.
-        foreach (var task in inFlight)
-        {
-            try { await task; } catch (Exception) { /* its claim, if any, is in `claims` */ }
-        }
+        // Let batches already encoding finish claiming and a window being written finish (it saves the job's state,
+        // which must not race the save below), then undo every uncommitted claim.
+        foreach (var task in inFlight) await QuietlyAsync(task);
+        await QuietlyAsync(_pendingWrite);
         foreach (var (number, owned) in claims)
         {
             var batchKey = BatchKey(number);
@@ -309,19 +339,58 @@ public sealed class IndexingJobGrain(
         return GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.For(silo, model));
     }
 
-    private async Task WriteFeaturesAsync(PreparedBatch prepared, SaeDescriptor sae, IndexCorpusRequest request, CancellationToken stop)
+    private static async Task QuietlyAsync(Task task)
     {
-        if (prepared.Encoded.Count == 0) return;
-        var aggregate = BatchAggregator.Aggregate(JobId, prepared.Batch.Number, sae.CodebookSize, request.TopExamples, options.Value.SampleCapacity, prepared.Encoded);
-        var statistics = GrainFactory.GetGrain<INormalizationStatsGrain>(sae.Id);
-        await RetryTransientAsync(async () =>
+        try { await task; } catch (Exception) { /* reported where it was awaited first, or irrelevant once stopping */ }
+    }
+
+    /// <summary>Consecutive batches whose feature updates are folded together and written (then committed) as one.</summary>
+    private sealed class Window(AggregationWindow aggregate)
+    {
+        public AggregationWindow Aggregate { get; } = aggregate;
+        public List<PreparedBatch> Batches { get; } = [];
+
+        public void Add(PreparedBatch prepared)
         {
-            var writes = aggregate.Features
-                .Select(f => GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(sae.Id, f.Index).ToString()).ApplyBatchAsync(f.Update))
-                .Append(statistics.ApplyBatchAsync(aggregate.Statistics));
-            await Task.WhenAll(writes);
-            return true;
-        }, stop);
+            Aggregate.Add(prepared.Encoded);
+            // Only the numbers and ids are kept: the activations now live in the (bounded) aggregate.
+            Batches.Add(prepared with { Encoded = [] });
+        }
+    }
+
+    /// <summary>
+    /// Waits for the previous window's write and commit (windows are written strictly in order: the grains' replay
+    /// rule keeps one number per job), then starts this window's in the background so encoding goes on meanwhile.
+    /// </summary>
+    private async Task StartWriteAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
+    {
+        await _pendingWrite;
+        _pendingWrite = WriteAndCommitAsync(window, sae, claims, stop);
+    }
+
+    private async Task WriteAndCommitAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
+    {
+        var last = window.Batches[^1].Batch.Number;
+        if (!window.Aggregate.IsEmpty)
+        {
+            var aggregate = window.Aggregate.Build(JobId, last);
+            var statistics = GrainFactory.GetGrain<INormalizationStatsGrain>(sae.Id);
+            await RetryTransientAsync(async () =>
+            {
+                var writes = aggregate.Features
+                    .Select(f => GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(sae.Id, f.Index).ToString()).ApplyBatchAsync(f.Update))
+                    .Append(statistics.ApplyBatchAsync(aggregate.Statistics));
+                await Task.WhenAll(writes);
+                return true;
+            }, stop);
+        }
+        foreach (var prepared in window.Batches) await observer.BatchWrittenAsync(JobId, prepared.Batch.Number, stop);
+        state.State.CommittedBatches = last + 1;
+        state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Proteins.Count);
+        state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
+        await SaveAsync();
+        foreach (var prepared in window.Batches) claims.Remove(prepared.Batch.Number);
+        DelayDeactivation(TimeSpan.FromMinutes(10));
     }
 
     private async Task<T> RetryTransientAsync<T>(Func<Task<T>> step, CancellationToken stop)

@@ -11,8 +11,15 @@ public sealed class IndexingOptions
     /// <summary>Residues per indexing batch (a batch always holds at least one protein).</summary>
     public int MaxBatchResidues { get; set; } = 16384;
 
-    /// <summary>Batches being encoded ahead of the one being written, spread over the silos' workers.</summary>
+    /// <summary>Batches being encoded ahead of the one being aggregated, spread over the silos' workers.</summary>
     public int PipelineDepth { get; set; } = 4;
+
+    /// <summary>
+    /// Consecutive batches folded into one feature-write round (and one commit): each active feature is written
+    /// once per window instead of once per batch. A job keeps the value it started with, so a resumed job cuts
+    /// the same windows; progress moves by one window at a time.
+    /// </summary>
+    public int WindowBatches { get; set; } = 8;
 
     /// <summary>Examples kept per feature for quantile sampling (a uniform sample of the proteins it fires in).</summary>
     public int SampleCapacity { get; set; } = 64;
@@ -31,6 +38,7 @@ public sealed class IndexingOptions
         if (MaxBatchProteins < 1) throw new ArgumentException($"{SectionName}:MaxBatchProteins must be positive; got {MaxBatchProteins}.");
         if (MaxBatchResidues < 1) throw new ArgumentException($"{SectionName}:MaxBatchResidues must be positive; got {MaxBatchResidues}.");
         if (PipelineDepth < 1) throw new ArgumentException($"{SectionName}:PipelineDepth must be positive; got {PipelineDepth}.");
+        if (WindowBatches < 1) throw new ArgumentException($"{SectionName}:WindowBatches must be positive; got {WindowBatches}.");
         if (SampleCapacity < 0) throw new ArgumentException($"{SectionName}:SampleCapacity must not be negative; got {SampleCapacity}.");
         if (MaxTopExamples < 1) throw new ArgumentException($"{SectionName}:MaxTopExamples must be positive; got {MaxTopExamples}.");
         if (WatchdogInterval <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:WatchdogInterval must be positive.");
@@ -41,6 +49,7 @@ public sealed class IndexingOptions
 /// <summary>
 /// A hook the indexing job calls after a batch's feature writes and before it records the batch as committed:
 /// the one moment where a lost silo leaves features ahead of the job. Tests use it to stop a silo exactly there.
+/// With write windows it is called for every batch of a window once the window's writes are done.
 /// </summary>
 public interface IIndexingJobObserver
 {

@@ -37,6 +37,8 @@ public sealed class SiloCluster : IAsyncDisposable
             // Small batches so a corpus of a few dozen proteins makes many batches, over both silos.
             ["Esmc:Indexing:MaxBatchProteins"] = "5",
             ["Esmc:Indexing:PipelineDepth"] = "3",
+            // Windows of two batches: several windows per job, and a stop at batch 2 lands inside one (replayed on resume).
+            ["Esmc:Indexing:WindowBatches"] = "2",
             ["Esmc:Indexing:WatchdogInterval"] = "00:00:00.500",
             ["Logging:LogLevel:Default"] = "Warning",
         };
