@@ -57,4 +57,9 @@ public sealed class CorpusShardGrain(
         Task.FromResult(sequenceIds.Select(id => state.State.Proteins.GetValueOrDefault(id)).OfType<IndexedProtein>().ToArray());
 
     public Task<int> CountAsync() => Task.FromResult(state.State.Proteins.Count);
+
+    public Task<IndexedProtein[]> SampleAsync(int count) =>
+        Task.FromResult(state.State.Proteins.Values
+            .OrderBy(p => CorpusSharding.StableHash(p.Id)).ThenBy(p => p.Id, StringComparer.Ordinal)
+            .Take(Math.Max(0, count)).ToArray());
 }

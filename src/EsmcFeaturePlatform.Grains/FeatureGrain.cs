@@ -15,6 +15,8 @@ public sealed class FeatureState
     /// <summary>Per job, the last batch applied: a job writes its batches in order, so one number per job suffices.</summary>
     [Id(5)] public Dictionary<string, int> LastAppliedBatch { get; set; } = [];
     [Id(6)] public List<DescriptionVersion> Descriptions { get; set; } = [];
+    /// <summary>Per describe job, the version it stored: a job resumed after a lost silo re-describes a chunk without adding twice.</summary>
+    [Id(7)] public Dictionary<string, int> DescribedByJob { get; set; } = [];
 }
 
 /// <summary>
@@ -24,7 +26,8 @@ public sealed class FeatureState
 /// </summary>
 public sealed class FeatureGrain(
     [PersistentState("feature", GrainStorage.Name)] IPersistentState<FeatureState> state,
-    Microsoft.Extensions.Options.IOptions<IndexingOptions> options) : Grain, IFeatureGrain
+    Microsoft.Extensions.Options.IOptions<IndexingOptions> options,
+    IFeatureChangeNotifier changes) : Grain, IFeatureGrain
 {
     private FeatureKey Key => FeatureKey.Parse(this.GetPrimaryKeyString());
 
@@ -42,6 +45,7 @@ public sealed class FeatureGrain(
         s.TopExamples = Merge(s.TopExamples, update.TopCandidates, s.ExampleCapacity, StoredExample.CompareTopOrder);
         s.Samples = Merge(s.Samples, update.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
         await state.WriteStateAsync();
+        changes.FeatureChanged(Key);
     }
 
     private static List<StoredExample> Merge(List<StoredExample> current, StoredExample[] candidates, int capacity, Comparison<StoredExample> order)
@@ -79,6 +83,99 @@ public sealed class FeatureGrain(
     }
 
     public Task<DescriptionVersion[]> GetDescriptionsAsync() => Task.FromResult(state.State.Descriptions.ToArray());
+
+    /// <summary>The latest APPROVED version, else the latest, else null (contracts.md Feature.description).</summary>
+    public static DescriptionVersion? Current(IReadOnlyList<DescriptionVersion> history) =>
+        history.Count == 0 ? null : history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1];
+
+    // Check and write happen inside one grain turn with no await before the check, and the grain is not reentrant,
+    // so two concurrent proposals with the same expectedVersion cannot both pass the check.
+    public async Task<CurationOutcome> ProposeDescriptionAsync(DescriptionProposal proposal)
+    {
+        var history = state.State.Descriptions;
+        var latest = history.Count == 0 ? 0 : history[^1].Version;
+        if (proposal.ExpectedVersion is { } expected && expected != latest)
+            return CurationOutcome.Failed(CurationFailure.Conflict,
+                $"Feature {Key.Index} of SAE '{Key.SaeId}' is at version {latest}, not the expected version {expected}; nothing was written. Reload and retry.");
+        var version = new DescriptionVersion(latest + 1, proposal.Label, proposal.Text, DescriptionStatus.Proposed, DescriptionSource.Human,
+            proposal.Author, DateTimeOffset.UtcNow, null, null);
+        await AppendAsync(version);
+        return new CurationOutcome(version, CurationFailure.None, null);
+    }
+
+    public async Task<CurationOutcome> ReviewDescriptionAsync(int version, ReviewDecision decision, string? note, string reviewer)
+    {
+        var history = state.State.Descriptions;
+        var at = history.FindIndex(v => v.Version == version);
+        if (at < 0)
+            return CurationOutcome.Failed(CurationFailure.NotFound,
+                $"Feature {Key.Index} of SAE '{Key.SaeId}' has no description version {version} (it has {history.Count}).");
+        var target = history[at];
+        if (target.Status != DescriptionStatus.Proposed)
+            return CurationOutcome.Failed(CurationFailure.Conflict,
+                $"Version {version} of feature {Key.Index} was already reviewed ({target.Status.ToString().ToUpperInvariant()}); only PROPOSED versions can be reviewed.");
+        var reviewed = target with
+        {
+            Status = decision == ReviewDecision.Approve ? DescriptionStatus.Approved : DescriptionStatus.Rejected,
+            ReviewNote = note,
+        };
+        history[at] = reviewed;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            history[at] = target;   // keep memory equal to storage when the write failed
+            throw;
+        }
+        await AfterDescriptionChangeAsync();
+        return new CurationOutcome(reviewed, CurationFailure.None, null);
+    }
+
+    public async Task<DescriptionVersion> AddGeneratedDescriptionAsync(GeneratedDescription description)
+    {
+        var history = state.State.Descriptions;
+        if (state.State.DescribedByJob.TryGetValue(description.JobId, out var stored) && history.Find(v => v.Version == stored) is { } existing)
+            return existing;
+        var version = new DescriptionVersion((history.Count == 0 ? 0 : history[^1].Version) + 1, description.Label, description.Text,
+            DescriptionStatus.Proposed, description.Source, description.Author, DateTimeOffset.UtcNow, description.Score, null);
+        state.State.DescribedByJob[description.JobId] = version.Version;
+        await AppendAsync(version);
+        return version;
+    }
+
+    private async Task AppendAsync(DescriptionVersion version)
+    {
+        state.State.Descriptions.Add(version);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Descriptions.RemoveAt(state.State.Descriptions.Count - 1);
+            throw;
+        }
+        await AfterDescriptionChangeAsync();
+    }
+
+    /// <summary>The review queue and search follow the grain's state; both are derived and can be rebuilt from it.</summary>
+    private async Task AfterDescriptionChangeAsync()
+    {
+        var latest = state.State.Descriptions[^1];
+        await GrainFactory.GetGrain<ICurationIndexGrain>(Key.SaeId)
+            .UpdateAsync(new CurationEntry(Key.Index, latest.Version, latest.Status, latest.Source, DateTimeOffset.UtcNow));
+        changes.FeatureChanged(Key);
+    }
+
+    public Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds)
+    {
+        var s = state.State;
+        var top = s.TopExamples.Take(Math.Max(0, topExampleIds)).ToList();
+        return Task.FromResult(new FeatureSnapshot(Key.Index, s.MaxActivation, s.DocumentCount, Current(s.Descriptions), s.Descriptions.Count,
+            [.. top.Select(e => e.SequenceId)], [.. top.Select(e => e.MaxValue)]));
+    }
 
     private async Task<ActivationExample[]> WithSequencesAsync(List<StoredExample> examples)
     {

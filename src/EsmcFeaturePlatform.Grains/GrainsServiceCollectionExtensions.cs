@@ -17,6 +17,19 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<IndexingOptions>().Bind(configuration.GetSection(IndexingOptions.SectionName))
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         services.TryAddSingleton<IIndexingJobObserver, NoIndexingJobObserver>();
+        services.AddOptions<DescribeOptions>().Bind(configuration.GetSection(DescribeOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        // Search sync only where the host registered an index; elsewhere feature changes are ignored.
+        if (services.Any(d => d.ServiceType == typeof(EsmcFeaturePlatform.Abstractions.IFeatureIndex)))
+        {
+            services.AddOptions<SearchSyncOptions>().Bind(configuration.GetSection(SearchSyncOptions.SectionName))
+                .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+            services.TryAddSingleton<FeatureSearchSync>();
+            services.TryAddSingleton<IFeatureChangeNotifier>(sp => sp.GetRequiredService<FeatureSearchSync>());
+            services.AddHostedService(sp => sp.GetRequiredService<FeatureSearchSync>());
+        }
+        services.TryAddSingleton<IFeatureChangeNotifier, NoFeatureChangeNotifier>();
+        services.AddHostedService<DescribeJobWatchdog>();
         services.AddHostedService<JobWatchdog>();
         services.AddPlacementDirector<SiloKeyedPlacement, SiloKeyedPlacementDirector>();
         return services;

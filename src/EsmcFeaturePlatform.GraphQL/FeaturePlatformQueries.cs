@@ -93,6 +93,7 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
 
     public async Task<JobInfo?> GetJobAsync(string id)
     {
+        if (id.StartsWith(JobKinds.DescribeFeaturesIdPrefix, StringComparison.Ordinal)) return await grains.GetGrain<IDescribeJobGrain>(id).GetInfoAsync();
         if (!id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)) return null;
         return await grains.GetGrain<IIndexingJobGrain>(id).GetInfoAsync();
     }

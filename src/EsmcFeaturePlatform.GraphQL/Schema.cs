@@ -65,6 +65,7 @@ public sealed class QueryType : ObjectGraphType
         Field<JobType>("job")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Queries().GetJobAsync(c.GetArgument<string>("id")));
+        CurationAndSearchFields.AddQueries(this);
     }
 }
 
@@ -99,6 +100,7 @@ public sealed class MutationType : ObjectGraphType
                 await queries.ImportStatisticsAsync(sae, c.GetArgument<string>("path"));
                 return sae;
             });
+        CurationAndSearchFields.AddMutations(this);
     }
 }
 

@@ -6,12 +6,17 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddEsmcDefaults();            // 127.0.0.1:5080, Esmc options, DataRoot
 builder.AddEsmcStorageEmulator();     // Azurite when the storage is the emulator and nothing listens
 builder.AddEsmcInference();           // IFeatureEncoder over the model root (demo root on first start)
+builder.AddEsmcSearch();              // IFeatureIndex per Esmc:Search:Provider (before Orleans: the silo's search sync needs it)
+builder.AddEsmcDescriber();           // IFeatureDescriber for describeFeatures jobs (evidence-only without Esmc:Agent:Endpoint)
 builder.AddEsmcOrleans();             // silo (grains, Azure blob state, clustering) or cluster client
 var platform = builder.Configuration.GetPlatformOptions();
 if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API keys
+if (platform.HostsApi) builder.AddEsmcRateLimits();   // per API key / anonymous client, 429 + Retry-After
 
 var app = builder.Build();
+if (platform.HostsApi) app.UseRateLimiter();
 app.MapEsmcEndpoints(platform.HostsApi);
+if (platform.HostsApi) app.MapEsmcRestEndpoints();   // /api/v1: bulk export, Biohub-style feature routes
 app.Run();
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>

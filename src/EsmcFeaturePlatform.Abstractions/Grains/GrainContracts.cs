@@ -161,6 +161,11 @@ public static class JobKinds
     public const string IndexCorpusIdPrefix = "index-";
 
     public static string NewIndexCorpusId() => IndexCorpusIdPrefix + Guid.NewGuid().ToString("N");
+
+    public const string DescribeFeatures = "DESCRIBE_FEATURES";
+    public const string DescribeFeaturesIdPrefix = "describe-";
+
+    public static string NewDescribeFeaturesId() => DescribeFeaturesIdPrefix + Guid.NewGuid().ToString("N");
 }
 
 /// <summary>

@@ -53,6 +53,22 @@ public interface IFeatureGrain : IGrainWithStringKey
     /// <summary>The description history, oldest first.</summary>
     [Alias("GetDescriptions")]
     Task<DescriptionVersion[]> GetDescriptionsAsync();
+
+    /// <summary>Adds version n+1 (PROPOSED, HUMAN); refused with Conflict when ExpectedVersion differs from the latest.</summary>
+    [Alias("ProposeDescription")]
+    Task<CurationOutcome> ProposeDescriptionAsync(DescriptionProposal proposal);
+
+    /// <summary>Approves or rejects a PROPOSED version; NotFound for an unknown version, Conflict when it was already reviewed.</summary>
+    [Alias("ReviewDescription")]
+    Task<CurationOutcome> ReviewDescriptionAsync(int version, ReviewDecision decision, string? note, string reviewer);
+
+    /// <summary>Stores a describer's output as a PROPOSED version, once per job (a replay returns the stored version).</summary>
+    [Alias("AddGeneratedDescription")]
+    Task<DescriptionVersion> AddGeneratedDescriptionAsync(GeneratedDescription description);
+
+    /// <summary>Statistics, current description and top example ids in one call (search documents, exports, REST).</summary>
+    [Alias("GetSnapshot")]
+    Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds);
 }
 
 /// <summary>One shard of an SAE's corpus; keyed <see cref="CorpusSharding.ShardKey"/>.</summary>
@@ -75,6 +91,10 @@ public interface ICorpusShardGrain : IGrainWithStringKey
 
     [Alias("Count")]
     Task<int> CountAsync();
+
+    /// <summary>Up to <paramref name="count"/> proteins of the shard, a deterministic spread (smallest id hashes first).</summary>
+    [Alias("Sample")]
+    Task<IndexedProtein[]> SampleAsync(int count);
 }
 
 /// <summary>Per SAE: corpus-wide statistics (maintained by indexing) and imported normalization statistics.</summary>

@@ -1,0 +1,118 @@
+namespace EsmcFeaturePlatform.Abstractions.Grains;
+
+public enum ReviewDecision { Approve = 0, Reject = 1 }
+
+/// <summary>Why a curation write was refused; carried as data (like <see cref="EncodeFailure"/>) because custom exceptions do not cross silos reliably.</summary>
+public enum CurationFailure { None = 0, Conflict = 1, NotFound = 2 }
+
+/// <summary>The answer of a curation write: the version written or reviewed, or why nothing was written.</summary>
+[GenerateSerializer, Alias("esmc.CurationOutcome.v1")]
+public sealed record CurationOutcome(
+    [property: Id(0)] DescriptionVersion? Version,
+    [property: Id(1)] CurationFailure Failure,
+    [property: Id(2)] string? Message)
+{
+    public static CurationOutcome Failed(CurationFailure failure, string message) => new(null, failure, message);
+}
+
+/// <summary>A human proposal (proposeDescription). <see cref="ExpectedVersion"/> null = no concurrency check.</summary>
+[GenerateSerializer, Alias("esmc.DescriptionProposal.v1")]
+public sealed record DescriptionProposal(
+    [property: Id(0)] string Label,
+    [property: Id(1)] string Text,
+    [property: Id(2)] string Author,
+    [property: Id(3)] int? ExpectedVersion);
+
+/// <summary>A describer's result to store as a PROPOSED version; <see cref="JobId"/> makes a replayed store a no-op.</summary>
+[GenerateSerializer, Alias("esmc.GeneratedDescription.v1")]
+public sealed record GeneratedDescription(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string Label,
+    [property: Id(2)] string Text,
+    [property: Id(3)] DescriptionSource Source,
+    [property: Id(4)] string Author,
+    [property: Id(5)] double? Score);
+
+/// <summary>
+/// What search documents, exports and the REST routes need from one feature, in one grain call: statistics the
+/// feature grain holds, its current description, and the ids of its top examples.
+/// </summary>
+[GenerateSerializer, Alias("esmc.FeatureSnapshot.v1")]
+public sealed record FeatureSnapshot(
+    [property: Id(0)] int Index,
+    [property: Id(1)] float? MaxActivation,
+    [property: Id(2)] int DocumentCount,
+    [property: Id(3)] DescriptionVersion? Current,
+    [property: Id(4)] int VersionCount,
+    [property: Id(5)] string[] TopExampleIds,
+    [property: Id(6)] float[] TopExampleValues)
+{
+    /// <summary>Worth a search document: something to find it by (a description) or to filter it by (activity).</summary>
+    public bool HasContent => Current is not null || DocumentCount > 0;
+}
+
+/// <summary>One feature's entry in an SAE's curation index: the status and source of its latest version.</summary>
+[GenerateSerializer, Alias("esmc.CurationEntry.v1")]
+public sealed record CurationEntry(
+    [property: Id(0)] int Index,
+    [property: Id(1)] int LatestVersion,
+    [property: Id(2)] DescriptionStatus LatestStatus,
+    [property: Id(3)] DescriptionSource LatestSource,
+    [property: Id(4)] DateTimeOffset UpdatedAt);
+
+[GenerateSerializer, Alias("esmc.CurationPage.v1")]
+public sealed record CurationPage(
+    [property: Id(0)] int TotalCount,
+    [property: Id(1)] CurationEntry[] Entries,
+    [property: Id(2)] bool HasNextPage);
+
+/// <summary>
+/// Per SAE (keyed by SAE id): the latest version status of every feature that has descriptions, kept by the feature
+/// grains after each write, so the review queue is one grain call instead of a scan over every feature.
+/// </summary>
+[Alias("esmc.ICurationIndexGrain")]
+public interface ICurationIndexGrain : IGrainWithStringKey
+{
+    [Alias("Update")]
+    Task UpdateAsync(CurationEntry entry);
+
+    /// <summary>Features whose latest version has <paramref name="status"/>, by feature index, after index <paramref name="afterIndex"/>.</summary>
+    [Alias("Page")]
+    Task<CurationPage> PageAsync(DescriptionStatus status, DescriptionSource? source, int first, int afterIndex);
+}
+
+[GenerateSerializer, Alias("esmc.DescribeFeaturesRequest.v1")]
+public sealed record DescribeFeaturesRequest(
+    [property: Id(0)] string SaeId,
+    [property: Id(1)] int[]? Indices,
+    [property: Id(2)] int CodebookSize,
+    [property: Id(3)] string RequestedBy);
+
+/// <summary>A DESCRIBE_FEATURES job: runs the IFeatureDescriber of the silo over features, resumably.</summary>
+[Alias("esmc.IDescribeJobGrain")]
+public interface IDescribeJobGrain : IJobGrain
+{
+    [Alias("Start")]
+    Task<JobInfo> StartAsync(DescribeFeaturesRequest request);
+
+    [Alias("EnsureRunning")]
+    Task EnsureRunningAsync();
+
+    /// <summary>The per-feature failures recorded so far (bounded), "INDEX: reason".</summary>
+    [Alias("GetFailures")]
+    Task<string[]> GetFailuresAsync();
+}
+
+/// <summary>Unfinished describe jobs (kept apart from indexing jobs' registry), revived by a watchdog on every silo.</summary>
+[Alias("esmc.IDescribeJobRegistryGrain")]
+public interface IDescribeJobRegistryGrain : IGrainWithIntegerKey
+{
+    [Alias("Register")]
+    Task RegisterAsync(string jobId);
+
+    [Alias("Finished")]
+    Task FinishedAsync(string jobId);
+
+    [Alias("ResumeUnfinished")]
+    Task<int> ResumeUnfinishedAsync();
+}
