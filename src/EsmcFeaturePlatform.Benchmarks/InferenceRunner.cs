@@ -56,7 +56,7 @@ internal sealed class InferenceRunner(BenchmarkOptions options, DemoModelSize si
         var checkpoint = EsmcCheckpoint.Open(modelDir);
         var sae = SaeCheckpoint.Open(saeRepoDir, size.SaeLayer, checkpoint.Config, modelDir);
         using var engine = EsmcInferenceEngine.Load(checkpoint, [sae], "cpu", fullModel: true);
-        var batch = Enumerable.Range(0, Math.Max(1, options.MaxBatchTokens / 302)).Select(_ => EsmcTokenizer.TokenizeForSae(RandomSequence(300), 2048, "bench")).ToList();
+        var batch = Enumerable.Range(0, Math.Clamp(options.TokensPerPoint / 302, 1, 4)).Select(_ => EsmcTokenizer.TokenizeForSae(RandomSequence(300), 2048, "bench")).ToList();
         var saeOnly = new BatchRequest { Saes = [sae.Id] };
         var allBlocks = new BatchRequest { Saes = [sae.Id], HiddenStates = [checkpoint.Config.Layers] };
         engine.Run(batch.Take(1).ToList(), saeOnly);
