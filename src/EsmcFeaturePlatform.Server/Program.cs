@@ -1,5 +1,6 @@
 using EsmcFeaturePlatform.Server.Api;
 using EsmcFeaturePlatform.Server.Hosting;
+using EsmcFeaturePlatform.Web;
 
 // The platform host: an Orleans silo and the GraphQL API in one process by default (Esmc:Role = all | silo | api).
 var builder = WebApplication.CreateBuilder(args);
@@ -11,10 +12,12 @@ builder.AddEsmcDescriber();           // IFeatureDescriber for describeFeatures 
 builder.AddEsmcOrleans();             // silo (grains, Azure blob state, clustering) or cluster client
 var platform = builder.Configuration.GetPlatformOptions();
 if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API keys
+if (platform.HostsApi) builder.AddEsmcWebPage();      // the web page at / (static files, a client of /graphql)
 if (platform.HostsApi) builder.AddEsmcRateLimits();   // per API key / anonymous client, 429 + Retry-After
 
 var app = builder.Build();
 if (platform.HostsApi) app.UseRateLimiter();
+if (platform.HostsApi) app.MapEsmcWebPage();
 app.MapEsmcEndpoints(platform.HostsApi);
 if (platform.HostsApi) app.MapEsmcRestEndpoints();   // /api/v1: bulk export, Biohub-style feature routes
 app.Run();

@@ -24,6 +24,7 @@ public sealed class DependencyRuleTests
         ["EsmcFeaturePlatform.Agents"] = ["EsmcFeaturePlatform.Abstractions", "EsmcFeaturePlatform.Corpus"],
         ["EsmcFeaturePlatform.Grains"] = ["EsmcFeaturePlatform.Abstractions", "EsmcFeaturePlatform.Corpus"],
         ["EsmcFeaturePlatform.GraphQL"] = ["EsmcFeaturePlatform.Abstractions"],
+        ["EsmcFeaturePlatform.Web"] = [],   // the web page: static files, a client of the GraphQL API over HTTP
     };
 
     [Fact]

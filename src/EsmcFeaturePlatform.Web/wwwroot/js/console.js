@@ -1,0 +1,44 @@
+// A minimal GraphQL query console (the graphiql npm package needs a bundler and React; this page needs neither).
+import { gql } from './api.js';
+import { esc, curatorKey } from './app.js';
+
+const EXAMPLE = `query Example($sae: ID!) {
+  saes { id layer codebookSize hasNormalizationStats }
+  feature(sae: $sae, index: 0) {
+    index
+    stats { maxActivation documentCount corpusSize idf }
+    topExamples(first: 3) { sequenceId maxValue position }
+  }
+}`;
+
+export function consolePage(main) {
+  const saved = sessionStorage.getItem('esmc.console');
+  const sae = document.getElementById('sae').value;
+  const init = saved ? JSON.parse(saved) : { query: EXAMPLE, variables: JSON.stringify({ sae }, null, 2) };
+  main.innerHTML = `<h1>GraphQL console</h1>
+    <p class="muted">POST /graphql with <code>{query, variables}</code>; the schema is at <a href="/graphql/sdl" target="_blank">/graphql/sdl</a>.
+      Ctrl+Enter runs. The curator key from the Curate page is sent when “send key” is ticked.</p>
+    <div class="console">
+      <div><label for="q">Query</label><textarea id="q" spellcheck="false">${esc(init.query)}</textarea>
+        <label for="v">Variables (JSON)</label><textarea id="v" spellcheck="false" style="min-height:6em">${esc(init.variables)}</textarea>
+        <div class="row"><button id="go">Run</button><label><input type="checkbox" id="send-key"> send key</label></div></div>
+      <div><label for="out">Result</label><pre id="out" class="result" tabindex="0"></pre></div>
+    </div>`;
+  const q = main.querySelector('#q'), v = main.querySelector('#v'), out = main.querySelector('#out');
+  const run = async () => {
+    sessionStorage.setItem('esmc.console', JSON.stringify({ query: q.value, variables: v.value }));
+    let variables = {};
+    try { variables = v.value.trim() ? JSON.parse(v.value) : {}; } catch (e) { out.textContent = 'Variables are not valid JSON: ' + e.message; return; }
+    out.textContent = 'Running…';
+    const headers = { 'content-type': 'application/json' };
+    if (main.querySelector('#send-key').checked && curatorKey()) headers.authorization = 'Bearer ' + curatorKey();
+    try {
+      const r = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query: q.value, variables }) });
+      out.textContent = JSON.stringify(await r.json(), null, 2);
+    } catch (e) { out.textContent = 'Request failed: ' + e.message; }
+    out.dataset.ready = 'true';
+  };
+  main.querySelector('#go').addEventListener('click', run);
+  [q, v].forEach(t => t.addEventListener('keydown', e => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); } }));
+  void gql;
+}

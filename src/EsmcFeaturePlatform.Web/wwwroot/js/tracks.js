@@ -1,0 +1,144 @@
+// Residue-aligned activation tracks drawn on one canvas per view: fast for 1,000 residues x 20 tracks, and the
+// page scrolls natively (nothing is redrawn while scrolling).
+export const CELL = 12, ROW = 18, HEAD = 30;
+
+/** White (0) to dark blue (1). */
+export function colour(t) {
+  const c = rgb(t);
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+export function rgb(t) {
+  t = Number.isFinite(t) ? Math.max(0, Math.min(1, t)) : 0;
+  return [Math.round(255 + (8 - 255) * t), Math.round(255 + (48 - 255) * t), Math.round(255 + (107 - 255) * t)];
+}
+export const hex = t => '#' + rgb(t).map(v => v.toString(16).padStart(2, '0')).join('');
+
+export function fmt(v) {
+  if (v === null || v === undefined) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3);
+}
+
+const tooltip = () => document.getElementById('tooltip');
+
+/**
+ * Draws tracks under a sequence ruler. tracks: [{ index, label, title, href, values: number[], scale, peak? }].
+ * Returns { canvas, pixel(row, residue) } and keeps the tracks on the canvas element (canvas.esmcTracks).
+ */
+export function drawTracks(host, sequence, tracks, { labelled = true, onOpen } = {}) {
+  host.textContent = '';
+  host.classList.add('tracks');
+  if (!labelled) host.style.gridTemplateColumns = '1fr';
+  const n = sequence.length;
+  const height = HEAD + tracks.length * ROW;
+  if (labelled) {
+    const labels = document.createElement('div');
+    labels.className = 'track-labels';
+    labels.innerHTML = '<div class="head">feature</div>';
+    for (const t of tracks) {
+      const div = document.createElement('div');
+      div.className = 'lab';
+      const a = document.createElement('a');
+      a.href = t.href; a.textContent = t.label; a.title = t.title ?? t.label;
+      a.dataset.featureIndex = t.index;
+      div.append(a);
+      labels.append(div);
+    }
+    host.append(labels);
+  }
+  const scroll = document.createElement('div');
+  scroll.className = 'track-scroll';
+  const canvas = document.createElement('canvas');
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.ceil(n * CELL * dpr); canvas.height = Math.ceil(height * dpr);
+  canvas.style.width = n * CELL + 'px'; canvas.style.height = height + 'px';
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `Activation tracks: ${tracks.length} feature(s) over ${n} residues. Arrow keys move, Enter opens the feature.`);
+  canvas.esmcTracks = tracks;
+  const cursor = document.createElement('div');
+  cursor.style.cssText = `position:absolute;top:0;left:0;width:${CELL}px;height:${ROW}px;border:2px solid #f0b400;pointer-events:none;display:none`;
+  scroll.append(canvas, cursor);
+  host.append(scroll);
+
+  const g = canvas.getContext('2d');
+  g.scale(dpr, dpr);
+  g.fillStyle = '#fff'; g.fillRect(0, 0, n * CELL, height);
+  g.fillStyle = '#5b6776'; g.font = '9px system-ui, sans-serif'; g.textBaseline = 'top';
+  for (let i = 0; i < n; i++) if ((i + 1) % 10 === 0 || i === 0) g.fillText(String(i + 1), i * CELL + 1, 1);
+  g.fillStyle = '#1c2430'; g.font = '11px ui-monospace, Menlo, Consolas, monospace'; g.textBaseline = 'middle'; g.textAlign = 'center';
+  for (let i = 0; i < n; i++) g.fillText(sequence[i], i * CELL + CELL / 2, 21);
+  g.textAlign = 'start';
+  tracks.forEach((t, row) => {
+    const y = HEAD + row * ROW;
+    for (let i = 0; i < n; i++) {
+      const v = t.values[i];
+      if (!(v > 0)) continue;
+      g.fillStyle = colour(v / t.scale);
+      g.fillRect(i * CELL, y, CELL, ROW - 1);
+    }
+    g.fillStyle = '#eef1f5'; g.fillRect(0, y + ROW - 1, n * CELL, 1);
+    if (t.peak !== undefined && t.peak !== null) {
+      const x = (t.peak - 1) * CELL;
+      g.strokeStyle = '#e8590c'; g.lineWidth = 2; g.strokeRect(x + 1, y + 1, CELL - 2, ROW - 3);
+      g.fillStyle = '#e8590c'; g.beginPath(); g.moveTo(x + CELL / 2, HEAD - 1); g.lineTo(x + 2, HEAD - 6); g.lineTo(x + CELL - 2, HEAD - 6); g.fill();
+    }
+  });
+
+  const describe = (row, i) => {
+    const t = tracks[row];
+    return `${t.label} · residue ${i + 1} ${sequence[i]} · value ${fmt(t.values[i] ?? 0)}${t.peak === i + 1 ? ' (peak)' : ''}`;
+  };
+  const at = e => {
+    const i = Math.floor(e.offsetX / CELL), row = Math.floor((e.offsetY - HEAD) / ROW);
+    return i >= 0 && i < n && row >= 0 && row < tracks.length ? { i, row } : null;
+  };
+  canvas.addEventListener('mousemove', e => {
+    const hit = at(e), tip = tooltip();
+    if (!hit) { tip.hidden = true; return; }
+    tip.textContent = describe(hit.row, hit.i);
+    tip.hidden = false;
+    tip.style.left = Math.min(e.clientX + 12, window.innerWidth - tip.offsetWidth - 4) + 'px';
+    tip.style.top = e.clientY + 14 + 'px';
+  });
+  canvas.addEventListener('mouseleave', () => { tooltip().hidden = true; });
+  canvas.addEventListener('click', e => { const hit = at(e); if (hit && onOpen) onOpen(tracks[hit.row]); });
+  let cur = { i: 0, row: 0 };
+  const show = () => {
+    cursor.style.display = 'block';
+    cursor.style.transform = `translate(${cur.i * CELL}px, ${HEAD + cur.row * ROW}px)`;
+    const tip = tooltip(), r = canvas.getBoundingClientRect();
+    tip.textContent = describe(cur.row, cur.i); tip.hidden = false;
+    tip.style.left = Math.max(4, Math.min(r.left + cur.i * CELL - scroll.scrollLeft, window.innerWidth - 300)) + 'px';
+    tip.style.top = r.top + HEAD + (cur.row + 1) * ROW + 4 + 'px';
+    const x = cur.i * CELL;
+    if (x < scroll.scrollLeft || x > scroll.scrollLeft + scroll.clientWidth - CELL) scroll.scrollLeft = x - scroll.clientWidth / 2;
+  };
+  canvas.addEventListener('focus', () => { if (tracks.length) show(); });
+  canvas.addEventListener('blur', () => { cursor.style.display = 'none'; tooltip().hidden = true; });
+  canvas.addEventListener('keydown', e => {
+    if (!tracks.length) return;
+    const step = e.shiftKey ? 10 : 1;
+    if (e.key === 'ArrowRight') cur.i = Math.min(n - 1, cur.i + step);
+    else if (e.key === 'ArrowLeft') cur.i = Math.max(0, cur.i - step);
+    else if (e.key === 'ArrowDown') cur.row = Math.min(tracks.length - 1, cur.row + 1);
+    else if (e.key === 'ArrowUp') cur.row = Math.max(0, cur.row - 1);
+    else if (e.key === 'Home') cur.i = 0;
+    else if (e.key === 'End') cur.i = n - 1;
+    else if (e.key === 'Enter' && onOpen) { onOpen(tracks[cur.row]); return; }
+    else return;
+    e.preventDefault();
+    show();
+  });
+  return {
+    canvas,
+    /** The drawn colour at the centre of a cell: [r, g, b]. */
+    pixel(row, residue) {
+      const d = g.getImageData(Math.floor(((residue - 1) * CELL + CELL / 2) * dpr), Math.floor((HEAD + row * ROW + ROW / 2) * dpr), 1, 1).data;
+      return [d[0], d[1], d[2]];
+    },
+  };
+}
+
+/** The height a track view will take, reserved while data loads (no layout shift). */
+export const tracksHeight = count => HEAD + count * ROW + 18;

@@ -1,0 +1,242 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+using Xunit;
+
+namespace EsmcFeaturePlatform.Web.Tests;
+
+/// <summary>The web page end to end: Debian's chromium against the real server; numbers checked against the API.</summary>
+[Collection(WebCollection.Name)]
+public sealed class WebPageTests(WebPlatform platform)
+{
+    private const string Sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDWUAGRTSAAKSTLAHKATHELRALGYELL";
+
+    private async Task<IPage> OpenAsync(string hash)
+    {
+        var page = await platform.NewPageAsync();
+        await page.GotoAsync(platform.BaseUrl + "/" + hash);
+        await page.WaitForFunctionAsync("() => window.esmc && window.esmc.ready === true");
+        return page;
+    }
+
+    private static async Task WaitReadyAsync(IPage page, string selector) =>
+        await page.Locator(selector + "[data-ready=true]").WaitForAsync();
+
+    [Fact]
+    public async Task Analyze_draws_one_track_per_top_feature_with_the_APIs_values()
+    {
+        var page = await OpenAsync("#/analyze");
+        await page.SelectOptionAsync("#sae", WebPlatform.Sae);
+        await page.FillAsync("#seq", ">test_protein a test\n" + Sequence[..120]);
+        await page.ClickAsync("#run");
+        await WaitReadyAsync(page, "#result");
+
+        var api = (await platform.DataAsync(
+            "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s) { length residues { index value } pooled { index value } } }",
+            new { sae = WebPlatform.Sae, s = Sequence[..120] }))["analyzeSequence"]!;
+        var tracks = JsonNode.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.esmc.tracks())"))!.AsArray();
+        Assert.NotEmpty(tracks);
+        var pooledTop = api["pooled"]!.AsArray().Select(p => (Index: p!["index"]!.GetValue<int>(), Value: p["value"]!.GetValue<double>()))
+            .OrderByDescending(p => p.Value).ThenBy(p => p.Index).Select(p => p.Index).Distinct().Take(20).ToList();
+        Assert.Equal(pooledTop, tracks.Select(t => t!["index"]!.GetValue<int>()).ToList());
+        var residues = api["residues"]!.AsArray();
+        Assert.Equal(120, api["length"]!.GetValue<int>());
+        for (var row = 0; row < tracks.Count; row++)
+        {
+            var track = tracks[row]!;
+            var index = track["index"]!.GetValue<int>();
+            var values = track["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            Assert.Equal(120, values.Length);
+            for (var r = 0; r < residues.Count; r++)
+            {
+                var expected = residues[r]!.AsArray().FirstOrDefault(f => f!["index"]!.GetValue<int>() == index)?["value"]!.GetValue<double>() ?? 0;
+                Assert.Equal(expected, values[r], 6);
+            }
+            // The canvas holds the colour of each value: the track's maximum is drawn darkest, zero as white.
+            var peak = Array.IndexOf(values, values.Max()) + 1;
+            var pixel = await page.EvaluateAsync<int[]>($"() => window.esmc.pixel({row}, {peak})");
+            Assert.Equal(new[] { 8, 48, 107 }, pixel);
+            var zero = Array.FindIndex(values, v => v == 0);
+            if (zero >= 0) Assert.Equal(new[] { 255, 255, 255 }, await page.EvaluateAsync<int[]>($"() => window.esmc.pixel({row}, {zero + 1})"));
+        }
+        // Hovering shows the exact value of the residue under the pointer.
+        var first = tracks[0]!;
+        var firstValues = first["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var firstPeak = Array.IndexOf(firstValues, firstValues.Max());
+        var box = (await page.Locator("#tracks canvas").BoundingBoxAsync())!;
+        await page.Locator("#tracks canvas").ScrollIntoViewIfNeededAsync();
+        await page.Locator("#tracks canvas").HoverAsync(new LocatorHoverOptions { Position = new Position { X = firstPeak * 12 + 6, Y = 30 + 9 } });
+        var tip = await page.Locator("#tooltip").TextContentAsync();
+        Assert.Contains($"residue {firstPeak + 1} {Sequence[firstPeak]}", tip);
+        Assert.True(box.Width > 0);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("analyze.png"), FullPage = true });
+
+        // Normalized values, when the SAE has statistics, are the API's normalized numbers.
+        var hasStats = (await platform.DataAsync("{ saes { id hasNormalizationStats } }"))["saes"]!.AsArray()
+            .Single(s => s!["id"]!.GetValue<string>() == WebPlatform.Sae)!["hasNormalizationStats"]!.GetValue<bool>();
+        if (hasStats)
+        {
+            await page.CheckAsync("#mode-norm");
+            await page.Locator("#result[data-mode=norm]").WaitForAsync();
+            var norm = (await platform.DataAsync(
+                "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s, normalize: true) { residues { index value } } }",
+                new { sae = WebPlatform.Sae, s = Sequence[..120] }))["analyzeSequence"]!["residues"]!.AsArray();
+            var normTracks = JsonNode.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.esmc.tracks())"))!.AsArray();
+            foreach (var track in normTracks)
+            {
+                var index = track!["index"]!.GetValue<int>();
+                var values = track["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+                for (var r = 0; r < norm.Count; r++)
+                    Assert.Equal(norm[r]!.AsArray().FirstOrDefault(f => f!["index"]!.GetValue<int>() == index)?["value"]!.GetValue<double>() ?? 0, values[r], 6);
+            }
+        }
+
+        // A bad sequence is refused plainly, before any request.
+        await page.FillAsync("#seq", "MKT1AY");
+        await page.ClickAsync("#run");
+        Assert.Contains("'1' at residue 4", await page.Locator("#status .error").TextContentAsync());
+    }
+
+    [Fact]
+    public async Task Clicking_a_feature_opens_its_page_with_stats_and_top_examples_marked_at_their_peaks()
+    {
+        var page = await OpenAsync("#/analyze");
+        await page.SelectOptionAsync("#sae", WebPlatform.Sae);
+        var example = platform.Corpus[0].Sequence;
+        await page.FillAsync("#seq", example);
+        await page.ClickAsync("#run");
+        await WaitReadyAsync(page, "#result");
+        var link = page.Locator(".track-labels a").First;
+        var index = int.Parse((await link.GetAttributeAsync("data-feature-index"))!);
+        await link.ClickAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'feature'");
+        await WaitReadyAsync(page, "#feature");
+        Assert.Contains($"index={index}", page.Url);
+        Assert.StartsWith($"#{index}", (await page.Locator("#feature-title").TextContentAsync())!.Trim());
+
+        var api = (await platform.DataAsync(
+            "query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { stats { maxActivation documentCount corpusSize } topExamples(first: 10) { sequenceId position } } }",
+            new { sae = WebPlatform.Sae, i = index }))["feature"]!;
+        Assert.Contains($"{api["stats"]!["documentCount"]!.GetValue<int>()} of {api["stats"]!["corpusSize"]!.GetValue<int>()} proteins",
+            await page.Locator("[data-stat=documentCount]").TextContentAsync());
+        var examples = api["topExamples"]!.AsArray();
+        Assert.NotEmpty(examples);   // the analyzed protein is in the corpus, so its top feature is active there
+        var drawn = page.Locator("#examples .example");
+        Assert.Equal(examples.Count, await drawn.CountAsync());
+        for (var i = 0; i < examples.Count; i++)
+        {
+            Assert.Equal(examples[i]!["sequenceId"]!.GetValue<string>(), await drawn.Nth(i).GetAttributeAsync("data-sequence-id"));
+            Assert.Equal(examples[i]!["position"]!.GetValue<int>().ToString(), await drawn.Nth(i).GetAttributeAsync("data-peak"));
+        }
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("feature.png"), FullPage = true });
+
+        // The URL is shareable: a fresh page opened at it shows the same feature.
+        var again = await OpenAsync(new Uri(page.Url).Fragment);
+        await WaitReadyAsync(again, "#feature");
+        Assert.StartsWith($"#{index}", (await again.Locator("#feature-title").TextContentAsync())!.Trim());
+    }
+
+    [Fact]
+    public async Task A_real_PDB_file_is_coloured_by_a_features_activation_per_residue()
+    {
+        var page = await OpenAsync("#/structure");
+        await page.SelectOptionAsync("#sae", WebPlatform.Sae);
+        await page.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#file')");
+        await page.SetInputFilesAsync("#file", Path.Combine(AppContext.BaseDirectory, "fixtures", "pdb", "1hpv.pdb"));
+        await page.Locator("#viewer[data-coloured]").WaitForAsync();
+        var result = JsonNode.Parse(await page.EvaluateAsync<string>(@"() => {
+            const s = window.esmc.structure, out = [];
+            for (let resi = 1; resi <= s.residues; resi++) out.push({ resi, got: s.residueColour(resi), want: s.expected(resi) });
+            return JSON.stringify({ chain: s.chain, coloured: s.coloured, residues: s.residues, out });
+        }"))!;
+        Assert.Equal("A", result["chain"]!.GetValue<string>());
+        Assert.Equal(99, result["residues"]!.GetValue<int>());
+        Assert.Equal(99, result["coloured"]!.GetValue<int>());
+        var colours = result["out"]!.AsArray();
+        foreach (var c in colours) Assert.Equal(c!["want"]!.GetValue<string>(), c["got"]!.GetValue<string>());
+        Assert.True(colours.Select(c => c!["got"]!.GetValue<string>()).Distinct().Count() > 1, "more than one colour on the chain");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("structure.png"), FullPage = true });
+
+        // A file whose sequence differs from the analyzed protein is said to, plainly.
+        var mismatch = await OpenAsync("#/analyze");
+        await mismatch.FillAsync("#seq", Sequence[..60]);
+        await mismatch.ClickAsync("#run");
+        await WaitReadyAsync(mismatch, "#result");
+        await mismatch.EvaluateAsync("() => { location.hash = '#/structure'; }");
+        await mismatch.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#file')");
+        await mismatch.SetInputFilesAsync("#file", Path.Combine(AppContext.BaseDirectory, "fixtures", "pdb", "1hpv.pdb"));
+        await mismatch.Locator("#viewer[data-coloured]").WaitForAsync();
+        Assert.Contains("does not match", await mismatch.Locator("#status").TextContentAsync());
+    }
+
+    [Fact]
+    public async Task Search_finds_a_description_and_curation_shows_refusals_and_conflicts()
+    {
+        var page = await OpenAsync("#/analyze");
+        var caps = await page.EvaluateAsync<string[]>("() => window.esmc.caps.query");
+        if (!caps.Contains("searchFeatures") || !caps.Contains("reviewQueue")) return;   // the server has no search / curation API
+
+        const int index = 7;
+        var word = "webtestzincribbon";
+        await platform.DataAsync("mutation($sae: ID!, $i: Int!, $l: String!, $t: String!) { proposeDescription(sae: $sae, index: $i, label: $l, text: $t) { version } }",
+            new { sae = WebPlatform.Sae, i = index, l = "Zinc ribbon " + word, t = $"Fires on cysteines of a {word} motif." }, WebPlatform.CuratorKey);
+
+        // Search (the index follows the grains; reload until the new description is searchable).
+        IPage search = page;
+        for (var attempt = 0; ; attempt++)
+        {
+            search = await OpenAsync($"#/search?q={word}");
+            await WaitReadyAsync(search, "#hits");
+            if (await search.Locator($".hit[data-feature-index='{index}']").CountAsync() > 0) break;
+            Assert.True(attempt < 60, "the proposed description never became searchable");
+            await search.Context.CloseAsync();
+            await Task.Delay(1000);
+        }
+        Assert.Equal(1, await search.Locator($".hit[data-feature-index='{index}'] mark").CountAsync() > 0 ? 1 : 0);
+        await search.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("search.png"), FullPage = true });
+
+        // Curate without a key: the queue reads, the action is refused and said so.
+        var curate = await OpenAsync("#/curate");
+        await WaitReadyAsync(curate, "#queue");
+        var item = curate.Locator($".queue-item[data-feature-index='{index}']");
+        await item.Locator("button[data-act=APPROVE]").ClickAsync();
+        await item.Locator(".status .error[data-code=UNAUTHENTICATED]").WaitForAsync();
+
+        // With a key, an edit against a version someone else has since replaced is a conflict, shown plainly.
+        await curate.FillAsync("#key-form input[name=key]", WebPlatform.CuratorKey);
+        await curate.ClickAsync("#key-form button");
+        await platform.DataAsync("mutation($sae: ID!, $i: Int!) { proposeDescription(sae: $sae, index: $i, label: \"Someone else\", text: \"A concurrent edit.\") { version } }",
+            new { sae = WebPlatform.Sae, i = index }, WebPlatform.CuratorKey);
+        await item.Locator("button[data-act=edit]").ClickAsync();
+        await item.Locator("form.edit input[name=label]").FillAsync("My edit " + word);
+        await item.Locator("form.edit button").ClickAsync();
+        await item.Locator(".status .error[data-code=CONFLICT]").WaitForAsync();
+        Assert.Contains("Conflict", await item.Locator(".status").TextContentAsync());
+        await curate.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("curate.png"), FullPage = true });
+
+        // Reload: the latest version is approved with the key.
+        await curate.ClickAsync("#reload");
+        await WaitReadyAsync(curate, "#queue");
+        var latest = curate.Locator($".queue-item[data-feature-index='{index}']");
+        await latest.Locator("button[data-act=APPROVE]").ClickAsync();
+        await latest.Locator(".status .ok").WaitForAsync();
+        var status = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { description { status label } } }",
+            new { sae = WebPlatform.Sae, i = index }))["feature"]!["description"]!;
+        Assert.Equal("APPROVED", status["status"]!.GetValue<string>());
+        Assert.Equal("Someone else", status["label"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_GraphQL_console_runs_a_query()
+    {
+        var page = await OpenAsync("#/console");
+        await page.ClickAsync("#go");
+        await page.Locator("#out[data-ready=true]").WaitForAsync();
+        var text = await page.Locator("#out").TextContentAsync();
+        var json = JsonNode.Parse(text!)!;
+        Assert.True(json["errors"] is null, text);
+        Assert.NotEmpty(json["data"]!["saes"]!.AsArray());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("console.png"), FullPage = true });
+        _ = JsonSerializer.Serialize(text);
+    }
+}

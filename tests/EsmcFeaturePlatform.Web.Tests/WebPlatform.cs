@@ -1,0 +1,183 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EsmcFeaturePlatform.Server.Hosting;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+using Xunit;
+
+namespace EsmcFeaturePlatform.Web.Tests;
+
+/// <summary>
+/// The real all-in-one server (silo + API + web page) on Kestrel at a free loopback port, over Azurite and the tiny golden
+/// model (as in the server tests), with a small indexed corpus; and Debian's chromium driven by Playwright.
+/// </summary>
+public sealed class WebPlatform : IAsyncLifetime
+{
+    public const string CuratorKey = "curator-key-web";
+    public const string AdminKey = "admin-key-web";
+    public const string StatesRepo = "ESMC-tiny-sae-k4-codebook64";
+    public const string Sae = StatesRepo + "/layer2";
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private Factory? factory;
+    private IPlaywright? playwright;
+    private readonly HttpClient http = new();
+
+    public string BaseUrl { get; private set; } = "";
+    public IBrowser Browser { get; private set; } = null!;
+    public IReadOnlyList<(string Id, string Sequence)> Corpus { get; private set; } = [];
+
+    public async Task InitializeAsync()
+    {
+        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => launcher.Dispose();
+        var port = FreePort();
+        factory = new Factory(CreateModelRoot(), port);
+        factory.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
+        factory.StartServer();
+        BaseUrl = $"http://127.0.0.1:{port}";
+        http.BaseAddress = new Uri(BaseUrl);
+        http.Timeout = TimeSpan.FromMinutes(5);
+        await IndexCorpusAsync();
+
+        playwright = await Playwright.CreateAsync();
+        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            // swiftshader: WebGL in software for the structure view (no GPU here).
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.CloseAsync();
+        playwright?.Dispose();
+        if (factory is not null) await factory.DisposeAsync();
+        http.Dispose();
+    }
+
+    public async Task<IPage> NewPageAsync()
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(120_000);
+        page.Console += (_, m) => { if (m.Type == "error") Console.WriteLine("browser console: " + m.Text); };
+        page.PageError += (_, e) => Console.WriteLine("page error: " + e);
+        return page;
+    }
+
+    public async Task<JsonNode> DataAsync(string query, object? variables = null, string? key = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/graphql")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { query, variables }), Encoding.UTF8, "application/json"),
+        };
+        if (key is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.SendAsync(request);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.True(body["errors"] is null, body.ToJsonString());
+        return body["data"]!;
+    }
+
+    public static string ScreenshotPath(string name)
+    {
+        var dir = Path.Combine(RepoRoot(), "artifacts", "screenshots");
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
+
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EsmcFeaturePlatform.sln"))) return dir.FullName;
+        return AppContext.BaseDirectory;
+    }
+
+    private async Task IndexCorpusAsync()
+    {
+        const string alphabet = "ACDEFGHIKLMNPQRSTVWY";
+        var random = new Random(61);
+        var records = Enumerable.Range(0, 24)
+            .Select(i => ($"web_{i:D3}", new string(Enumerable.Range(0, random.Next(12, 40)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray())))
+            .ToList();
+        Corpus = records;
+        var path = Path.Combine(Path.GetTempPath(), $"esmc-web-corpus-{Guid.NewGuid():N}.fasta");
+        await File.WriteAllLinesAsync(path, records.SelectMany(r => new[] { ">" + r.Item1, r.Item2 }));
+        var job = await DataAsync("mutation($sae: ID!, $path: String!) { indexCorpus(sae: $sae, fastaPath: $path) { id } }", new { sae = Sae, path }, AdminKey);
+        var id = job["indexCorpus"]!["id"]!.GetValue<string>();
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            var status = (await DataAsync("query($id: ID!) { job(id: $id) { status error } }", new { id }))["job"]!;
+            var s = status["status"]!.GetValue<string>();
+            if (s == "COMPLETED") return;
+            Assert.True(s != "FAILED", status.ToJsonString());
+            await Task.Delay(500);
+        }
+        Assert.Fail("the indexing job did not complete");
+    }
+
+    private static string CreateModelRoot()
+    {
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "esmc_tiny");
+        var root = Path.Combine(Path.GetTempPath(), "esmc-web-tests-models-" + Guid.NewGuid().ToString("N")[..8]);
+        CopyDirectory(Path.Combine(fixtures, "esmc_tiny_hf_te"), Path.Combine(root, "ESMC-tiny"));
+        CopyDirectory(Path.Combine(fixtures, "sae_tiny_states"), Path.Combine(root, StatesRepo));
+        return root;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class Factory(string modelRoot, int port) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            var name = $"web-{Guid.NewGuid():N}";
+            builder.UseEnvironment(Environments.Production);
+            var settings = new Dictionary<string, string>
+            {
+                ["urls"] = $"http://127.0.0.1:{port}",
+                ["Esmc:ModelRoot"] = modelRoot,
+                ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
+                ["Esmc:Storage:Container"] = name,
+                ["Esmc:Cluster:ClusterId"] = name,
+                ["Esmc:Cluster:SiloPort"] = FreePort().ToString(),
+                ["Esmc:Cluster:GatewayPort"] = FreePort().ToString(),
+                ["Esmc:Indexing:MaxBatchProteins"] = "8",
+                ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
+                ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
+                ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
+                ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
+                ["Logging:LogLevel:Default"] = "Warning",
+            };
+            foreach (var (key, value) in settings) builder.UseSetting(key, value);
+            builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class WebCollection : ICollectionFixture<WebPlatform>
+{
+    public const string Name = "web";
+}
