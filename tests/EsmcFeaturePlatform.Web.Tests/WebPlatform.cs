@@ -36,12 +36,30 @@ public sealed class WebPlatform : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { });
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => launcher.Dispose();
-        var port = FreePort();
-        factory = new Factory(CreateModelRoot(), port);
-        factory.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
-        factory.StartServer();
+        var modelRoot = CreateModelRoot();
+        var port = 0;
+        // The emulator may be busy (a shared, loaded machine: its port probe can time out once): try again a few times.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { });
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => launcher.Dispose();
+                port = FreePort();
+                factory = new Factory(modelRoot, port);
+                var listen = port;
+                factory.UseKestrel(options => options.Listen(IPAddress.Loopback, listen));
+                factory.StartServer();
+                break;
+            }
+            catch (InvalidOperationException ex) when (attempt < 10 && ex.Message.Contains("emulator", StringComparison.OrdinalIgnoreCase))
+            {
+                Console.WriteLine($"storage emulator not ready (attempt {attempt}): {ex.Message}");
+                if (factory is not null) await factory.DisposeAsync();
+                factory = null;
+                await Task.Delay(TimeSpan.FromSeconds(3));
+            }
+        }
         BaseUrl = $"http://127.0.0.1:{port}";
         http.BaseAddress = new Uri(BaseUrl);
         http.Timeout = TimeSpan.FromMinutes(5);
