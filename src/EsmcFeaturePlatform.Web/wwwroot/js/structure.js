@@ -124,6 +124,10 @@ export async function structurePage(main, params) {
     const wanted = Number(params.get('feature') ?? featSel.value ?? NaN);
     featSel.innerHTML = analysis.raw.map(t => `<option value="${t.index}">${esc(t.label)} (max ${fmt(t.scale)})</option>`).join('');
     if (analysis.raw.some(t => t.index === wanted)) featSel.value = String(wanted);
+    else {   // default: the feature active on the most residues of the chain (the most to see)
+      const active = t => t.values.filter(v => v > 0).length;
+      featSel.value = String(analysis.raw.reduce((a, b) => (active(b) > active(a) ? b : a)).index);
+    }
     featSel.disabled = false;
     say(`<span class="ok">Coloured by activation on ${esc(source)}.</span>${notes.map(n => `<div class="notice">${esc(n)}</div>`).join('')}`);
     colour();
