@@ -100,7 +100,10 @@ public sealed class DescribeJobGrain(
     {
         if (state.State.Request is not null) return Info();
         var now = DateTimeOffset.UtcNow;
-        state.State = new DescribeJobState { Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now };
+        state.State = new DescribeJobState
+        {
+            Request = request, Status = JobStatus.Queued, Total = request.Indices?.Length ?? request.CodebookSize, CreatedAt = now, UpdatedAt = now,
+        };
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IDescribeJobRegistryGrain>(0).RegisterAsync(JobId);
         StartLoop();

@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace EsmcFeaturePlatform.Server.Tests;
@@ -55,6 +58,11 @@ public sealed class DescribeAndSearchApiTests(PlatformFactory platform) : IClass
         // The describe job's versions enter the review queue like any proposal.
         var queue = (await platform.DataAsync("{ reviewQueue(sae: \"" + sae + "\", source: EVIDENCE, first: 100) { totalCount } }"))["reviewQueue"]!;
         Assert.Equal(described.Count, queue["totalCount"]!.GetValue<int>());
+
+        // Statistics reach the search index too: an empty query with a document-count filter lists the active features.
+        var indexed = await ApiTestHelpers.SearchUntilAsync(platform, "{ searchFeatures(query: \"\", sae: \"" + sae + "\", first: 100, minDocumentCount: 1) { totalCount edges { node { index } } } }",
+            new { }, r => r["totalCount"]!.GetValue<int>() == active.Count);
+        Assert.Equal(active.Select(f => f["index"]!.GetValue<int>()).Order(), ApiTestHelpers.Indices(indexed).Order());
 
         // A second run over a subset adds a new version per described feature (a new job, a new proposal).
         var firstDescribed = described[0]["index"]!.GetValue<int>();
@@ -155,5 +163,25 @@ public sealed class DescribeAndSearchApiTests(PlatformFactory platform) : IClass
         var described = analysis.Single(p => p!["index"]!.GetValue<int>() == target)!;
         Assert.Equal("pooled check", described["feature"]!["description"]!["label"]!.GetValue<string>());
         Assert.All(analysis, p => Assert.NotNull(p!["feature"]!["stats"]));
+    }
+
+    [Fact]
+    public async Task A_describe_result_replayed_by_a_resumed_job_is_stored_once()
+    {
+        // What a job revived after a lost silo does when it redoes its last chunk: the same job stores again.
+        var grains = platform.Services.GetRequiredService<IGrainFactory>();
+        var feature = grains.GetGrain<IFeatureGrain>(new FeatureKey(Sae, 50).ToString());
+        var generated = new GeneratedDescription("describe-replay-test", "helix cap", "N-cap of helices.", DescriptionSource.Agent, "test-model", 0.75);
+        var first = await feature.AddGeneratedDescriptionAsync(generated);
+        var replay = await feature.AddGeneratedDescriptionAsync(generated with { Label = "different answer" });
+        Assert.Equal(first, replay);
+        var other = await feature.AddGeneratedDescriptionAsync(generated with { JobId = "describe-another-job" });
+        Assert.Equal(first.Version + 1, other.Version);
+        var history = (await platform.DataAsync("{ feature(sae: \"" + Sae + "\", index: 50) { descriptions { version label source author score status } } }"))["feature"]!["descriptions"]!.AsArray();
+        Assert.Equal(2, history.Count);
+        Assert.Equal("AGENT", history[0]!["source"]!.GetValue<string>());
+        Assert.Equal("test-model", history[0]!["author"]!.GetValue<string>());
+        Assert.Equal(0.75, history[0]!["score"]!.GetValue<double>());
+        Assert.Equal("PROPOSED", history[0]!["status"]!.GetValue<string>());
     }
 }
