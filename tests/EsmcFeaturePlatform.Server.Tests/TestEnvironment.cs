@@ -20,7 +20,10 @@ public static class TestEnvironment
     private static readonly Lazy<AzuriteLauncher> Azurite = new(() =>
     {
         var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-tests-azurite"), inMemory: true, _ => { });
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => launcher.Dispose();
+        // Deliberately left running when this process exits: the test assemblies of one `dotnet test` run in
+        // parallel processes and share the emulator on 10000-10002, so whichever started it must not take it
+        // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
+        GC.KeepAlive(launcher);
         return launcher;
     });
 

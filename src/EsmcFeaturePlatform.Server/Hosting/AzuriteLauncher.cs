@@ -33,6 +33,24 @@ public sealed class AzuriteLauncher : IDisposable
     /// <summary>Makes sure an emulator answers on 127.0.0.1:10000-10002; starts one when none does.</summary>
     public static AzuriteLauncher EnsureRunning(string dataRoot, bool inMemory, Action<string> log)
     {
+        // Processes starting at the same moment (parallel test assemblies, several silos on one machine) would
+        // race for the same three ports: a machine-wide named mutex lets the first start it and the rest reuse it.
+        using var startGate = new Mutex(initiallyOwned: false, "esmc-azurite-launcher");
+        var owned = false;
+        try
+        {
+            try { owned = startGate.WaitOne(TimeSpan.FromMinutes(6)); }
+            catch (AbandonedMutexException) { owned = true; } // a previous holder died; the ports say what is running
+            return StartUnlessListening(dataRoot, inMemory, log);
+        }
+        finally
+        {
+            if (owned) startGate.ReleaseMutex();
+        }
+    }
+
+    private static AzuriteLauncher StartUnlessListening(string dataRoot, bool inMemory, Action<string> log)
+    {
         var listening = Ports.Count(IsListening);
         if (listening == Ports.Length) return new AzuriteLauncher(null);
         if (listening > 0)
