@@ -141,7 +141,7 @@ public sealed class WebPageTests(WebPlatform platform)
     {
         var page = await OpenAsync("#/structure");
         await page.SelectOptionAsync("#sae", WebPlatform.Sae);
-        await page.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#file')");
+        await page.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#file:not([disabled])')");
         await page.SetInputFilesAsync("#file", Path.Combine(AppContext.BaseDirectory, "fixtures", "pdb", "1hpv.pdb"));
         await page.Locator("#viewer[data-coloured]").WaitForAsync();
         var result = JsonNode.Parse(await page.EvaluateAsync<string>(@"() => {
@@ -163,7 +163,7 @@ public sealed class WebPageTests(WebPlatform platform)
         await mismatch.ClickAsync("#run");
         await WaitReadyAsync(mismatch, "#result");
         await mismatch.EvaluateAsync("() => { location.hash = '#/structure'; }");
-        await mismatch.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#file')");
+        await mismatch.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#file:not([disabled])')");
         await mismatch.SetInputFilesAsync("#file", Path.Combine(AppContext.BaseDirectory, "fixtures", "pdb", "1hpv.pdb"));
         await mismatch.Locator("#viewer[data-coloured]").WaitForAsync();
         Assert.Contains("does not match", await mismatch.Locator("#status").TextContentAsync());

@@ -58,7 +58,7 @@ export async function structurePage(main, params) {
   main.innerHTML = `<h1>Feature on a structure</h1>
     <div class="card">
       <div class="row">
-        <label>PDB or mmCIF file <input type="file" id="file" accept=".pdb,.ent,.cif,.mmcif,.txt"></label>
+        <label>PDB or mmCIF file <input type="file" id="file" accept=".pdb,.ent,.cif,.mmcif,.txt" disabled></label>
         <label>Chain <select id="chain" disabled></select></label>
         <label>Feature <select id="feature" disabled style="max-width:22em"></select></label>
         <label><input type="checkbox" id="use-analysis" ${last ? 'checked' : 'disabled'}> align with the analyzed sequence${last ? ` (${esc(last.id)}, ${last.sequence.length} aa)` : ''}</label>
@@ -151,4 +151,6 @@ export async function structurePage(main, params) {
   chainSel.addEventListener('change', () => { viewer.zoomTo({ chain: chainSel.value }); prepare(); });
   featSel.addEventListener('change', colour);
   main.querySelector('#use-analysis').addEventListener('change', prepare);
+  // Enabled only now: a file chosen while 3Dmol.js was still loading would fire 'change' before anyone listened.
+  main.querySelector('#file').disabled = false;
 }
