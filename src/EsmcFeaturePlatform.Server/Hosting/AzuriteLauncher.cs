@@ -1,3 +1,4 @@
+using System.Net;
 using System.Diagnostics;
 using System.Net.Sockets;
 
@@ -22,12 +23,15 @@ public sealed class AzuriteLauncher : IDisposable
 
     public static bool IsListening(int port)
     {
+        // A blocking connect on loopback answers at once (connected or refused). An async connect with a short
+        // wait could report "not listening" merely because a busy thread pool ran its continuation late.
         try
         {
-            using var client = new TcpClient();
-            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(500)) && client.Connected;
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Connect(IPAddress.Loopback, port);
+            return true;
         }
-        catch (Exception ex) when (ex is SocketException or AggregateException) { return false; }
+        catch (SocketException) { return false; }
     }
 
     /// <summary>Makes sure an emulator answers on 127.0.0.1:10000-10002; starts one when none does.</summary>
@@ -52,6 +56,12 @@ public sealed class AzuriteLauncher : IDisposable
     private static AzuriteLauncher StartUnlessListening(string dataRoot, bool inMemory, Action<string> log)
     {
         var listening = Ports.Count(IsListening);
+        // An emulator that is starting (or stopping) has some ports up and not others: give it a few seconds.
+        for (var wait = 0; listening > 0 && listening < Ports.Length && wait < 50; wait++)
+        {
+            Thread.Sleep(100);
+            listening = Ports.Count(IsListening);
+        }
         if (listening == Ports.Length) return new AzuriteLauncher(null);
         if (listening > 0)
             throw new InvalidOperationException($"Some Azure Storage emulator ports ({string.Join(", ", Ports)}) are in use but not all: stop whatever holds them, or set Esmc:Storage:ConnectionString to a real account.");
