@@ -105,7 +105,7 @@ public sealed class DescribeJobGrain(
             Request = request, Status = JobStatus.Queued, Total = request.Indices?.Length ?? request.CodebookSize, CreatedAt = now, UpdatedAt = now,
         };
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IDescribeJobRegistryGrain>(0).RegisterAsync(JobId);
+        await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
         StartLoop();
         return Info();
     }
@@ -200,7 +200,7 @@ public sealed class DescribeJobGrain(
             }
             state.State.Status = JobStatus.Completed;
             await SaveAsync();
-            await GrainFactory.GetGrain<IDescribeJobRegistryGrain>(0).FinishedAsync(JobId);
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
             logger.LogInformation("Job {JobId} completed: {Described} described, {Skipped} skipped, {Failed} failed", JobId, state.State.Described, state.State.Skipped, state.State.Failed);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -218,7 +218,7 @@ public sealed class DescribeJobGrain(
             state.State.Status = JobStatus.Failed;
             state.State.Error = $"describing failed: {ex.Message}";
             await SaveAsync();
-            await GrainFactory.GetGrain<IDescribeJobRegistryGrain>(0).FinishedAsync(JobId);
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
         }
     }
 
@@ -290,59 +290,5 @@ public sealed class DescribeJobGrain(
             pool.Add(new PoolProtein(protein, active));
         }
         return pool;
-    }
-}
-
-[GenerateSerializer, Alias("esmc.DescribeJobRegistryState.v1")]
-public sealed class DescribeJobRegistryState
-{
-    [Id(0)] public HashSet<string> Unfinished { get; set; } = new(StringComparer.Ordinal);
-}
-
-public sealed class DescribeJobRegistryGrain(
-    [PersistentState("describe-jobs", GrainStorage.Name)] IPersistentState<DescribeJobRegistryState> state,
-    ILogger<DescribeJobRegistryGrain> logger) : Grain, IDescribeJobRegistryGrain
-{
-    public async Task RegisterAsync(string jobId)
-    {
-        if (state.State.Unfinished.Add(jobId)) await state.WriteStateAsync();
-    }
-
-    public async Task FinishedAsync(string jobId)
-    {
-        if (state.State.Unfinished.Remove(jobId)) await state.WriteStateAsync();
-    }
-
-    public async Task<int> ResumeUnfinishedAsync()
-    {
-        var jobs = state.State.Unfinished.ToArray();
-        await Task.WhenAll(jobs.Select(async id =>
-        {
-            try { await GrainFactory.GetGrain<IDescribeJobGrain>(id).EnsureRunningAsync(); }
-            catch (Exception ex) { logger.LogInformation("Could not revive job {JobId} yet: {Error}", id, ex.Message); }
-        }));
-        return jobs.Length;
-    }
-}
-
-/// <summary>Revives unfinished describe jobs whose silo was lost (same interval as the indexing watchdog).</summary>
-internal sealed class DescribeJobWatchdog(IGrainFactory grains, IOptions<IndexingOptions> options, ILogger<DescribeJobWatchdog> logger)
-    : Microsoft.Extensions.Hosting.BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.WatchdogInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try { await grains.GetGrain<IDescribeJobRegistryGrain>(0).ResumeUnfinishedAsync(); }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogDebug(ex, "Describe-job watchdog tick failed; retrying next tick");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
     }
 }

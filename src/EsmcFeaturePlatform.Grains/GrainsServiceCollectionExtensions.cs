@@ -29,7 +29,6 @@ public static class GrainsServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<FeatureSearchSync>());
         }
         services.TryAddSingleton<IFeatureChangeNotifier, NoFeatureChangeNotifier>();
-        services.AddHostedService<DescribeJobWatchdog>();
         services.AddHostedService<JobWatchdog>();
         services.AddPlacementDirector<SiloKeyedPlacement, SiloKeyedPlacementDirector>();
         return services;

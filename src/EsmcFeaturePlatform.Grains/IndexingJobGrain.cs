@@ -437,10 +437,15 @@ public sealed class JobRegistryGrain(
 
     public async Task<int> ResumeUnfinishedAsync()
     {
-        var jobs = state.State.Unfinished.Where(id => id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)).ToArray();
+        var jobs = state.State.Unfinished.ToArray();
         await Task.WhenAll(jobs.Select(async id =>
         {
-            try { await GrainFactory.GetGrain<IIndexingJobGrain>(id).EnsureRunningAsync(); }
+            // A job's id prefix names its kind (JobKinds), so one registry and one watchdog serve every kind.
+            try
+            {
+                if (id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IIndexingJobGrain>(id).EnsureRunningAsync();
+                else if (id.StartsWith(JobKinds.DescribeFeaturesIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IDescribeJobGrain>(id).EnsureRunningAsync();
+            }
             catch (Exception ex) { logger.LogInformation("Could not revive job {JobId} yet: {Error}", id, ex.Message); }
         }));
         return jobs.Length;

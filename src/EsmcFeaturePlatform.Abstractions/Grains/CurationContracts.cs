@@ -102,17 +102,3 @@ public interface IDescribeJobGrain : IJobGrain
     [Alias("GetFailures")]
     Task<string[]> GetFailuresAsync();
 }
-
-/// <summary>Unfinished describe jobs (kept apart from indexing jobs' registry), revived by a watchdog on every silo.</summary>
-[Alias("esmc.IDescribeJobRegistryGrain")]
-public interface IDescribeJobRegistryGrain : IGrainWithIntegerKey
-{
-    [Alias("Register")]
-    Task RegisterAsync(string jobId);
-
-    [Alias("Finished")]
-    Task FinishedAsync(string jobId);
-
-    [Alias("ResumeUnfinished")]
-    Task<int> ResumeUnfinishedAsync();
-}
