@@ -6,19 +6,11 @@ namespace EsmcFeaturePlatform.Corpus;
 /// file) when the data ends, and throws <see cref="InvalidDataException"/> when they disagree. The check covers the
 /// whole output, so multi-member files (bgzip) are refused with the same clear error rather than half-verified.
 /// </summary>
-internal sealed class GzipIntegrityStream(Stream decompressed, TailRecordingStream compressed) : Stream
+internal sealed class GzipIntegrityStream(Stream decompressed, TailRecordingStream compressed) : ReadOnlyForwardStream
 {
     private uint _crc = 0xFFFFFFFFu;
     private long _length;
     private bool _verified;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -31,9 +23,6 @@ internal sealed class GzipIntegrityStream(Stream decompressed, TailRecordingStre
         var n = await decompressed.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         return Account(buffer.Span[..n], buffer.Length);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     private int Account(ReadOnlySpan<byte> data, int requested)
     {
@@ -69,27 +58,15 @@ internal sealed class GzipIntegrityStream(Stream decompressed, TailRecordingStre
         base.Dispose(disposing);
     }
 
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>Passes bytes through and remembers the last 8 read: the gzip trailer once the input is exhausted.</summary>
-internal sealed class TailRecordingStream(Stream inner) : Stream
+internal sealed class TailRecordingStream(Stream inner) : ReadOnlyForwardStream
 {
     private readonly byte[] _tail = new byte[8];
     private int _tailLength;
 
     public byte[] Tail => _tail[..(_tailLength < 8 ? _tailLength : 8)];
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -105,9 +82,6 @@ internal sealed class TailRecordingStream(Stream inner) : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     private void Remember(ReadOnlySpan<byte> data)
     {
         if (data.Length >= 8)
@@ -122,10 +96,6 @@ internal sealed class TailRecordingStream(Stream inner) : Stream
         _tailLength = keep + data.Length;
     }
 
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>CRC-32 (IEEE 802.3, as in gzip); System.IO.Hashing is not part of the shared framework.</summary>
