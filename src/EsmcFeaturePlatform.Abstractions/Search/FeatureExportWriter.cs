@@ -38,6 +38,12 @@ public static class FeatureExportWriter
 {
     public const int FlushThresholdBytes = 64 * 1024;
 
+    /// <summary>
+    /// HTTP response header with the number of rows an export will hold, sent before the body, so a client can tell a
+    /// complete download from one cut off at a row boundary.
+    /// </summary>
+    public const string FeatureCountHeader = "X-Esmc-Feature-Count";
+
     public static IReadOnlyList<string> Columns { get; } =
     [
         "sae", "index", "label", "description", "status", "source", "score",

@@ -148,6 +148,7 @@ public static class RestEndpoints
         http.Response.ContentType = FeatureExportWriter.ContentType(format);
         var fileName = sae.Id.Replace('/', '_') + "." + FeatureExportWriter.FileExtension(format);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
+        http.Response.Headers[FeatureExportWriter.FeatureCountHeader] = sae.CodebookSize.ToString(CultureInfo.InvariantCulture);
         await FeatureExportWriter.WriteAsync(Records(queries.Grains, sae, top, http.RequestAborted), http.Response.Body, format, http.RequestAborted);
     }
 
@@ -212,7 +213,7 @@ public static class RestEndpoints
     }
 
     /// <summary>Same rules as POST /graphql for reads: a bad key is refused; no key is fine when anonymous reads are allowed.</summary>
-    private static async Task<bool> RefuseAsync(HttpContext http)
+    internal static async Task<bool> RefuseAsync(HttpContext http)
     {
         var authenticator = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>();
         var (outcome, _) = authenticator.Authenticate(http.Request.Headers.Authorization);
@@ -228,7 +229,7 @@ public static class RestEndpoints
         return true;
     }
 
-    private static Task ErrorAsync(HttpContext http, int status, string code, string message)
+    internal static Task ErrorAsync(HttpContext http, int status, string code, string message)
     {
         http.Response.StatusCode = status;
         return http.Response.WriteAsJsonAsync(new { errors = new[] { new { message, extensions = new { code } } } });

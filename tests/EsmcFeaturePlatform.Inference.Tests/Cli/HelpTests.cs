@@ -5,10 +5,10 @@ namespace EsmcFeaturePlatform.Inference.Tests.Cli;
 
 public sealed class HelpTests
 {
-    public static TheoryData<string> CommandNames() => new([EncodeCommand.Spec.Name, CreateDemoModelCommand.Spec.Name]);
+    public static TheoryData<string> CommandNames() => new([EncodeCommand.Spec.Name, CreateDemoModelCommand.Spec.Name, ExportCommand.Spec.Name]);
 
     private static EsmcFeaturePlatform.Cli.CommandLine.CommandSpec SpecFor(string name) =>
-        name == EncodeCommand.Spec.Name ? EncodeCommand.Spec : CreateDemoModelCommand.Spec;
+        new[] { EncodeCommand.Spec, CreateDemoModelCommand.Spec, ExportCommand.Spec }.Single(s => s.Name == name);
 
     [Theory]
     [MemberData(nameof(CommandNames))]
@@ -28,7 +28,7 @@ public sealed class HelpTests
     {
         var help = await CliHarness.RunAsync("--help");
         Assert.Equal(0, help.ExitCode);
-        foreach (var command in new[] { EncodeCommand.Spec.Name, CreateDemoModelCommand.Spec.Name }) Assert.Contains(command, help.Stdout, StringComparison.Ordinal);
+        foreach (var command in new[] { EncodeCommand.Spec.Name, CreateDemoModelCommand.Spec.Name, ExportCommand.Spec.Name }) Assert.Contains(command, help.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, (await CliHarness.RunAsync()).ExitCode);
     }
 
