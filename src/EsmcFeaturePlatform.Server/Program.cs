@@ -14,12 +14,14 @@ var platform = builder.Configuration.GetPlatformOptions();
 if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API keys
 if (platform.HostsApi) builder.AddEsmcWebPage();      // the web page at / (static files, a client of /graphql)
 if (platform.HostsApi) builder.AddEsmcRateLimits();   // per API key / anonymous client, 429 + Retry-After
+if (platform.HostsApi) builder.AddEsmcAlphaFold();    // Esmc:AlphaFold: models fetched on request (size cap, timeout, cache)
 
 var app = builder.Build();
 if (platform.HostsApi) app.UseRateLimiter();
 if (platform.HostsApi) app.MapEsmcWebPage();
 app.MapEsmcEndpoints(platform.HostsApi);
 if (platform.HostsApi) app.MapEsmcRestEndpoints();   // /api/v1: bulk export, Biohub-style feature routes
+if (platform.HostsApi) app.MapEsmcAlphaFold();       // /api/v1/structures/alphafold/{uniprotId}
 app.Run();
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>

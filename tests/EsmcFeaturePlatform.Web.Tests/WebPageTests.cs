@@ -170,6 +170,48 @@ public sealed class WebPageTests(WebPlatform platform)
     }
 
     [Fact]
+    public async Task A_model_fetched_from_AlphaFold_DB_by_UniProt_id_is_coloured_and_bad_ids_and_failures_are_said_plainly()
+    {
+        var page = await OpenAsync("#/structure");
+        await page.SelectOptionAsync("#sae", WebPlatform.Sae);
+        await page.WaitForFunctionAsync("() => document.querySelector('main').dataset.page === 'structure' && document.querySelector('#af-go:not([disabled])')");
+
+        // Not an accession: refused in the page, nothing asked of the server.
+        var before = platform.AlphaFold.Requests.Values.Sum();
+        await page.FillAsync("#af-id", "1HPV");
+        await page.ClickAsync("#af-go");
+        Assert.Contains("'1HPV' is not a UniProt accession", await page.Locator("#status .error").TextContentAsync());
+        // An accession AlphaFold DB does not have, and AlphaFold DB down: the server's messages, shown as they are.
+        await page.FillAsync("#af-id", FakeAlphaFold.Unknown);
+        await page.ClickAsync("#af-go");
+        await page.Locator("#status .error[data-code=NOT_FOUND]").WaitForAsync();
+        Assert.Contains($"no prediction for UniProt accession {FakeAlphaFold.Unknown}", await page.Locator("#status").TextContentAsync());
+        await page.FillAsync("#af-id", FakeAlphaFold.Failing);
+        await page.ClickAsync("#af-go");
+        await page.Locator("#status .error[data-code=UPSTREAM_UNAVAILABLE]").WaitForAsync();
+        Assert.Contains("answered HTTP 503", await page.Locator("#status").TextContentAsync());
+        Assert.Equal(0, platform.AlphaFold.Count("/api/prediction/1HPV"));
+        Assert.True(platform.AlphaFold.Requests.Values.Sum() - before >= 2, "the two valid accessions went to AlphaFold DB");
+
+        // A known accession: the model (the real 1hpv.pdb) is drawn and every residue of chain A coloured by its value.
+        await page.FillAsync("#af-id", FakeAlphaFold.Known);
+        await page.PressAsync("#af-id", "Enter");   // the keyboard works as well as the button
+        await page.Locator("#viewer[data-coloured]").WaitForAsync();
+        var result = JsonNode.Parse(await page.EvaluateAsync<string>(@"() => {
+            const s = window.esmc.structure, out = [];
+            for (let resi = 1; resi <= s.residues; resi++) out.push({ resi, got: s.residueColour(resi), want: s.expected(resi) });
+            return JSON.stringify({ chain: s.chain, coloured: s.coloured, residues: s.residues, out });
+        }"))!;
+        Assert.Equal("A", result["chain"]!.GetValue<string>());
+        Assert.Equal(99, result["coloured"]!.GetValue<int>());
+        var colours = result["out"]!.AsArray();
+        foreach (var c in colours) Assert.Equal(c!["want"]!.GetValue<string>(), c["got"]!.GetValue<string>());
+        Assert.True(colours.Select(c => c!["got"]!.GetValue<string>()).Distinct().Count() > 1, "more than one colour on the chain");
+        Assert.True(platform.AlphaFold.Count($"/files/AF-{FakeAlphaFold.Known}-F1-model_v4.pdb") >= 1);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("structure-alphafold.png"), FullPage = true });
+    }
+
+    [Fact]
     public async Task Search_finds_a_description_and_curation_shows_refusals_and_conflicts()
     {
         var page = await OpenAsync("#/analyze");

@@ -27,6 +27,7 @@ public sealed class WebPlatform : IAsyncLifetime
     public const string ChromiumPath = "/usr/bin/chromium";
 
     private Factory? factory;
+    private FakeAlphaFold? alphaFold;
     private IPlaywright? playwright;
     private readonly HttpClient http = new();
 
@@ -34,9 +35,15 @@ public sealed class WebPlatform : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
     public IReadOnlyList<(string Id, string Sequence)> Corpus { get; private set; } = [];
 
+    /// <summary>AlphaFold DB's API on loopback; the server's Esmc:AlphaFold:BaseUrl points at it.</summary>
+    public FakeAlphaFold AlphaFold => alphaFold!;
+
+    public HttpClient Http => http;
+
     public async Task InitializeAsync()
     {
         var modelRoot = CreateModelRoot();
+        alphaFold = await FakeAlphaFold.StartAsync();
         var port = 0;
         // The emulator may be busy (a shared, loaded machine: its port probe can time out once): try again a few times.
         for (var attempt = 1; ; attempt++)
@@ -49,7 +56,7 @@ public sealed class WebPlatform : IAsyncLifetime
                 // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
                 GC.KeepAlive(launcher);
                 port = FreePort();
-                factory = new Factory(modelRoot, port);
+                factory = new Factory(modelRoot, port, alphaFold.BaseUrl);
                 var listen = port;
                 factory.UseKestrel(options => options.Listen(IPAddress.Loopback, listen));
                 factory.StartServer();
@@ -84,6 +91,7 @@ public sealed class WebPlatform : IAsyncLifetime
         if (Browser is not null) await Browser.CloseAsync();
         playwright?.Dispose();
         if (factory is not null) await factory.DisposeAsync();
+        if (alphaFold is not null) await alphaFold.DisposeAsync();
         http.Dispose();
     }
 
@@ -162,14 +170,14 @@ public sealed class WebPlatform : IAsyncLifetime
         foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private sealed class Factory(string modelRoot, int port) : WebApplicationFactory<Program>
+    private sealed class Factory(string modelRoot, int port, string alphaFoldUrl) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -189,6 +197,7 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
                 ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
                 ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
+                ["Esmc:AlphaFold:BaseUrl"] = alphaFoldUrl,
                 ["Logging:LogLevel:Default"] = "Warning",
             };
             foreach (var (key, value) in settings) builder.UseSetting(key, value);

@@ -59,11 +59,15 @@ export async function structurePage(main, params) {
     <div class="card">
       <div class="row">
         <label>PDB or mmCIF file <input type="file" id="file" accept=".pdb,.ent,.cif,.mmcif,.txt" disabled></label>
+        <form id="af-form" class="row" style="gap:6px"><label>or UniProt id <input type="text" id="af-id" size="11" maxlength="10" placeholder="P69905"
+          autocomplete="off" spellcheck="false" aria-describedby="af-note" value="${esc(params.get('uniprot') ?? '')}"></label>
+          <button id="af-go" class="secondary" disabled>Fetch from AlphaFold DB</button></form>
         <label>Chain <select id="chain" disabled></select></label>
         <label>Feature <select id="feature" disabled style="max-width:22em"></select></label>
         <label><input type="checkbox" id="use-analysis" ${last ? 'checked' : 'disabled'}> align with the analyzed sequence${last ? ` (${esc(last.id)}, ${last.sequence.length} aa)` : ''}</label>
       </div>
-      <p class="muted">The file is read in your browser and never uploaded; only the chain's sequence goes to this server's API. Grey: residues the analysis does not cover.</p>
+      <p class="muted" id="af-note">The file is read in your browser and never uploaded; only the chain's sequence goes to this server's API. Grey: residues the analysis does not cover.
+        “Fetch from AlphaFold DB” asks this server to download the predicted model of a UniProt accession; nothing is fetched from the internet otherwise.</p>
       <div id="status" class="status" role="status"></div>
     </div>
     <div class="card"><div id="viewer" class="viewer" aria-label="3D structure"></div><div id="strack" style="margin-top:8px;min-height:60px"></div></div>`;
@@ -133,24 +137,62 @@ export async function structurePage(main, params) {
     colour();
   };
 
-  main.querySelector('#file').addEventListener('change', async e => {
-    const file = e.target.files[0];
-    if (!file) return;
-    const text = await file.text();
-    const format = /\.(cif|mmcif)$/i.test(file.name) || /^data_/m.test(text.slice(0, 2000)) ? 'cif' : 'pdb';
+  /** Draws a structure file's text (from a local file or AlphaFold DB) and colours it. */
+  const load = async (text, name, format) => {
     viewer.clear();
-    try { model = viewer.addModel(text, format); } catch (err) { say(`<div class="error">Cannot read ${esc(file.name)}: ${esc(err.message)}</div>`); return; }
+    esmc.structure = null;
+    delete main.querySelector('#viewer').dataset.coloured;
+    try { model = viewer.addModel(text, format); } catch (err) { say(`<div class="error">Cannot read ${esc(name)}: ${esc(err.message)}</div>`); return; }
     chains = chainsOf(model.selectedAtoms({}));
-    if (!chains.size) { say(`<div class="error">${esc(file.name)} has no protein chain (no CA atoms of amino acids): is it a PDB or mmCIF file?</div>`); return; }
+    if (!chains.size) { say(`<div class="error">${esc(name)} has no protein chain (no CA atoms of amino acids): is it a PDB or mmCIF file?</div>`); return; }
     chainSel.innerHTML = [...chains].map(([c, r]) => `<option value="${esc(c)}">${esc(c)} (${r.length} residues)</option>`).join('');
     chainSel.disabled = false;
     viewer.setStyle({}, { cartoon: { color: '#e6e6e6' } });
     viewer.zoomTo(); viewer.render();
     await prepare();
+  };
+
+  main.querySelector('#file').addEventListener('change', async e => {
+    const file = e.target.files[0];
+    if (!file) return;
+    const text = await file.text();
+    await load(text, file.name, /\.(cif|mmcif)$/i.test(file.name) || /^data_/m.test(text.slice(0, 2000)) ? 'cif' : 'pdb');
+  });
+
+  const afForm = main.querySelector('#af-form'), afId = main.querySelector('#af-id'), afGo = main.querySelector('#af-go');
+  afForm.addEventListener('submit', async e => {
+    e.preventDefault();
+    const id = afId.value.trim().toUpperCase();
+    if (!UNIPROT.test(id)) { say(`<div class="error">'${esc(afId.value.trim())}' is not a UniProt accession (e.g. P69905, A0A1B0GTW7).</div>`); afId.focus(); return; }
+    say(`<span class="muted">Fetching the AlphaFold DB model of ${esc(id)} through this server…</span>`);
+    afGo.disabled = true;
+    try {
+      const got = await fetchAlphaFold(id);
+      await load(got.text, `${got.entry} (AlphaFold DB)`, got.format);
+    } catch (err) { say(`<div class="error" data-code="${esc(err.code ?? '')}">${esc(err.message)}</div>`); }
+    finally { afGo.disabled = false; }
   });
   chainSel.addEventListener('change', () => { viewer.zoomTo({ chain: chainSel.value }); prepare(); });
   featSel.addEventListener('change', colour);
   main.querySelector('#use-analysis').addEventListener('change', prepare);
   // Enabled only now: a file chosen while 3Dmol.js was still loading would fire 'change' before anyone listened.
   main.querySelector('#file').disabled = false;
+  afGo.disabled = false;
+  if (params.get('uniprot')) afForm.requestSubmit();
+}
+
+/** UniProt's accession format (the server checks the same). */
+const UNIPROT = /^(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
+
+/** The model file of a UniProt accession, fetched by this server from AlphaFold DB: { text, format, entry }. */
+async function fetchAlphaFold(id) {
+  let response;
+  try { response = await fetch('/api/v1/structures/alphafold/' + encodeURIComponent(id)); }
+  catch (e) { throw Object.assign(new Error('The server cannot be reached: ' + e.message), { code: 'NETWORK' }); }
+  if (!response.ok) {
+    let message = `The server answered HTTP ${response.status}.`, code = 'HTTP';
+    try { const body = await response.json(); message = body.errors[0].message; code = body.errors[0].extensions?.code ?? code; } catch { /* keep the status line */ }
+    throw Object.assign(new Error(message), { code });
+  }
+  return { text: await response.text(), format: response.headers.get('x-esmc-structure-format') || 'pdb', entry: response.headers.get('x-esmc-structure-entry') || id };
 }
