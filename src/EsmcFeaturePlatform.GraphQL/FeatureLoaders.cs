@@ -25,4 +25,6 @@ public sealed class FeatureLoaders(FeaturePlatformQueries queries)
         var histories = await Task.WhenAll(keys.Select(k => queries.Grains.GetGrain<IFeatureGrain>(k.ToString()).GetDescriptionsAsync()));
         return keys.Zip(histories).ToDictionary(p => p.First, p => p.Second);
     });
+
+    public BatchLoader<NeighborRequest, FeatureNeighborView[]> Neighbors { get; } = new((requests, _) => NeighborLoading.FetchAsync(queries, requests));
 }

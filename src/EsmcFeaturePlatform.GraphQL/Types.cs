@@ -157,6 +157,15 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<DescriptionVersionType>>>>("descriptions")
             .Description("The whole history, oldest first.")
             .Resolve(c => new DataLoaderProjection<DescriptionVersion[], DescriptionVersion[]>(c.User().Loaders.Descriptions.Load(c.Source.Key), h => h ?? []));
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureNeighborType>>>>("nearestFeatures")
+            .Description("The features whose SAE decoder rows have the highest cosine with this one's, highest first (this feature excluded).")
+            .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 10)
+            .Resolve(c =>
+            {
+                var first = c.Queries().RequirePageSize(c.GetArgument<int>("first"), "first");
+                return new DataLoaderProjection<FeatureNeighborView[], FeatureNeighborView[]>(
+                    c.User().Loaders.Neighbors.Load(new NeighborRequest(c.Source.Key, first)), n => n ?? []);
+            });
     }
 
     public static DescriptionVersion? CurrentDescription(DescriptionVersion[]? history)

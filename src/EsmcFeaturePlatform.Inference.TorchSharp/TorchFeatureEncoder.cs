@@ -9,7 +9,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp;
 /// <see cref="IFeatureEncoder"/> over TorchSharp: one <see cref="ModelWorker"/> (thread + queue) per
 /// base model, serving every SAE of that model. Opening only validates headers; weights load on first use.
 /// </summary>
-public sealed class TorchFeatureEncoder : IFeatureEncoder, IDisposable
+public sealed class TorchFeatureEncoder : IFeatureEncoder, IDecoderNeighbors, IDisposable
 {
     private readonly InferenceOptions _options;
     private readonly Dictionary<string, (SaeCheckpoint Checkpoint, ModelWorker Worker)> _byId;
@@ -104,6 +104,19 @@ public sealed class TorchFeatureEncoder : IFeatureEncoder, IDisposable
             result[i] = new EncodedSequence(saeId, residues.Length, residues, FeatureMath.Pool(residues), tokens[i].UnknownTokens);
         }
         return result;
+    }
+
+    public Task<DecoderNeighbor[][]> NearestByDecoderAsync(string saeId, IReadOnlyList<int> features, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (!_byId.TryGetValue(saeId, out var target)) throw new UnknownSaeException(saeId);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var codebook = target.Checkpoint.Config.CodebookSize;
+        foreach (var f in features)
+            if (f < 0 || f >= codebook) throw new FeatureIndexOutOfRangeException(saeId, f, codebook);
+        if (features.Count == 0 || count == 0) return Task.FromResult(features.Select(_ => Array.Empty<DecoderNeighbor>()).ToArray());
+        var copy = features.ToArray();
+        return target.Worker.RunOnEngineAsync(e => e.NearestByDecoder(saeId, copy, count), cancellationToken);
     }
 
     /// <summary>Frees models idle longer than <see cref="InferenceOptions.IdleUnloadAfter"/>; they reload on next use. Returns how many were freed.</summary>

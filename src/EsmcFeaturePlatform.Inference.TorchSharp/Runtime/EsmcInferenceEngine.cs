@@ -102,6 +102,10 @@ public sealed class EsmcInferenceEngine : IDisposable
         return new EsmcInferenceEngine(model, backbone, encoders);
     }
 
+    /// <summary>Nearest features of <paramref name="saeId"/> by decoder cosine; indices must already be validated.</summary>
+    public DecoderNeighbor[][] NearestByDecoder(string saeId, IReadOnlyList<int> features, int count) =>
+        (_saes.TryGetValue(saeId, out var sae) ? sae : throw new UnknownSaeException(saeId)).NearestByDecoder(features, count);
+
     public BatchOutput Run(IReadOnlyList<TokenizedSequence> batch, BatchRequest request)
     {
         ArgumentNullException.ThrowIfNull(batch);

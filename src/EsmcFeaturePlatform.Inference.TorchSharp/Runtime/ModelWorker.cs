@@ -64,6 +64,21 @@ internal sealed class ModelWorker : IDisposable
         return request.Task;
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> on the worker thread against the loaded engine (loading it first if needed), between
+    /// batches. For short weight queries (decoder neighbours); they do not count against the sequence queue.
+    /// </summary>
+    public Task<T> RunOnEngineAsync<T>(Func<EsmcInferenceEngine, T> action, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        var item = new EngineItem(e => action(e)!);
+        if (!_channel.Writer.TryWrite(item)) throw new ObjectDisposedException(nameof(TorchFeatureEncoder));
+        return Typed(item.Completion.Task.WaitAsync(cancellationToken));
+
+        static async Task<T> Typed(Task<object> task) => (T)await task.ConfigureAwait(false);
+    }
+
     /// <summary>Frees the weights if unused for <paramref name="idleFor"/>; returns whether it did.</summary>
     public bool UnloadIfIdle(TimeSpan idleFor)
     {
@@ -128,6 +143,15 @@ internal sealed class ModelWorker : IDisposable
                     try { c.Completion.TrySetResult(c.Action(this)); }
                     catch (Exception e) { c.Completion.TrySetException(e); }
                     break;
+                case EngineItem e:
+                    try
+                    {
+                        EnsureLoaded();
+                        e.Completion.TrySetResult(e.Action(_engine!));
+                        Interlocked.Exchange(ref _lastUsedTicks, Environment.TickCount64);
+                    }
+                    catch (Exception ex) { e.Completion.TrySetException(ex); }
+                    break;
             }
         }
         return tokens;
@@ -137,18 +161,14 @@ internal sealed class ModelWorker : IDisposable
     {
         items.RemoveAll(i => i.Request.IsCompleted);
         if (items.Count == 0) return;
-        if (_engine is null)
+        try
         {
-            try
-            {
-                Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false));
-            }
-            catch (Exception e)
-            {
-                var failure = new InvalidOperationException($"Model {ModelName} could not be loaded: {e.Message}", e);
-                foreach (var item in items) item.Request.Fail(failure);
-                return;
-            }
+            EnsureLoaded();
+        }
+        catch (InvalidOperationException failure)
+        {
+            foreach (var item in items) item.Request.Fail(failure);
+            return;
         }
         // Stable sort by length keeps arrival order among equals; batches of similar length waste little padding.
         var sorted = items.OrderBy(i => i.Tokens.TokenCount).ToList();
@@ -168,6 +188,19 @@ internal sealed class ModelWorker : IDisposable
         }
         if (batch.Count > 0) RunBatch(batch);
         Interlocked.Exchange(ref _lastUsedTicks, Environment.TickCount64);
+    }
+
+    private void EnsureLoaded()
+    {
+        if (_engine is not null) return;
+        try
+        {
+            Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false));
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"Model {ModelName} could not be loaded: {e.Message}", e);
+        }
     }
 
     private void RunBatch(List<SequenceItem> batch)
@@ -199,6 +232,7 @@ internal sealed class ModelWorker : IDisposable
         {
             if (left is SequenceItem s) s.Request.Fail(new ObjectDisposedException(nameof(TorchFeatureEncoder), "The encoder was disposed before this request ran."));
             if (left is ControlItem c) c.Completion.TrySetResult(false);
+            if (left is EngineItem e) e.Completion.TrySetException(new ObjectDisposedException(nameof(TorchFeatureEncoder), "The encoder was disposed before this request ran."));
         }
         Gate.Dispose();
     }
@@ -210,6 +244,11 @@ internal sealed class ModelWorker : IDisposable
     private sealed record ControlItem(Func<ModelWorker, bool> Action) : WorkItem
     {
         public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record EngineItem(Func<EsmcInferenceEngine, object> Action) : WorkItem
+    {
+        public TaskCompletionSource<object> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class PendingRequest

@@ -34,6 +34,7 @@ internal sealed class SaeEncoder : IDisposable
     private readonly Tensor _wEnc;
     private readonly Tensor _wDec;
     private readonly Tensor _bDec;
+    private Tensor? _decoderNorms;
 
     private SaeEncoder(SaeCheckpoint checkpoint, Tensor wEnc, Tensor wDec, Tensor bDec)
     {
@@ -97,8 +98,16 @@ internal sealed class SaeEncoder : IDisposable
         return new SaeRowsResult(rows, k, values, indices, mse);
     }
 
+    /// <summary>Nearest features by decoder cosine (see <see cref="DecoderNeighbors"/>); row norms are computed once and kept.</summary>
+    public DecoderNeighbor[][] NearestByDecoder(IReadOnlyList<int> features, int count)
+    {
+        _decoderNorms ??= DecoderNeighbors.RowNorms(_wDec);
+        return DecoderNeighbors.Nearest(_wDec, _decoderNorms, features, count);
+    }
+
     public void Dispose()
     {
+        _decoderNorms?.Dispose();
         _wEnc.Dispose();
         _wDec.Dispose();
         _bDec.Dispose();
