@@ -118,6 +118,8 @@ public static class PlatformHosting
                     // Orleans' binary format: compact for float arrays, and version-tolerant through the [Id] contracts.
                     o.GrainStorageSerializer = new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>());
                 }));
+                // Indexed proteins: one table row each, beside the grain state (CorpusTable's design note).
+                silo.Services.AddSingleton(new CorpusTable(new TableServiceClient(storage.ConnectionString), CorpusTable.TableNameFor(storage.Container)));
                 silo.Services.AddEsmcGrainServices(builder.Configuration);
             });
         }
