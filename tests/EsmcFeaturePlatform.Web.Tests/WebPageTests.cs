@@ -270,16 +270,54 @@ public sealed class WebPageTests(WebPlatform platform)
     }
 
     [Fact]
-    public async Task The_GraphQL_console_runs_a_query()
+    public async Task The_GraphQL_IDE_runs_a_query_typed_into_it()
     {
         var page = await OpenAsync("#/console");
+        var frame = await (await page.Locator("#ide-frame").ElementHandleAsync())!.ContentFrameAsync();
+        Assert.NotNull(frame);
+        await frame!.Locator("#ide[data-state=ready] .graphiql-query-editor .CodeMirror").WaitForAsync();
+        const string query = "{ saes { id layer codebookSize } }";
+        await frame.EvaluateAsync("q => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q)", query);
+        await frame.ClickAsync(".graphiql-execute-button");
+        IJSHandle response;
+        try
+        {
+            response = await frame.WaitForFunctionAsync(@"() => {
+            const cm = document.querySelector('.result-window .CodeMirror')?.CodeMirror;
+            const text = cm ? cm.getValue() : '';
+            return text.includes('codebookSize') ? text : null;
+        }", null, new FrameWaitForFunctionOptions { Timeout = 20000 });
+        }
+        catch (TimeoutException)
+        {
+            // Say what the IDE shows instead (the response pane, the query it holds).
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("graphiql-failed.png"), FullPage = true });
+            throw new Xunit.Sdk.XunitException("The IDE showed no result: " + await frame.EvaluateAsync<string>(
+                "() => document.querySelector('.graphiql-container').innerText + ' | query: ' + document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()"));
+        }
+        var shown = JsonNode.Parse(await response.JsonValueAsync<string>())!;
+        var api = await platform.DataAsync(query);
+        Assert.Equal(api["saes"]!.ToJsonString(), shown["data"]!["saes"]!.ToJsonString());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("graphiql.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Without_the_IDEs_npm_files_the_page_says_so_and_the_simple_console_still_runs_a_query()
+    {
+        var page = await platform.NewPageAsync();
+        // As on a server built without `npm ci`: the vendored graphiql files are not there.
+        await page.RouteAsync("**/vendor/graphiql/**", route => route.FulfillAsync(new RouteFulfillOptions { Status = 404, Body = "" }));
+        await page.GotoAsync(platform.BaseUrl + "/#/console");
+        await page.WaitForFunctionAsync("() => window.esmc && window.esmc.ready === true");
+        Assert.Contains("npm ci", await page.Locator("#ide-missing").TextContentAsync());
         await page.ClickAsync("#go");
         await page.Locator("#out[data-ready=true]").WaitForAsync();
-        var text = await page.Locator("#out").TextContentAsync();
-        var json = JsonNode.Parse(text!)!;
-        Assert.True(json["errors"] is null, text);
+        var json = JsonNode.Parse((await page.Locator("#out").TextContentAsync())!)!;
+        Assert.True(json["errors"] is null, json.ToJsonString());
         Assert.NotEmpty(json["data"]!["saes"]!.AsArray());
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("console.png"), FullPage = true });
-        _ = JsonSerializer.Serialize(text);
+
+        await page.GotoAsync(platform.BaseUrl + "/graphiql.html");
+        await page.Locator("#ide[data-state=missing]").WaitForAsync();
+        Assert.Contains("not installed", await page.Locator("#ide").TextContentAsync());
     }
 }

@@ -1,5 +1,5 @@
-// A minimal GraphQL query console (the graphiql npm package needs a bundler and React; this page needs neither).
-import { gql } from './api.js';
+// The GraphQL page: the graphiql IDE (graphiql.html, in a frame) when its npm files are installed on this server; else
+// this minimal console, with a notice saying why, so the page keeps working without node_modules.
 import { esc, curatorKey } from './app.js';
 
 const EXAMPLE = `query Example($sae: ID!) {
@@ -11,11 +11,26 @@ const EXAMPLE = `query Example($sae: ID!) {
   }
 }`;
 
-export function consolePage(main) {
+export async function consolePage(main) {
+  let installed = false;
+  try { installed = (await fetch('vendor/graphiql/graphiql.min.js', { method: 'HEAD' })).ok; } catch { /* not installed */ }
+  if (installed) {
+    const sae = document.getElementById('sae').value;
+    main.innerHTML = `<div class="row" style="justify-content:space-between"><h1>GraphQL IDE</h1>
+        <span class="muted">POST /graphql · schema <a href="/graphql/sdl" target="_blank">/graphql/sdl</a> ·
+        <a href="graphiql.html?sae=${encodeURIComponent(sae)}" target="_blank">open in its own window</a></span></div>
+      <iframe id="ide-frame" class="ide" title="GraphQL IDE (graphiql)" src="graphiql.html?sae=${encodeURIComponent(sae)}"></iframe>`;
+    return;
+  }
+  simpleConsole(main);
+}
+
+function simpleConsole(main) {
   const saved = sessionStorage.getItem('esmc.console');
   const sae = document.getElementById('sae').value;
   const init = saved ? JSON.parse(saved) : { query: EXAMPLE, variables: JSON.stringify({ sae }, null, 2) };
   main.innerHTML = `<h1>GraphQL console</h1>
+    <div class="notice" id="ide-missing">The GraphQL IDE (graphiql) is not installed on this server: run <code>npm ci</code> in the repository, then rebuild. This simple console works meanwhile.</div>
     <p class="muted">POST /graphql with <code>{query, variables}</code>; the schema is at <a href="/graphql/sdl" target="_blank">/graphql/sdl</a>.
       Ctrl+Enter runs. The curator key from the Curate page is sent when “send key” is ticked.</p>
     <div class="console">
@@ -40,5 +55,4 @@ export function consolePage(main) {
   };
   main.querySelector('#go').addEventListener('click', run);
   [q, v].forEach(t => t.addEventListener('keydown', e => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); } }));
-  void gql;
 }

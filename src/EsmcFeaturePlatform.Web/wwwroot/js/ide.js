@@ -1,0 +1,35 @@
+// The GraphQL IDE page (graphiql.html): graphiql over this server's POST /graphql. The curator key of this browser
+// session, when one is set, is put in the headers editor (visible, and removable before running anything).
+const host = document.getElementById('ide');
+const { React, ReactDOM, GraphiQL } = window;
+
+export const EXAMPLE = `# The platform's GraphQL API: Ctrl+Enter runs, Ctrl+Space completes; the schema is in the docs pane.
+query Example($sae: ID!) {
+  saes { id layer codebookSize hasNormalizationStats }
+  feature(sae: $sae, index: 0) {
+    index
+    stats { maxActivation documentCount corpusSize idf }
+    topExamples(first: 3) { sequenceId maxValue position }
+  }
+}`;
+
+if (!React || !ReactDOM || !GraphiQL) {
+  host.innerHTML = `<div class="missing" role="alert"><b>The GraphQL IDE is not installed on this server.</b> Its files (the npm packages
+    graphiql, react and react-dom) are missing: run <code>npm ci</code> in the repository, then rebuild.
+    The <a href="/#/console">simple console</a> works without them.</div>`;
+  host.dataset.state = 'missing';
+} else {
+  const key = sessionStorage.getItem('esmc.curatorKey');
+  const params = new URLSearchParams(location.search);
+  const sae = params.get('sae') || localStorage.getItem('esmc.sae') || '';
+  const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+  ReactDOM.createRoot(host).render(React.createElement(GraphiQL, {
+    fetcher,
+    defaultQuery: params.get('query') ?? EXAMPLE,
+    defaultHeaders: key ? JSON.stringify({ authorization: 'Bearer ' + key }, null, 2) : undefined,
+    defaultVariables: JSON.stringify({ sae }, null, 2),
+    shouldPersistHeaders: false,   // keys stay out of localStorage
+    defaultEditorToolsVisibility: true,
+  }));
+  host.dataset.state = 'ready';
+}
