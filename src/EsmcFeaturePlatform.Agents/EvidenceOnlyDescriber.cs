@@ -42,6 +42,9 @@ public sealed class EvidenceOnlyDescriber(EvidenceSettings? settings = null) : I
             : new DescriptionResult(null, DescriptionSource.Evidence, AuthorName, null, null, "evidence-only output failed validation: " + string.Join("; ", problems), 0, 0));
     }
 
+    /// <summary>Decoder cosine above which a neighbour is mentioned (random directions in d = 2560 sit near 0).</summary>
+    public const double CloseNeighbourCosine = 0.5;
+
     public static DescriberOutput Describe(EvidenceAnalysis a)
     {
         static string P(double d) => d.ToString("0.00", CultureInfo.InvariantCulture);
@@ -92,6 +95,13 @@ public sealed class EvidenceOnlyDescriber(EvidenceSettings? settings = null) : I
         {
             sentences.Add($"The motif {motif.Motif} recurs in active stretches of {motif.Proteins} proteins.");
             cited.Add($"motif {motif.Motif} in {motif.Proteins} proteins");
+        }
+        // A labelled feature writing in nearly the same direction is a hint worth passing on, never the label itself:
+        // decoder similarity says the two features have similar effects, not that they detect the same thing.
+        if (a.Evidence.NearestFeatures.Where(n => n.Label is not null && n.DecoderCosine >= CloseNeighbourCosine).MaxBy(n => n.DecoderCosine) is { } neighbour)
+        {
+            sentences.Add($"Its decoder direction is close to feature {neighbour.Index} ('{neighbour.Label}', cosine {P(neighbour.DecoderCosine)}).");
+            cited.Add($"decoder neighbour {neighbour.Index} cosine {P(neighbour.DecoderCosine)}");
         }
         sentences.Add("Written from annotation enrichment and residue statistics only; no language model was used.");
         return new DescriberOutput(label, string.Join(" ", sentences), pattern.Pattern, Math.Round(Math.Clamp(confidence, 0, 1), 2), cited);

@@ -7,7 +7,7 @@ namespace EsmcFeaturePlatform.Agents;
 /// <summary>Prompt texts, versioned so a stored score can say which prompt produced it.</summary>
 public static class Prompts
 {
-    public const string Version = "esmc-describe-v1";
+    public const string Version = "esmc-describe-v2";
 
     public static string ExplainerSystem { get; } =
         $$"""
@@ -20,9 +20,10 @@ public static class Prompts
         the feature's maximum. Windows of residues around each example's peak are shown.
 
         Work like this: read the examples given, then call the evidence functions (annotation enrichment,
-        residue statistics, activation pattern, more examples, non-activating counterexamples, neighbouring
-        features) until you can state a hypothesis that explains the strong AND the weak examples and does not
-        fire on the counterexamples. Prefer concepts with high F1 against UniProt annotations when they exist.
+        residue statistics, activation pattern, more examples, non-activating counterexamples, and the nearest
+        features by decoder cosine with their labels) until you can state a hypothesis that explains the strong
+        AND the weak examples and does not fire on the counterexamples. Prefer concepts with high F1 against
+        UniProt annotations when they exist.
         Do not list examples in the description and do not mention the markers.
 
         Answer with one JSON object and nothing else:

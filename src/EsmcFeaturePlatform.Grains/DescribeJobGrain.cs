@@ -29,6 +29,9 @@ public sealed class DescribeOptions
     /// <summary>Non-activating examples handed to the describer per feature.</summary>
     public int NonActivatingExamples { get; set; } = 20;
 
+    /// <summary>Nearest features by decoder cosine handed to the describer per feature (0: none).</summary>
+    public int NearestFeatures { get; set; } = 10;
+
     /// <summary>Per-feature failure messages kept on the job.</summary>
     public int MaxRecordedFailures { get; set; } = 50;
 
@@ -36,7 +39,7 @@ public sealed class DescribeOptions
     {
         if (MaxConcurrency < 1) throw new ArgumentException($"{SectionName}:MaxConcurrency must be positive; got {MaxConcurrency}.");
         if (ChunkSize < 1) throw new ArgumentException($"{SectionName}:ChunkSize must be positive; got {ChunkSize}.");
-        if (TopExamples < 1 || QuantileExamples < 0 || NonActivatingPool < 0 || NonActivatingExamples < 0 || MaxRecordedFailures < 0)
+        if (TopExamples < 1 || QuantileExamples < 0 || NonActivatingPool < 0 || NonActivatingExamples < 0 || MaxRecordedFailures < 0 || NearestFeatures < 0)
             throw new ArgumentException($"{SectionName}: example counts must not be negative (TopExamples at least 1).");
     }
 }
@@ -169,13 +172,14 @@ public sealed class DescribeJobGrain(
                 int described = 0, skipped = 0, failed = 0;
                 var failures = new List<string>();
                 _chunkDone = 0;
+                var neighbours = await NearestFeaturesAsync(request.SaeId, chunk, opts.NearestFeatures);
                 // Tasks start on this activation's scheduler, so the counters below are touched by one thread at a time.
                 await Task.WhenAll(chunk.Select(async index =>
                 {
                     await gate.WaitAsync(stop);
                     try
                     {
-                        switch (await DescribeOneAsync(describer, request.SaeId, index, pool, stop))
+                        switch (await DescribeOneAsync(describer, request.SaeId, index, pool, neighbours.GetValueOrDefault(index) ?? [], stop))
                         {
                             case (true, _): described++; break;
                             case (false, null): skipped++; break;
@@ -223,7 +227,8 @@ public sealed class DescribeJobGrain(
     }
 
     /// <summary>(true, null) described; (false, null) skipped (never active); (false, reason) failed.</summary>
-    private async Task<(bool Described, string? Failure)> DescribeOneAsync(IFeatureDescriber describer, string saeId, int index, IReadOnlyList<PoolProtein> pool, CancellationToken stop)
+    private async Task<(bool Described, string? Failure)> DescribeOneAsync(IFeatureDescriber describer, string saeId, int index, IReadOnlyList<PoolProtein> pool,
+        IReadOnlyList<NeighbourFeature> neighbours, CancellationToken stop)
     {
         var key = new FeatureKey(saeId, index);
         var feature = GrainFactory.GetGrain<IFeatureGrain>(key.ToString());
@@ -246,7 +251,7 @@ public sealed class DescribeJobGrain(
         var evidence = new FeatureEvidence(key, stats,
             [.. top.Select(e => Annotate(e, proteins.GetValueOrDefault(e.SequenceId)))],
             [.. quantiles.Select(e => Annotate(e, proteins.GetValueOrDefault(e.SequenceId)))],
-            nonActivating, []);
+            nonActivating, neighbours);
         DescriptionResult result;
         try
         {
@@ -261,6 +266,30 @@ public sealed class DescribeJobGrain(
         await feature.AddGeneratedDescriptionAsync(new GeneratedDescription(JobId, result.Output.Label, result.Output.Description, result.Source, result.Author, result.Score));
         return (true, null);
     }
+
+    /// <summary>
+    /// The chunk's decoder neighbours in one call (one pass over W_dec), each with its current label when it has a
+    /// description. Neighbours are evidence, not a requirement: if the worker refuses, features go without them.
+    /// </summary>
+    private async Task<Dictionary<int, NeighbourFeature[]>> NearestFeaturesAsync(string saeId, int[] chunk, int count)
+    {
+        if (count == 0) return [];
+        var outcome = await GrainFactory.GetGrain<IDecoderNeighborsGrain>(0).NearestAsync(saeId, chunk, count);
+        if (outcome.Failure != NeighborFailure.None)
+        {
+            logger.LogWarning("Job {JobId}: no decoder neighbours for this chunk: {Reason}", JobId, outcome.Message);
+            return [];
+        }
+        var ids = outcome.Neighbors.SelectMany(n => n).Select(n => n.Index).Distinct().ToArray();
+        var histories = await Task.WhenAll(ids.Select(i => GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(saeId, i).ToString()).GetDescriptionsAsync()));
+        var labels = ids.Zip(histories).ToDictionary(p => p.First, p => CurrentLabel(p.Second));
+        return chunk.Zip(outcome.Neighbors).ToDictionary(p => p.First,
+            p => p.Second.Select(n => new NeighbourFeature(n.Index, n.Cosine, labels[n.Index])).ToArray());
+    }
+
+    /// <summary>The label of the current description (latest APPROVED, else latest; contracts.md), null when there is none.</summary>
+    private static string? CurrentLabel(DescriptionVersion[] history) =>
+        history.Length == 0 ? null : (history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1]).Label;
 
     private static AnnotatedExample Annotate(ActivationExample example, IndexedProtein? protein) => new(
         example,
