@@ -18,11 +18,13 @@ namespace EsmcFeaturePlatform.Grains;
  * records how many batches (and records) are COMMITTED, always a whole number of windows; everything after that
  * point is redone on resume, and each step is idempotent:
  *
- *   1. claim   - per batch, the corpus shard grains store each new protein id marked "JOB:b" (first writer wins)
- *                and return the ids batch b owns: new ids plus those an earlier try of b already claimed. Ids
- *                claimed by anyone else (an earlier job, an earlier duplicate record) are skipped, so
- *                re-indexing a file changes nothing. Claims run strictly in batch order (even when encoding
- *                runs ahead), so the first record with an id wins, deterministically.
+ *   1. claim   - per batch, the corpus shard grains store each new protein as a row of the corpus table marked
+ *                "JOB:b" (first writer wins: an insert of an existing row fails; see CorpusTable) and return the
+ *                ids batch b owns: new ids plus those an earlier try of b already claimed. Ids claimed by anyone
+ *                else (an earlier job, an earlier duplicate record) are skipped, so re-indexing a file changes
+ *                nothing. Claims run strictly in batch order (even when encoding runs ahead), so the first record
+ *                with an id wins, deterministically. A claim costs one table transaction per shard the batch
+ *                touches, whatever the corpus size (they used to rewrite a shard's whole grain state).
  *   2. encode  - per batch, the owned sequences go to an inference worker grain, round-robin over the live silos
  *                (a lost silo only costs a retry on another one). PipelineDepth batches encode concurrently, so
  *                with several silos every silo's worker is busy, and encoding never waits for storage.
