@@ -33,10 +33,15 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     private const string CurrentFileName = "CURRENT";
     private const string GenerationPrefix = "gen-";
 
-    private static readonly Sort ResultOrder = new(
+    internal static readonly Sort ResultOrder = new(
         SortField.FIELD_SCORE,
         new SortField(Schema.Sae, SortFieldType.STRING),
         new SortField(Schema.Index, SortFieldType.INT32));
+
+    private static readonly string[] SearchedFieldNames = [.. Schema.SearchedFields.Select(f => f.Field)];
+    private static readonly Dictionary<string, float> FieldBoosts = Schema.SearchedFields.ToDictionary(f => f.Field, f => f.Boost);
+    // Stored fields a hit needs (its key and the highlighted text): skips materialising the rest per hit.
+    private static readonly HashSet<string> HitFields = [Schema.Sae, Schema.Index, .. SearchedFieldNames];
 
     private readonly LuceneSearchOptions options;
     private readonly string root;
@@ -266,7 +271,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
             var hits = new List<FeatureSearchHit>(Math.Min(pageSize, top.ScoreDocs.Length));
             foreach (var scoreDoc in top.ScoreDocs.Take(pageSize))
             {
-                var stored = searcher.Doc(scoreDoc.Doc);
+                var stored = searcher.Doc(scoreDoc.Doc, HitFields);
                 var sae = stored.Get(Schema.Sae);
                 var index = stored.GetField(Schema.Index).GetInt32Value() ?? -1;
                 var score = (double)scoreDoc.Score;
@@ -277,7 +282,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         });
     }
 
-    private Query ParseQuery(string text)
+    internal Query ParseQuery(string text)
     {
         var trimmed = text.Trim();
         if (trimmed.Length == 0 || trimmed == "*" || trimmed == "*:*") return new MatchAllDocsQuery();
@@ -296,7 +301,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         }
     }
 
-    private static Filter? BuildFilter(FeatureSearchQuery query)
+    internal static Filter? BuildFilter(FeatureSearchQuery query)
     {
         var all = new BooleanQuery();
         if (query.SaeId is { } sae) all.Add(new TermQuery(new Term(Schema.Sae, sae)), Occur.MUST);
@@ -322,8 +327,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     /// <summary>The parser keeps state per parse, so one per query: it is cheap next to the search itself.</summary>
     private StemmingPrefixQueryParser CreateParser()
     {
-        var boosts = Schema.SearchedFields.ToDictionary(f => f.Field, f => f.Boost);
-        return new StemmingPrefixQueryParser(Version, [.. boosts.Keys], analyzer, boosts)
+        return new StemmingPrefixQueryParser(Version, SearchedFieldNames, analyzer, FieldBoosts)
         {
             DefaultOperator = Operator.AND,
             AllowLeadingWildcard = false,
@@ -337,16 +341,21 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     /// </summary>
     private List<(string Field, Highlighter Highlighter)> CreateHighlighters(string text, Query main, IndexSearcher searcher)
     {
-        Query withWords;
-        try
+        Query withWords = main;
+        // Only prefixes and wildcards need re-parsing to learn the words they match; plain terms and phrases parse to
+        // the same query both ways, so the query already parsed serves as is.
+        if (HasMultiTermQuery(main))
         {
-            var parser = CreateParser();
-            parser.MultiTermRewriteMethod = MultiTermQuery.SCORING_BOOLEAN_QUERY_REWRITE;
-            withWords = searcher.Rewrite(parser.Parse(text.Trim()));
-        }
-        catch (BooleanQuery.TooManyClausesException)
-        {
-            withWords = main; // a prefix matching too many words: highlight the plain terms only
+            try
+            {
+                var parser = CreateParser();
+                parser.MultiTermRewriteMethod = MultiTermQuery.SCORING_BOOLEAN_QUERY_REWRITE;
+                withWords = searcher.Rewrite(parser.Parse(text.Trim()));
+            }
+            catch (BooleanQuery.TooManyClausesException)
+            {
+                withWords = main; // a prefix matching too many words: highlight the plain terms only
+            }
         }
         return [.. Schema.SearchedFields.Select(f => (f.Field, new Highlighter(
             new SimpleHTMLFormatter("<em>", "</em>"), new SimpleHTMLEncoder(), new QueryTermScorer(withWords, f.Field))
@@ -354,6 +363,14 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
             TextFragmenter = new SimpleFragmenter(150),
         }))];
     }
+
+    private static bool HasMultiTermQuery(Query query) => query switch
+    {
+        MultiTermQuery => true,
+        BooleanQuery boolean => boolean.Clauses.Any(c => HasMultiTermQuery(c.Query)),
+        TermQuery or PhraseQuery or MatchAllDocsQuery => false,
+        _ => true, // anything else: take the general path
+    };
 
     private Dictionary<string, string[]> Highlight(List<(string Field, Highlighter Highlighter)> highlighters, LuceneDocument stored)
     {

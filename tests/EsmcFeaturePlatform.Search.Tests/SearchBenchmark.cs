@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Text;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Search.Lucene;
+using Lucene.Net.Index;
+using Lucene.Net.Search;
+using Lucene.Net.Store;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -10,16 +13,13 @@ namespace EsmcFeaturePlatform.Search.Tests;
 
 /// <summary>
 /// Lucene search benchmark: rebuild time and query latency (p50/p99) for 16,384 and 131,072 synthetic features,
-/// single-threaded and under concurrent clients. Measures this machine, so it asserts only correctness; run with
+/// single-threaded and under concurrent clients, with the CPU time each query costs and where it goes (match and sort
+/// against highlighting and stored fields). Measures this machine, so it asserts only correctness; run with
 /// <c>ESMC_RUN_BENCHMARKS=1 dotnet test tests/EsmcFeaturePlatform.Search.Tests -c Release --filter Category=Benchmark --logger "console;verbosity=detailed"</c>.
 /// </summary>
 public sealed class SearchBenchmark(ITestOutputHelper output)
 {
-    private static readonly string[] Queries =
-    [
-        "zinc", "transmembrane helix", "\"binding site\"", "kinase*", "atp binding loop", "signal OR transit",
-        "coiled coil", "phospho*", "\"alpha helix\" amphipathic", "glycine rich", "cysteine", "nuclear localisation",
-    ];
+    private static IReadOnlyList<string> Queries => SyntheticFeatures.BenchmarkQueries;
 
     [BenchmarkFact]
     [Trait("Category", "Benchmark")]
@@ -54,6 +54,7 @@ public sealed class SearchBenchmark(ITestOutputHelper output)
             ThreadPool.GetMinThreads(out var workers, out var io);
             ThreadPool.SetMinThreads(Math.Max(workers, clients + 4), io);
             var latencies = new List<double>[clients];
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var wall = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
             {
@@ -61,16 +62,61 @@ public sealed class SearchBenchmark(ITestOutputHelper output)
                 for (var i = 0; i < 3000 / clients; i++) mine.Add(await TimeQueryAsync(index, c * 31 + i));
             })));
             wall.Stop();
+            var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
             var all = latencies.SelectMany(l => l).ToList();
-            report.AppendLine(Line($"{clients} clients", all, all.Count / wall.Elapsed.TotalSeconds));
+            report.AppendLine(Line($"{clients} clients", all, all.Count / wall.Elapsed.TotalSeconds)
+                + string.Create(CultureInfo.InvariantCulture, $", {cpuMs / all.Count:F2} CPU-ms per query"));
         }
+        report.Append(Breakdown(index));
         output.WriteLine(report.ToString());
         if (Environment.GetEnvironmentVariable("ESMC_BENCHMARK_OUT") is { Length: > 0 } file) await File.AppendAllTextAsync(file, report.ToString());
     }
 
+    private static FeatureSearchQuery QueryNumber(int i) =>
+        new(Queries[i % Queries.Count], Statuses: i % 4 == 0 ? [DescriptionStatus.Approved] : null);
+
+    /// <summary>
+    /// Single-threaded, per query: the whole search, then only Lucene's match-count-sort of the same query and filter
+    /// (no stored fields, no highlights), then only counting the matches; the difference is the highlighting and
+    /// stored-field cost. Allocations are the bytes the whole search allocates on its thread.
+    /// </summary>
+    private static string Breakdown(LuceneFeatureIndex index)
+    {
+        const int rounds = 20;
+        using var reader = DirectoryReader.Open(FSDirectory.Open(index.LiveGenerationPath));
+        var searcher = new IndexSearcher(reader);
+        var text = new StringBuilder("  per query, single thread: | query | matches | whole search (ms) | match + sort only (ms) | count only (ms) | allocated (KiB) |\n");
+        for (var q = 0; q < Queries.Count; q++)
+        {
+            var query = QueryNumber(q);
+            var main = index.ParseQuery(query.Query);
+            var filter = LuceneFeatureIndex.BuildFilter(query);
+            var total = 0;
+            var whole = Stopwatch.StartNew();
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            for (var r = 0; r < rounds; r++) total = (int)index.SearchAsync(query).GetAwaiter().GetResult().TotalCount;
+            allocated = (GC.GetAllocatedBytesForCurrentThread() - allocated) / rounds;
+            whole.Stop();
+            var match = Stopwatch.StartNew();
+            for (var r = 0; r < rounds; r++) Assert.Equal(total, searcher.Search(main, filter, 21, LuceneFeatureIndex.ResultOrder, true, false).TotalHits);
+            match.Stop();
+            var count = Stopwatch.StartNew();
+            for (var r = 0; r < rounds; r++)
+            {
+                var counter = new TotalHitCountCollector();
+                searcher.Search(main, filter, counter);
+                Assert.Equal(total, counter.TotalHits);
+            }
+            count.Stop();
+            text.Append(string.Create(CultureInfo.InvariantCulture,
+                $"  | {query.Query}{(filter is null ? "" : " (status filter)")} | {total:N0} | {whole.Elapsed.TotalMilliseconds / rounds:F2} | {match.Elapsed.TotalMilliseconds / rounds:F2} | {count.Elapsed.TotalMilliseconds / rounds:F2} | {allocated / 1024.0:F0} |\n"));
+        }
+        return text.ToString();
+    }
+
     private static async Task<double> TimeQueryAsync(LuceneFeatureIndex index, int i)
     {
-        var query = new FeatureSearchQuery(Queries[i % Queries.Length], Statuses: i % 4 == 0 ? [DescriptionStatus.Approved] : null);
+        var query = QueryNumber(i);
         var watch = Stopwatch.StartNew();
         var result = await index.SearchAsync(query);
         watch.Stop();
@@ -85,64 +131,4 @@ public sealed class SearchBenchmark(ITestOutputHelper output)
         return string.Create(CultureInfo.InvariantCulture,
             $"  {label,-11}: p50 {P(0.50):F2} ms, p99 {P(0.99):F2} ms, {queriesPerSecond:N0} queries/s ({latenciesMs.Count} queries, first 20 with highlights)");
     }
-}
-
-/// <summary>
-/// Deterministic features with description lengths like real ones (labels of 2-5 words, texts of 25-90 words,
-/// 0-5 annotation terms) drawn Zipf-like from a protein vocabulary, so term frequencies resemble real text.
-/// </summary>
-public static class SyntheticFeatures
-{
-    private static readonly string[] Domain =
-    [
-        "zinc", "finger", "transmembrane", "helix", "binding", "site", "kinase", "atp", "loop", "signal", "peptide", "transit",
-        "coiled", "coil", "phosphorylation", "phosphate", "alpha", "beta", "strand", "sheet", "amphipathic", "glycine", "rich",
-        "cysteine", "disulfide", "nuclear", "localisation", "motif", "domain", "repeat", "hydrophobic", "charged", "residue",
-        "residues", "terminal", "n-terminal", "c-terminal", "catalytic", "active", "metal", "ion", "heme", "iron", "copper",
-        "membrane", "cytoplasmic", "extracellular", "lumenal", "secretion", "cleavage", "proline", "turn", "hairpin", "pocket",
-        "nucleotide", "dna", "rna", "recognition", "acidic", "basic", "lysine", "arginine", "serine", "threonine", "tyrosine",
-        "glycosylation", "lipid", "anchor", "ubiquitin", "interface", "dimerization", "oligomer", "chaperone", "protease",
-    ];
-
-    private static readonly string[] Filler =
-    [
-        "the", "a", "of", "in", "and", "at", "near", "with", "within", "feature", "fires", "activates", "strongly", "weakly",
-        "on", "positions", "proteins", "sequences", "across", "family", "families", "conserved", "region", "regions", "often",
-        "preceding", "following", "structure", "structural", "predicted", "examples", "top", "highest", "most", "mostly",
-    ];
-
-    private static readonly string[] Annotations =
-    [
-        "zinc ion binding", "ATP binding", "transmembrane transport", "nucleus", "DNA binding", "protein kinase activity",
-        "signal peptide", "disulfide bond", "metal ion binding", "membrane", "cytoplasm", "extracellular region",
-    ];
-
-    public static async IAsyncEnumerable<FeatureDocument> Generate(int count, int seed)
-    {
-        var random = new Random(seed);
-        var statuses = Enum.GetValues<DescriptionStatus>();
-        var sources = Enum.GetValues<DescriptionSource>();
-        for (var i = 0; i < count; i++)
-        {
-            var label = string.Join(' ', Enumerable.Range(0, random.Next(2, 6)).Select(_ => Pick(random, Domain)));
-            var text = new StringBuilder();
-            var words = random.Next(25, 91);
-            for (var w = 0; w < words; w++)
-            {
-                if (w > 0) text.Append(' ');
-                text.Append(random.NextDouble() < 0.45 ? Pick(random, Domain) : Pick(random, Filler));
-                if (random.NextDouble() < 0.08) text.Append('.');
-            }
-            var annotations = Enumerable.Range(0, random.Next(0, 6)).Select(_ => Pick(random, Annotations)).Distinct().ToList();
-            var documentCount = random.Next(0, 5000);
-            yield return new FeatureDocument("ESMC-300M-sae-k64-codebook131072/layer23", i, label, text.ToString(),
-                statuses[random.Next(statuses.Length)], sources[random.Next(sources.Length)], Math.Round(random.NextDouble(), 3),
-                documentCount > 0 ? (float)(random.NextDouble() * 20) : null, documentCount, 5000,
-                documentCount > 0 ? Math.Log(5000.0 / documentCount) : null, annotations, DateTimeOffset.UnixEpoch.AddSeconds(i));
-            if (i % 4096 == 0) await Task.Yield();
-        }
-    }
-
-    /// <summary>Zipf-like: early words of each list are much more frequent, as in real descriptions.</summary>
-    private static string Pick(Random random, string[] words) => words[(int)(words.Length * Math.Pow(random.NextDouble(), 2.2))];
 }
