@@ -96,6 +96,28 @@ public sealed class SemanticKernelDescriberTests : IAsyncLifetime
         Assert.Equal(20, details.Items.Length);
         Assert.Equal(DescriptionScorer.PromptVersion, details.PromptVersion);
 
+        // Simulation: the same 10 windows; the details keep the true levels (0-10, zero outside the feature) and the
+        // scorer's predictions exactly as sent, and the correlation is recomputed here from them.
+        var simulations = details.Simulations!;
+        Assert.Equal(held.Count, simulations.Length);
+        Assert.Equal(_model.Simulations.Select(s => s.SequenceId).Order(), simulations.Select(s => s.SequenceId).Order());
+        foreach (var window in simulations)
+        {
+            var sent = _model.Simulations.Single(s => s.SequenceId == window.SequenceId).Levels;
+            Assert.Equal(sent.Select(l => (double)l), window.Predicted);
+            Assert.Equal(window.Predicted.Length, window.Actual.Length);
+            var truth = _feature.Activations.GetValueOrDefault(window.SequenceId);
+            for (var i = 0; i < window.Actual.Length; i++)
+                Assert.Equal(truth is not null && truth[window.Start + i] > 0, window.Actual[i] > 0);
+        }
+        var actual = simulations.SelectMany(w => w.Actual).ToArray();
+        var predicted = simulations.SelectMany(w => w.Predicted).ToArray();
+        double ma = actual.Average(), mp = predicted.Average();
+        var expected = actual.Zip(predicted).Sum(x => (x.First - ma) * (x.Second - mp))
+            / Math.Sqrt(actual.Sum(a => (a - ma) * (a - ma)) * predicted.Sum(p => (p - mp) * (p - mp)));
+        Assert.Equal(expected, details.SimulationCorrelation!.Value, 9);
+        Assert.InRange(details.SimulationCorrelation.Value, 0.3, 0.999);   // misses pull it below 1; ground truth keeps it well above 0
+
         // Token counts are the sums of the usage blocks the server sent.
         Assert.Equal(_model.PromptTokensSent, result.PromptTokens);
         Assert.Equal(_model.CompletionTokensSent, result.CompletionTokens);
@@ -207,6 +229,23 @@ public sealed class SemanticKernelDescriberTests : IAsyncLifetime
         Assert.False(result.Succeeded);
         Assert.Contains("did not answer within 0.3 s (2 attempts)", result.Failure, StringComparison.Ordinal);
         Assert.Equal(2, _server.ChatRequests.Count);
+    }
+
+    [Fact]
+    public async Task Unreadable_simulation_answers_give_no_score_even_when_detection_and_fuzzing_worked()
+    {
+        // Right shape, wrong length: one level too few for every window, on the first try and on the retry.
+        _model.SimulationOverride = r => ScriptedResponse.Content("""{"answers": [[3, 4]]}""");
+        using var describer = Describer(o => o.MaxRetries = 0);
+
+        var result = await describer.DescribeAsync(_feature.Evidence());
+
+        Assert.True(result.Succeeded, result.Failure);
+        Assert.Null(result.Score);
+        Assert.Null(result.ScoreDetails);
+        Assert.Contains("simulation scoring failed", result.ScoreFailure, StringComparison.Ordinal);
+        Assert.Contains(_model.Judgements, j => j.Task == "fuzzing");   // the other tasks did run
+        Assert.Equal(2, _server.ChatRequests.Count(r => r.SystemText == DescriptionScorer.SimulationSystem));
     }
 
     [Fact]

@@ -46,8 +46,10 @@ public sealed record DescriptionResult(
 }
 
 /// <summary>
-/// How a score was measured (the delphi-style detection and fuzzing tasks on held-out proteins),
-/// kept so a score can be audited. Persistable: grains may store it beside the description.
+/// How a score was measured (the delphi-style detection and fuzzing tasks on held-out proteins, and the
+/// OpenAI/InterPLM-style simulation: Pearson correlation between the residue activations the scorer predicts
+/// from the description and the true ones, pooled over every residue of the held-out windows), kept so a score
+/// can be audited. Persistable: grains may store it beside the description.
 /// </summary>
 [GenerateSerializer, Alias("esmc.ScoreDetails.v1")]
 public sealed record ScoreDetails(
@@ -57,7 +59,17 @@ public sealed record ScoreDetails(
     [property: Id(3)] int HeldOutNonActivating,
     [property: Id(4)] string Model,
     [property: Id(5)] string PromptVersion,
-    [property: Id(6)] ScoredItem[] Items);
+    [property: Id(6)] ScoredItem[] Items,
+    [property: Id(7)] double? SimulationCorrelation = null,
+    [property: Id(8)] SimulatedWindow[]? Simulations = null);
+
+/// <summary>One held-out window of the simulation task: true activations (scaled 0-10 against the feature's maximum) and the scorer's predictions.</summary>
+[GenerateSerializer, Alias("esmc.SimulatedWindow.v1")]
+public sealed record SimulatedWindow(
+    [property: Id(0)] string SequenceId,
+    [property: Id(1)] int Start,
+    [property: Id(2)] double[] Actual,
+    [property: Id(3)] double[] Predicted);
 
 /// <summary>One scorer judgement: the task (detection or fuzzing), the protein, the truth and the scorer's answer.</summary>
 [GenerateSerializer, Alias("esmc.ScoredItem.v1")]

@@ -25,10 +25,16 @@ public sealed partial class ScriptedModel(SyntheticFeature feature)
     /// <summary>Replaces the scorer's judgement entirely (e.g. to make it fail).</summary>
     public Func<RecordedRequest, ScriptedResponse>? ScorerOverride { get; set; }
 
+    /// <summary>Replaces only the simulation answers (detection and fuzzing keep their judge).</summary>
+    public Func<RecordedRequest, ScriptedResponse>? SimulationOverride { get; set; }
+
     /// <summary>Wrong detection answers for these activating proteins, so the score is not trivially 1.</summary>
     public Func<string, bool> DetectionMisses { get; set; } = id => id.Sum(c => c) % 3 == 0;
 
     public ConcurrentBag<(string Task, string SequenceId, bool Answer)> Judgements { get; } = [];
+
+    /// <summary>The simulation answers given, per window: the protein and the predicted 0-10 level of each residue.</summary>
+    public ConcurrentBag<(string SequenceId, int[] Levels)> Simulations { get; } = [];
     public ConcurrentBag<RecordedRequest> ExplainerRequests { get; } = [];
     public long PromptTokensSent => Interlocked.Read(ref _promptSent);
     public long CompletionTokensSent => Interlocked.Read(ref _completionSent);
@@ -36,7 +42,7 @@ public sealed partial class ScriptedModel(SyntheticFeature feature)
     private long _completionSent;
 
     public static bool IsScorer(RecordedRequest r) =>
-        r.SystemText == DescriptionScorer.DetectionSystem || r.SystemText == DescriptionScorer.FuzzingSystem;
+        r.SystemText == DescriptionScorer.DetectionSystem || r.SystemText == DescriptionScorer.FuzzingSystem || r.SystemText == DescriptionScorer.SimulationSystem;
 
     public ScriptedResponse Handle(RecordedRequest request)
     {
@@ -78,6 +84,7 @@ public sealed partial class ScriptedModel(SyntheticFeature feature)
 
     private ScriptedResponse Judge(RecordedRequest request)
     {
+        if (request.SystemText == DescriptionScorer.SimulationSystem) return (SimulationOverride ?? Simulate)(request);
         var fuzzing = request.SystemText == DescriptionScorer.FuzzingSystem;
         var answers = new List<int>();
         foreach (Match m in WindowLine().Matches(request.LastUserText))
@@ -102,6 +109,27 @@ public sealed partial class ScriptedModel(SyntheticFeature feature)
             answers.Add(answer ? 1 : 0);
         }
         return ScriptedResponse.Content($$"""{"answers": [{{string.Join(", ", answers)}}]}""");
+    }
+
+    /// <summary>
+    /// Predicts each residue's level from the ground truth (0-10 against the feature's maximum, rounded), but reads the
+    /// proteins its detection misses as silent, so the correlation is high and not trivially 1.
+    /// </summary>
+    private ScriptedResponse Simulate(RecordedRequest request)
+    {
+        var max = feature.Activations.Values.SelectMany(a => a).Max();
+        var windows = new List<string>();
+        foreach (Match m in WindowLine().Matches(request.LastUserText))
+        {
+            var residues = string.Concat(m.Groups[2].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            var protein = SwissProt.All.First(p => p.Sequence.Contains(residues, StringComparison.Ordinal));
+            var offset = protein.Sequence.IndexOf(residues, StringComparison.Ordinal);
+            var acts = DetectionMisses(protein.Id) ? null : feature.Activations.GetValueOrDefault(protein.Id);
+            var levels = Enumerable.Range(offset, residues.Length).Select(i => acts is null ? 0 : (int)Math.Round(10 * acts[i] / max)).ToArray();
+            Simulations.Add((protein.Id, levels));
+            windows.Add("[" + string.Join(", ", levels) + "]");
+        }
+        return ScriptedResponse.Content($$"""{"answers": [{{string.Join(", ", windows)}}]}""");
     }
 
     [GeneratedRegex(@"^(\d+)\. (.+)$", RegexOptions.Multiline)]
