@@ -128,6 +128,20 @@ public sealed class WebPageTests(WebPlatform platform)
             Assert.Equal(examples[i]!["sequenceId"]!.GetValue<string>(), await drawn.Nth(i).GetAttributeAsync("data-sequence-id"));
             Assert.Equal(examples[i]!["position"]!.GetValue<int>().ToString(), await drawn.Nth(i).GetAttributeAsync("data-peak"));
         }
+
+        // Nearest features by decoder cosine: the API's list, in its order, each a link to that feature.
+        var neighbours = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { nearestFeatures(first: 10) { index cosine } } }",
+            new { sae = WebPlatform.Sae, i = index }))["feature"]!["nearestFeatures"]!.AsArray();
+        Assert.NotEmpty(neighbours);
+        var rows = page.Locator("#neighbours tr.neighbour");
+        Assert.Equal(neighbours.Count, await rows.CountAsync());
+        for (var i = 0; i < neighbours.Count; i++)
+        {
+            var n = neighbours[i]!["index"]!.GetValue<int>();
+            Assert.Equal(n.ToString(), await rows.Nth(i).GetAttributeAsync("data-feature-index"));
+            Assert.Equal(neighbours[i]!["cosine"]!.GetValue<double>(), double.Parse((await rows.Nth(i).GetAttributeAsync("data-cosine"))!, System.Globalization.CultureInfo.InvariantCulture), 9);
+            Assert.EndsWith($"index={n}", await rows.Nth(i).Locator("a").GetAttributeAsync("href"));
+        }
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("feature.png"), FullPage = true });
 
         // The URL is shareable: a fresh page opened at it shows the same feature.

@@ -155,10 +155,12 @@ async function featurePage(params) {
   const desc = caps.feature.has('descriptions') ? `description { version label text status source author createdAt score reviewNote }
       descriptions { version label text status source author createdAt score reviewNote }` : '';
   const quant = caps.feature.has('quantileSamples') ? 'quantileSamples(count: 5) { sequenceId maxValue position sequence activations }' : '';
+  const near = caps.feature.has('nearestFeatures')
+    ? `nearestFeatures(first: 10) { index cosine ${caps.feature.has('description') ? 'feature { description { label status } }' : ''} }` : '';
   let f;
   try {
     const d = await gql(`query Feature($sae: ID!, $index: Int!) { feature(sae: $sae, index: $index) { sae index
-        stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId maxValue position sequence activations } ${quant} ${desc} } }`,
+        stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId maxValue position sequence activations } ${quant} ${near} ${desc} } }`,
       { sae, index: Number(index) });
     f = d.feature;
   } catch (e) { host.innerHTML = `<div class="error">${esc(explain(e))}</div>`; return; }
@@ -178,6 +180,8 @@ async function featurePage(params) {
       </dl></div>
     <div class="card"><h2 style="margin-top:0">Top-activating examples</h2><div id="examples">${f.topExamples.length ? '' : '<p class="muted">No indexed protein activates this feature (index a corpus first).</p>'}</div></div>
     ${f.quantileSamples ? `<div class="card"><h2 style="margin-top:0">Across the activation range</h2><div id="quantiles">${f.quantileSamples.length ? '' : '<p class="muted">None.</p>'}</div></div>` : ''}
+    ${f.nearestFeatures ? `<div class="card"><h2 style="margin-top:0">Nearest features</h2>
+      <p class="muted">By cosine between the SAE decoder rows (the directions the features write into the model).</p>${neighboursTable(f)}</div>` : ''}
     ${f.descriptions ? `<div class="card"><h2 style="margin-top:0">Description history</h2>${historyTable(f.descriptions)}${caps.mutation.has('proposeDescription') ? proposeForm(f) : ''}</div>` : ''}`;
   $('#copy').addEventListener('click', async () => {
     const box = $('#share'); box.select();
@@ -208,6 +212,13 @@ async function featurePage(params) {
     } catch (err) { out.innerHTML = `<div class="error">${esc(explain(err))}</div>`; }
   });
   host.dataset.ready = 'true';
+}
+
+function neighboursTable(f) {
+  if (!f.nearestFeatures.length) return '<p class="muted">None.</p>';
+  return `<table id="neighbours"><thead><tr><th>feature</th><th>cosine</th><th>label</th></tr></thead><tbody>${
+    f.nearestFeatures.map(n => `<tr class="neighbour" data-feature-index="${n.index}" data-cosine="${n.cosine}"><td><a href="${featureHref(n.index, f.sae)}">#${n.index}</a></td>
+      <td>${n.cosine.toFixed(3)}</td><td>${n.feature?.description ? `${esc(n.feature.description.label)} <span class="badge ${esc(n.feature.description.status)}">${esc(n.feature.description.status)}</span>` : '<span class="muted">no description</span>'}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function historyTable(list) {
