@@ -44,16 +44,46 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
 
     private static int Proteins => int.TryParse(Environment.GetEnvironmentVariable("ESMC_BENCH_PROTEINS"), out var n) && n > 0 ? n : 300;
 
-    private static DemoModelSize Size => Environment.GetEnvironmentVariable("ESMC_BENCH_MODEL") == "tiny" ? DemoModelSize.Tiny : Mid;
+    private static DemoModelSize Size => Environment.GetEnvironmentVariable("ESMC_BENCH_MODEL") switch
+    {
+        "tiny" => DemoModelSize.Tiny,
+        "300m" => DemoModelSize.Esmc300M,
+        _ => Mid,
+    };
 
     private static string? Device => Environment.GetEnvironmentVariable("ESMC_BENCH_DEVICE");
 
+    /// <summary>ESMC_BENCH_SILOS: cluster sizes to measure, comma-separated (default 1,2).</summary>
+    private static int[] SiloCounts => (Environment.GetEnvironmentVariable("ESMC_BENCH_SILOS") ?? "1,2")
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+
+    /// <summary>ESMC_BENCH_MEMORY=0 skips the two memory runs (long with a large model).</summary>
+    private static bool MeasureMemory => Environment.GetEnvironmentVariable("ESMC_BENCH_MEMORY") != "0";
+
+    /// <summary>
+    /// Random-weight checkpoints in the real formats, written once. ESMC-300M (1.8 GB) goes where the inference benchmark
+    /// caches it (artifacts/bench-models, or ESMC_BENCH_MODEL_CACHE); the small ones under the temp folder.
+    /// </summary>
     private static readonly Lazy<(string Root, string Sae)> Model = new(() =>
     {
-        var root = Path.Combine(Path.GetTempPath(), "esmc-bench-models");
+        var root = Size == DemoModelSize.Esmc300M
+            ? Environment.GetEnvironmentVariable("ESMC_BENCH_MODEL_CACHE") ?? Path.Combine(RepositoryRoot(), "artifacts", "bench-models")
+            : Path.Combine(Path.GetTempPath(), "esmc-bench-models");
         var ids = DemoModel.Create(root, Size);
         return (root, ids[0]);
     });
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EsmcFeaturePlatform.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("EsmcFeaturePlatform.sln not found above the test binaries; set ESMC_BENCH_MODEL_CACHE.");
+    }
+
+    /// <summary>The machine and its load, printed before and after a run: a 2-core machine shared with builds gives other numbers than an idle one.</summary>
+    private static string MachineLine() =>
+        $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.MachineName}, {Environment.ProcessorCount} cores, " +
+        $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load average {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}";
 
     private static string F(double value, string format = "0") => value.ToString(format, CultureInfo.InvariantCulture);
 
@@ -113,20 +143,21 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
     {
         var (root, sae) = Model.Value;
         var table = new StringBuilder();
+        output.WriteLine("Start: " + MachineLine());
         table.AppendLine($"Model {Size.ModelName} (d {Size.DModel}, {Size.Layers} layers, codebook {Size.CodebookSize}, k {Size.K}), device {Device ?? "auto"}, {Environment.ProcessorCount} cores");
         table.AppendLine();
-        table.AppendLine("| silos | proteins | residues | bare inference (res/s) | indexing (res/s) | overhead | job wall (s) |");
-        table.AppendLine("|---|---|---|---|---|---|---|");
+        table.AppendLine("| silos | proteins | residues | bare inference (res/s) | indexing (res/s) | overhead | job wall (s) | active features |");
+        table.AppendLine("|---|---|---|---|---|---|---|---|");
         var memory = new List<string>();
 
-        foreach (var silos in new[] { 1, 2 })
+        foreach (var silos in SiloCounts)
         {
             await using var cluster = new SiloCluster(TestEnvironment.UniqueName("bench"), Settings(root));
             await cluster.StartSilosAsync(silos);
             var encoder = cluster.Silos[0].Host.Services.GetRequiredService<IFeatureEncoder>();
 
             // Warm-up: JIT, model load, grain activations, storage containers.
-            var (warmPath, warm) = WriteCorpus(40, seed: 1000 + silos);
+            var (warmPath, warm) = WriteCorpus(Size == DemoModelSize.Esmc300M ? 8 : 40, seed: 1000 + silos);
             await BareInferenceAsync(encoder, sae, warm, 32, 4);
             Assert.Equal(JobStatus.Completed, (await RunJobAsync(cluster, sae, warmPath)).Status);
 
@@ -141,12 +172,15 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
             var bareAfter = await BareInferenceAsync(encoder, sae, sequences, 32, 4);
             var bare = TimeSpan.FromTicks((bareBefore.Ticks + bareAfter.Ticks) / 2);
             var overhead = (indexing.TotalSeconds - bare.TotalSeconds) / bare.TotalSeconds * 100;
-            table.AppendLine($"| {silos} | {sequences.Length} | {residues} | {F(residues / bare.TotalSeconds)} | {F(residues / indexing.TotalSeconds)} | {F(overhead, "0.0")}% | {F(indexing.TotalSeconds, "0.00")} |");
+            // Features that fired: each is written once per window it fired in, the job's main storage cost.
+            var stats = await cluster.Grains.GetGrain<INormalizationStatsGrain>(sae).GetCorpusStatisticsAsync([.. Enumerable.Range(0, Size.CodebookSize)]);
+            var active = stats.Features.Count(f => f.DocumentCount > 0);
+            table.AppendLine($"| {silos} | {sequences.Length} | {residues} | {F(residues / bare.TotalSeconds)} | {F(residues / indexing.TotalSeconds)} | {F(overhead, "0.0")}% | {F(indexing.TotalSeconds, "0.00")} | {active} |");
             output.WriteLine($"silos {silos}: bare {bareBefore.TotalSeconds:0.00}s / {bareAfter.TotalSeconds:0.00}s, indexing {indexing.TotalSeconds:0.00}s");
         }
 
         // Peak memory: one fresh single-silo cluster per corpus size, sampled while the job runs.
-        foreach (var count in new[] { Proteins, Proteins * 3 })
+        foreach (var count in MeasureMemory ? new[] { Proteins, Proteins * 3 } : [])
         {
             await using var cluster = new SiloCluster(TestEnvironment.UniqueName("benchmem"), Settings(root));
             await cluster.StartSilosAsync(1);
@@ -185,6 +219,8 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
         table.AppendLine("| corpus (proteins) | residues | peak working set growth (MiB) | peak managed heap growth (MiB) | managed heap retained after job (MiB) |");
         table.AppendLine("|---|---|---|---|---|");
         foreach (var line in memory) table.AppendLine(line);
+        table.AppendLine();
+        table.AppendLine("End: " + MachineLine());
         output.WriteLine(table.ToString());
     }
 
