@@ -47,6 +47,9 @@ public sealed class SiloCluster : IAsyncDisposable
 
     public IReadOnlyList<(IHost Host, BlockingObserver Observer)> Silos => _silos;
 
+    /// <summary>Extra services per silo (by start order), e.g. a describer for describeFeatures jobs.</summary>
+    public Action<int, IServiceCollection>? ConfigureSilo { get; init; }
+
     public IGrainFactory Grains => _silos[^1].Host.Services.GetRequiredService<IGrainFactory>();
 
     public async Task StartSilosAsync(int count, BlockingObserver.Plan? plan = null)
@@ -63,6 +66,7 @@ public sealed class SiloCluster : IAsyncDisposable
             builder.Logging.AddFilter(_ => false);
             var observer = new BlockingObserver(_silos.Count, plan);
             builder.Services.AddSingleton<IIndexingJobObserver>(observer);
+            ConfigureSilo?.Invoke(_silos.Count, builder.Services);
             builder.AddEsmcInference();
             builder.AddEsmcOrleans();
             var host = builder.Build();
