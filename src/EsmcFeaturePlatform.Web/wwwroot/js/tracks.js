@@ -1,5 +1,7 @@
-// Residue-aligned activation tracks drawn on one canvas per view: fast for 1,000 residues x 20 tracks, and the
-// page scrolls natively (nothing is redrawn while scrolling).
+// Residue-aligned activation tracks. The view scrolls natively over a spacer as wide as the protein; one canvas the
+// width of the visible part stays put (position: sticky) and only the residues in sight are redrawn, once per frame
+// at most while scrolling. A canvas as wide as the protein would pass the browsers' size limit (32,767 px: 2,730
+// residues at 12 px, half that on a high-DPI screen) and hold megabytes per view.
 export const CELL = 12, ROW = 18, HEAD = 30;
 
 /** White (0) to dark blue (1). */
@@ -48,49 +50,69 @@ export function drawTracks(host, sequence, tracks, { labelled = true, onOpen } =
   }
   const scroll = document.createElement('div');
   scroll.className = 'track-scroll';
+  const inner = document.createElement('div');
+  inner.style.cssText = `position:relative;width:${n * CELL}px;height:${height}px`;
   const canvas = document.createElement('canvas');
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.ceil(n * CELL * dpr); canvas.height = Math.ceil(height * dpr);
-  canvas.style.width = n * CELL + 'px'; canvas.style.height = height + 'px';
+  canvas.style.cssText = `position:sticky;left:0;display:block;height:${height}px`;
   canvas.tabIndex = 0;
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `Activation tracks: ${tracks.length} feature(s) over ${n} residues. Arrow keys move, Enter opens the feature.`);
   canvas.esmcTracks = tracks;
   const cursor = document.createElement('div');
   cursor.style.cssText = `position:absolute;top:0;left:0;width:${CELL}px;height:${ROW}px;border:2px solid #f0b400;pointer-events:none;display:none`;
-  scroll.append(canvas, cursor);
+  inner.append(canvas, cursor);
+  scroll.append(inner);
   host.append(scroll);
 
   const g = canvas.getContext('2d');
-  g.scale(dpr, dpr);
-  g.fillStyle = '#fff'; g.fillRect(0, 0, n * CELL, height);
-  g.fillStyle = '#5b6776'; g.font = '9px system-ui, sans-serif'; g.textBaseline = 'top';
-  for (let i = 0; i < n; i++) if ((i + 1) % 10 === 0 || i === 0) g.fillText(String(i + 1), i * CELL + 1, 1);
-  g.fillStyle = '#1c2430'; g.font = '11px ui-monospace, Menlo, Consolas, monospace'; g.textBaseline = 'middle'; g.textAlign = 'center';
-  for (let i = 0; i < n; i++) g.fillText(sequence[i], i * CELL + CELL / 2, 21);
-  g.textAlign = 'start';
-  tracks.forEach((t, row) => {
-    const y = HEAD + row * ROW;
-    for (let i = 0; i < n; i++) {
-      const v = t.values[i];
-      if (!(v > 0)) continue;
-      g.fillStyle = colour(v / t.scale);
-      g.fillRect(i * CELL, y, CELL, ROW - 1);
+  const dpr = window.devicePixelRatio || 1;
+  let drawnLeft = 0;
+  /** Draws the residues in sight (and the one partly in sight at each edge) at the current scroll position. */
+  const draw = () => {
+    const width = Math.max(1, Math.min(n * CELL, scroll.clientWidth || 1200));   // 0 while hidden: the resize redraws
+    if (canvas.width !== Math.ceil(width * dpr) || canvas.height !== Math.ceil(height * dpr)) {
+      canvas.width = Math.ceil(width * dpr); canvas.height = Math.ceil(height * dpr);
+      canvas.style.width = width + 'px';
     }
-    g.fillStyle = '#eef1f5'; g.fillRect(0, y + ROW - 1, n * CELL, 1);
-    if (t.peak !== undefined && t.peak !== null) {
-      const x = (t.peak - 1) * CELL;
-      g.strokeStyle = '#e8590c'; g.lineWidth = 2; g.strokeRect(x + 1, y + 1, CELL - 2, ROW - 3);
-      g.fillStyle = '#e8590c'; g.beginPath(); g.moveTo(x + CELL / 2, HEAD - 1); g.lineTo(x + 2, HEAD - 6); g.lineTo(x + CELL - 2, HEAD - 6); g.fill();
-    }
-  });
+    const left = Math.min(scroll.scrollLeft, n * CELL - width);
+    drawnLeft = left;
+    const first = Math.max(0, Math.floor(left / CELL)), last = Math.min(n, Math.ceil((left + width) / CELL));
+    g.setTransform(dpr, 0, 0, dpr, -left * dpr, 0);
+    g.fillStyle = '#fff'; g.fillRect(left, 0, width, height);
+    g.fillStyle = '#5b6776'; g.font = '9px system-ui, sans-serif'; g.textBaseline = 'top'; g.textAlign = 'start';
+    // Ruler numbers may start left of the view and run into it.
+    for (let i = Math.max(0, first - 3); i < last; i++) if ((i + 1) % 10 === 0 || i === 0) g.fillText(String(i + 1), i * CELL + 1, 1);
+    g.fillStyle = '#1c2430'; g.font = '11px ui-monospace, Menlo, Consolas, monospace'; g.textBaseline = 'middle'; g.textAlign = 'center';
+    for (let i = first; i < last; i++) g.fillText(sequence[i], i * CELL + CELL / 2, 21);
+    g.textAlign = 'start';
+    tracks.forEach((t, row) => {
+      const y = HEAD + row * ROW;
+      for (let i = first; i < last; i++) {
+        const v = t.values[i];
+        if (!(v > 0)) continue;
+        g.fillStyle = colour(v / t.scale);
+        g.fillRect(i * CELL, y, CELL, ROW - 1);
+      }
+      g.fillStyle = '#eef1f5'; g.fillRect(left, y + ROW - 1, width, 1);
+      if (t.peak !== undefined && t.peak !== null && t.peak - 1 >= first - 1 && t.peak - 1 <= last) {
+        const x = (t.peak - 1) * CELL;
+        g.strokeStyle = '#e8590c'; g.lineWidth = 2; g.strokeRect(x + 1, y + 1, CELL - 2, ROW - 3);
+        g.fillStyle = '#e8590c'; g.beginPath(); g.moveTo(x + CELL / 2, HEAD - 1); g.lineTo(x + 2, HEAD - 6); g.lineTo(x + CELL - 2, HEAD - 6); g.fill();
+      }
+    });
+  };
+  let pending = false;
+  const redraw = () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } };
+  scroll.addEventListener('scroll', redraw, { passive: true });
+  new ResizeObserver(redraw).observe(scroll);
+  draw();
 
   const describe = (row, i) => {
     const t = tracks[row];
     return `${t.label} · residue ${i + 1} ${sequence[i]} · value ${fmt(t.values[i] ?? 0)}${t.peak === i + 1 ? ' (peak)' : ''}`;
   };
   const at = e => {
-    const i = Math.floor(e.offsetX / CELL), row = Math.floor((e.offsetY - HEAD) / ROW);
+    const i = Math.floor((e.offsetX + drawnLeft) / CELL), row = Math.floor((e.offsetY - HEAD) / ROW);
     return i >= 0 && i < n && row >= 0 && row < tracks.length ? { i, row } : null;
   };
   canvas.addEventListener('mousemove', e => {
@@ -132,9 +154,12 @@ export function drawTracks(host, sequence, tracks, { labelled = true, onOpen } =
   });
   return {
     canvas,
-    /** The drawn colour at the centre of a cell: [r, g, b]. */
+    /** The drawn colour at the centre of a cell: [r, g, b] (scrolls the cell into view first). */
     pixel(row, residue) {
-      const d = g.getImageData(Math.floor(((residue - 1) * CELL + CELL / 2) * dpr), Math.floor((HEAD + row * ROW + ROW / 2) * dpr), 1, 1).data;
+      const x = (residue - 1) * CELL;
+      if (x < scroll.scrollLeft || x + CELL > scroll.scrollLeft + scroll.clientWidth) scroll.scrollLeft = x - scroll.clientWidth / 2;
+      draw();
+      const d = g.getImageData(Math.floor((x + CELL / 2 - drawnLeft) * dpr), Math.floor((HEAD + row * ROW + ROW / 2) * dpr), 1, 1).data;
       return [d[0], d[1], d[2]];
     },
   };
