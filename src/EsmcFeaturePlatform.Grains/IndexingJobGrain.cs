@@ -379,9 +379,16 @@ public sealed class IndexingJobGrain(
             var statistics = GrainFactory.GetGrain<INormalizationStatsGrain>(sae.Id);
             await RetryTransientAsync(async () =>
             {
-                var writes = aggregate.Features
-                    .Select(f => GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(sae.Id, f.Index).ToString()).ApplyBatchAsync(f.Update))
-                    .Append(statistics.ApplyBatchAsync(aggregate.Statistics));
+                // A bounded number of writes in flight: a large codebook has tens of thousands of active features per
+                // window, and sending them all at once queues most of them in storage long enough to time out (and be
+                // re-sent) while the throughput stays what storage gives. The order does not matter (one update each).
+                using var slots = new SemaphoreSlim(options.Value.MaxConcurrentFeatureWrites);
+                var writes = aggregate.Features.Select(async f =>
+                {
+                    await slots.WaitAsync(stop);
+                    try { await GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(sae.Id, f.Index).ToString()).ApplyBatchAsync(f.Update); }
+                    finally { slots.Release(); }
+                }).Append(statistics.ApplyBatchAsync(aggregate.Statistics)).ToList();
                 await Task.WhenAll(writes);
                 return true;
             }, stop);

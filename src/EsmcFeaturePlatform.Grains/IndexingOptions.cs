@@ -21,6 +21,9 @@ public sealed class IndexingOptions
     /// </summary>
     public int WindowBatches { get; set; } = 8;
 
+    /// <summary>Feature-state writes in flight per window (each is one storage write); the rest wait their turn.</summary>
+    public int MaxConcurrentFeatureWrites { get; set; } = 256;
+
     /// <summary>Examples kept per feature for quantile sampling (a uniform sample of the proteins it fires in).</summary>
     public int SampleCapacity { get; set; } = 64;
 
@@ -39,6 +42,7 @@ public sealed class IndexingOptions
         if (MaxBatchResidues < 1) throw new ArgumentException($"{SectionName}:MaxBatchResidues must be positive; got {MaxBatchResidues}.");
         if (PipelineDepth < 1) throw new ArgumentException($"{SectionName}:PipelineDepth must be positive; got {PipelineDepth}.");
         if (WindowBatches < 1) throw new ArgumentException($"{SectionName}:WindowBatches must be positive; got {WindowBatches}.");
+        if (MaxConcurrentFeatureWrites < 1) throw new ArgumentException($"{SectionName}:MaxConcurrentFeatureWrites must be positive; got {MaxConcurrentFeatureWrites}.");
         if (SampleCapacity < 0) throw new ArgumentException($"{SectionName}:SampleCapacity must not be negative; got {SampleCapacity}.");
         if (MaxTopExamples < 1) throw new ArgumentException($"{SectionName}:MaxTopExamples must be positive; got {MaxTopExamples}.");
         if (WatchdogInterval <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:WatchdogInterval must be positive.");

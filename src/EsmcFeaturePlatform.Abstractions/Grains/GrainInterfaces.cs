@@ -8,7 +8,11 @@ namespace EsmcFeaturePlatform.Abstractions.Grains;
 [Alias("esmc.IInferenceWorkerGrain")]
 public interface IInferenceWorkerGrain : IGrainWithStringKey
 {
-    [Alias("Encode")]
+    /// <summary>
+    /// A batch waits behind the batches queued before it, and a large model on CPU takes minutes per batch: the default
+    /// 30 s response timeout would make an indexing job re-send (and re-encode) batches that are only queued.
+    /// </summary>
+    [Alias("Encode"), ResponseTimeout("00:15:00")]
     Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences);
 }
 
