@@ -3,8 +3,10 @@
 const host = document.getElementById('ide');
 const { React, ReactDOM, GraphiQL } = window;
 
+// Anonymous on purpose: graphiql re-reads the operation name a moment after an edit, so a named example would be
+// sent by that stale name when a replaced query is run at once ("Document does not contain an operation named...").
 export const EXAMPLE = `# The platform's GraphQL API: Ctrl+Enter runs, Ctrl+Space completes; the schema is in the docs pane.
-query Example($sae: ID!) {
+query ($sae: ID!) {
   saes { id layer codebookSize hasNormalizationStats }
   feature(sae: $sae, index: 0) {
     index
