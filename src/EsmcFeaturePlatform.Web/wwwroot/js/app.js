@@ -231,7 +231,7 @@ function historyTable(list) {
 function proposeForm(f) {
   const latest = f.descriptions.at(-1);
   return `<form id="propose" data-expected="${latest ? latest.version : 0}"><h2>Propose a description</h2>
-    <p class="muted">Needs a curator key (set it on the Curate page or in the GraphQL console; kept for this browser session).</p>
+    <p class="muted">Needs a curator key (set it on the Curate page; kept for this browser session).</p>
     <div class="row"><label>Label <input type="text" name="label" required maxlength="200" value="${esc(latest?.label ?? '')}" style="width:24em"></label></div>
     <label>Text <textarea name="text" required>${esc(latest?.text ?? '')}</textarea></label>
     <div class="row"><button>Propose version ${latest ? latest.version + 1 : 1}</button></div><div class="status" role="status"></div></form>`;
