@@ -274,7 +274,16 @@ public sealed class DescribeJobGrain(
     private async Task<Dictionary<int, NeighbourFeature[]>> NearestFeaturesAsync(string saeId, int[] chunk, int count)
     {
         if (count == 0) return [];
-        var outcome = await GrainFactory.GetGrain<IDecoderNeighborsGrain>(0).NearestAsync(saeId, chunk, count);
+        NeighborOutcome outcome;
+        try
+        {
+            outcome = await GrainFactory.GetGrain<IDecoderNeighborsGrain>(0).NearestAsync(saeId, chunk, count);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // E.g. the model failed to load: the job still describes from the examples.
+            outcome = NeighborOutcome.Failed(NeighborFailure.Overloaded, ex.Message);
+        }
         if (outcome.Failure != NeighborFailure.None)
         {
             logger.LogWarning("Job {JobId}: no decoder neighbours for this chunk: {Reason}", JobId, outcome.Message);
