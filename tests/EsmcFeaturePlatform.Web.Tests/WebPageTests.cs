@@ -142,6 +142,13 @@ public sealed class WebPageTests(WebPlatform platform)
             Assert.Equal(neighbours[i]!["cosine"]!.GetValue<double>(), double.Parse((await rows.Nth(i).GetAttributeAsync("data-cosine"))!, System.Globalization.CultureInfo.InvariantCulture), 9);
             Assert.EndsWith($"index={n}", await rows.Nth(i).Locator("a").GetAttributeAsync("href"));
         }
+
+        // Enriched annotations: the API's terms, in its order (none for this FASTA corpus: then the page says why).
+        var enrichment = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { annotationEnrichment(first: 10) { term f1 } } }",
+            new { sae = WebPlatform.Sae, i = index }))["feature"]!["annotationEnrichment"]!.AsArray();
+        var terms = await page.Locator("#enrichment tr.enriched").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.term)");
+        Assert.Equal(enrichment.Select(e => e!["term"]!.GetValue<string>()).ToArray(), terms);
+        if (enrichment.Count == 0) Assert.Contains("no UniProt annotations", await page.Locator("#enrichment-none").TextContentAsync());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("feature.png"), FullPage = true });
 
         // The URL is shareable: a fresh page opened at it shows the same feature.

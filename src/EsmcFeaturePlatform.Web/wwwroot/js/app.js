@@ -157,10 +157,12 @@ async function featurePage(params) {
   const quant = caps.feature.has('quantileSamples') ? 'quantileSamples(count: 5) { sequenceId maxValue position sequence activations }' : '';
   const near = caps.feature.has('nearestFeatures')
     ? `nearestFeatures(first: 10) { index cosine ${caps.feature.has('description') ? 'feature { description { label status } }' : ''} }` : '';
+  const enrich = caps.feature.has('annotationEnrichment')
+    ? 'annotationEnrichment(first: 10) { term type truePositives precision recall f1 foldEnrichment adjustedPValue significant }' : '';
   let f;
   try {
     const d = await gql(`query Feature($sae: ID!, $index: Int!) { feature(sae: $sae, index: $index) { sae index
-        stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId maxValue position sequence activations } ${quant} ${near} ${desc} } }`,
+        stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId maxValue position sequence activations } ${quant} ${near} ${enrich} ${desc} } }`,
       { sae, index: Number(index) });
     f = d.feature;
   } catch (e) { host.innerHTML = `<div class="error">${esc(explain(e))}</div>`; return; }
@@ -182,6 +184,8 @@ async function featurePage(params) {
     ${f.quantileSamples ? `<div class="card"><h2 style="margin-top:0">Across the activation range</h2><div id="quantiles">${f.quantileSamples.length ? '' : '<p class="muted">None.</p>'}</div></div>` : ''}
     ${f.nearestFeatures ? `<div class="card"><h2 style="margin-top:0">Nearest features</h2>
       <p class="muted">By cosine between the SAE decoder rows (the directions the features write into the model).</p>${neighboursTable(f)}</div>` : ''}
+    ${f.annotationEnrichment ? `<div class="card"><h2 style="margin-top:0">Enriched annotations</h2>
+      <p class="muted">UniProt annotations overlapping the residues where this feature is active in its top examples; significant: Bonferroni-adjusted p &lt; 0.05 and fold enrichment &gt; 1.</p>${enrichmentTable(f.annotationEnrichment)}</div>` : ''}
     ${f.descriptions ? `<div class="card"><h2 style="margin-top:0">Description history</h2>${historyTable(f.descriptions)}${caps.mutation.has('proposeDescription') ? proposeForm(f) : ''}</div>` : ''}`;
   $('#copy').addEventListener('click', async () => {
     const box = $('#share'); box.select();
@@ -219,6 +223,13 @@ function neighboursTable(f) {
   return `<table id="neighbours"><thead><tr><th>feature</th><th>cosine</th><th>label</th></tr></thead><tbody>${
     f.nearestFeatures.map(n => `<tr class="neighbour" data-feature-index="${n.index}" data-cosine="${n.cosine}"><td><a href="${featureHref(n.index, f.sae)}">#${n.index}</a></td>
       <td>${n.cosine.toFixed(3)}</td><td>${n.feature?.description ? `${esc(n.feature.description.label)} <span class="badge ${esc(n.feature.description.status)}">${esc(n.feature.description.status)}</span>` : '<span class="muted">no description</span>'}</td></tr>`).join('')}</tbody></table>`;
+}
+
+function enrichmentTable(list) {
+  if (!list.length) return '<p class="muted" id="enrichment-none">None: the top examples carry no UniProt annotations (e.g. a FASTA corpus), or the feature never fired.</p>';
+  return `<table id="enrichment"><thead><tr><th>annotation</th><th>active residues in it</th><th>precision</th><th>recall</th><th>F1</th><th>fold</th><th>adjusted p</th></tr></thead><tbody>${
+    list.map(e => `<tr class="enriched" data-term="${esc(e.term)}" data-f1="${e.f1}"><td>${esc(e.term)}${e.significant ? ' <span class="badge APPROVED">significant</span>' : ''}</td>
+      <td>${e.truePositives}</td><td>${fmt(e.precision)}</td><td>${fmt(e.recall)}</td><td>${fmt(e.f1)}</td><td>${fmt(e.foldEnrichment)}</td><td>${e.adjustedPValue.toExponential(1)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function historyTable(list) {
