@@ -39,7 +39,7 @@ public sealed class AgentOptions
     /// <summary>Proteins per scorer prompt; delphi uses 5.</summary>
     public int ScoreBatchSize { get; set; } = 5;
 
-    public double ActiveThreshold { get; set; } = 0.3;
+    public double ActiveThreshold { get; set; } = EsmcFeaturePlatform.Abstractions.Evidence.AnnotationEnrichment.DefaultActiveThreshold;
     public int WindowRadius { get; set; } = 16;
     /// <summary>Activating examples written into the first prompt; the rest are reachable through the kernel functions.</summary>
     public int PromptExamples { get; set; } = 20;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 using EsmcFeaturePlatform.Agents.Evidence;
 using Microsoft.SemanticKernel;
 

@@ -1,4 +1,5 @@
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -300,10 +301,7 @@ public sealed class DescribeJobGrain(
     private static string? CurrentLabel(DescriptionVersion[] history) =>
         history.Length == 0 ? null : (history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1]).Label;
 
-    private static AnnotatedExample Annotate(ActivationExample example, IndexedProtein? protein) => new(
-        example,
-        protein is null ? [] : [.. protein.Annotations.Select(a => new ResidueAnnotation(a.Type, a.Start, a.End, a.Note))],
-        protein?.Keywords ?? []);
+    private static AnnotatedExample Annotate(ActivationExample example, IndexedProtein? protein) => AnnotationEnrichment.Annotate(example, protein);
 
     /// <summary>
     /// A deterministic spread of corpus proteins, each encoded once per job (through the cached analysis grains), so

@@ -67,6 +67,9 @@ public sealed class FeatureGrain(
     public Task<ActivationExample[]> GetTopExamplesAsync(int first) =>
         WithSequencesAsync(state.State.TopExamples.Take(Math.Max(0, first)).ToList());
 
+    public Task<StoredExample[]> GetStoredTopExamplesAsync(int first) =>
+        Task.FromResult(state.State.TopExamples.Take(Math.Max(0, first)).ToArray());
+
     public Task<ActivationExample[]> GetQuantileSamplesAsync(int count)
     {
         var byValue = state.State.Samples.ToList();

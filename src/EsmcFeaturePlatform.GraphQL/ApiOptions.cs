@@ -17,6 +17,9 @@ public sealed class ApiOptions
     /// <summary>Cap on topExamples(first) and similar page sizes.</summary>
     public int MaxPageSize { get; set; } = 1000;
 
+    /// <summary>Top examples per feature whose UniProt annotations Feature.annotationEnrichment tests (the describe job's default).</summary>
+    public int EnrichmentExamples { get; set; } = 20;
+
     /// <summary>Largest normalization-statistics file accepted by importNormalizationStats.</summary>
     public long MaxImportBytes { get; set; } = 256L << 20;
 
@@ -25,6 +28,7 @@ public sealed class ApiOptions
         if (MaxRequestBytes < 1024) throw new ArgumentException($"{SectionName}:MaxRequestBytes must be at least 1024; got {MaxRequestBytes}.");
         if (MaxDepth < 2) throw new ArgumentException($"{SectionName}:MaxDepth must be at least 2; got {MaxDepth}.");
         if (MaxComplexity < 1) throw new ArgumentException($"{SectionName}:MaxComplexity must be positive; got {MaxComplexity}.");
+        if (EnrichmentExamples < 1) throw new ArgumentException($"{SectionName}:EnrichmentExamples must be positive; got {EnrichmentExamples}.");
         if (MaxPageSize < 1) throw new ArgumentException($"{SectionName}:MaxPageSize must be positive; got {MaxPageSize}.");
     }
 }

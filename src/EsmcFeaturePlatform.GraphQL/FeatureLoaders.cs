@@ -27,4 +27,6 @@ public sealed class FeatureLoaders(FeaturePlatformQueries queries)
     });
 
     public BatchLoader<NeighborRequest, FeatureNeighborView[]> Neighbors { get; } = new((requests, _) => NeighborLoading.FetchAsync(queries, requests));
+
+    public BatchLoader<FeatureKey, Abstractions.Evidence.ConceptEnrichment[]> Enrichment { get; } = new((keys, _) => EnrichmentLoading.FetchAsync(queries, keys));
 }

@@ -166,6 +166,17 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
                 return new DataLoaderProjection<FeatureNeighborView[], FeatureNeighborView[]>(
                     c.User().Loaders.Neighbors.Load(new NeighborRequest(c.Source.Key, first)), n => n ?? []);
             });
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<AnnotationEnrichmentType>>>>("annotationEnrichment")
+            .Description("UniProt feature types and named domains/sites that overlap the active residues of the feature's top examples "
+                + "(the description agent's residue-level annotation enrichment): significant ones first, then by F1. Empty when no "
+                + "example has annotations (e.g. a FASTA corpus) or the feature never fired.")
+            .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 10)
+            .Resolve(c =>
+            {
+                var first = c.Queries().RequirePageSize(c.GetArgument<int>("first"), "first");
+                return new DataLoaderProjection<Abstractions.Evidence.ConceptEnrichment[], Abstractions.Evidence.ConceptEnrichment[]>(
+                    c.User().Loaders.Enrichment.Load(c.Source.Key), e => [.. (e ?? []).Take(first)]);
+            });
     }
 
     public static DescriptionVersion? CurrentDescription(DescriptionVersion[]? history)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Agents.Batch;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 using EsmcFeaturePlatform.Agents.Evidence;
 using EsmcFeaturePlatform.Agents.Tests.Infrastructure;
 using Xunit.Abstractions;

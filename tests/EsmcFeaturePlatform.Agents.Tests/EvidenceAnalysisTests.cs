@@ -1,5 +1,6 @@
 using System.Numerics;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 using EsmcFeaturePlatform.Agents.Evidence;
 using EsmcFeaturePlatform.Agents.Tests.Infrastructure;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 
 namespace EsmcFeaturePlatform.Agents.Evidence;
 
@@ -11,41 +12,13 @@ namespace EsmcFeaturePlatform.Agents.Evidence;
 /// </summary>
 public static class ActivationMarkup
 {
-    /// <summary>
-    /// Active residues are those above <paramref name="threshold"/> times the example's own peak, so
-    /// that weak (low-quantile) examples still show where they fire; the 0-10 value tells strength.
-    /// </summary>
-    public static bool[] ActiveMask(ActivationExample example, double threshold)
-    {
-        var acts = example.Activations;
-        var mask = new bool[acts.Length];
-        var peak = PeakOf(example);
-        if (!(peak > 0)) return mask;
-        var cut = threshold * peak;
-        for (var i = 0; i < acts.Length; i++) mask[i] = acts[i] > 0 && acts[i] > cut;
-        // The peak itself is always active even when the threshold is 1 or rounding pushes it under.
-        var p = PeakIndex(example);
-        if (p >= 0) mask[p] = true;
-        return mask;
-    }
+    /// <summary>Active residues: above <paramref name="threshold"/> times the example's own peak (<see cref="ActivationMask"/>).</summary>
+    public static bool[] ActiveMask(ActivationExample example, double threshold) => ActivationMask.Of(example, threshold);
 
-    public static float PeakOf(ActivationExample example)
-    {
-        var max = 0f;
-        foreach (var a in example.Activations) if (a > max) max = a;
-        return Math.Max(max, example.Activations.Length == 0 ? example.MaxValue : 0f);
-    }
+    public static float PeakOf(ActivationExample example) => ActivationMask.PeakOf(example);
 
     /// <summary>0-based index of the peak: the declared 1-based position when it fits, else the first maximum.</summary>
-    public static int PeakIndex(ActivationExample example)
-    {
-        var acts = example.Activations;
-        if (acts.Length == 0) return -1;
-        if (example.Position >= 1 && example.Position <= acts.Length && acts[example.Position - 1] >= PeakOf(example)) return example.Position - 1;
-        var best = 0;
-        for (var i = 1; i < acts.Length; i++) if (acts[i] > acts[best]) best = i;
-        return best;
-    }
+    public static int PeakIndex(ActivationExample example) => ActivationMask.PeakIndex(example);
 
     /// <summary>Integer 0-10 of <paramref name="value"/> against <paramref name="featureMax"/>.</summary>
     public static int Scale(float value, double featureMax)
@@ -105,12 +78,7 @@ public static class ActivationMarkup
         if (shown.Count > 0) sb.Append(" | keywords: ").Append(string.Join(", ", shown));
     }
 
-    public static int ActiveCount(bool[] mask)
-    {
-        var n = 0;
-        foreach (var m in mask) if (m) n++;
-        return n;
-    }
+    public static int ActiveCount(bool[] mask) => ActivationMask.Count(mask);
 
     /// <summary>Annotations touching an active residue of the shown window (the Swiss-Prot context at the peak).</summary>
     private static IEnumerable<string> OverlappingAnnotations(IReadOnlyList<ResidueAnnotation> annotations, bool[] mask, int start, int end)

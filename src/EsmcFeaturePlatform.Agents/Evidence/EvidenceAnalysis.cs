@@ -1,9 +1,10 @@
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 
 namespace EsmcFeaturePlatform.Agents.Evidence;
 
 /// <summary>Settings of evidence assembly; defaults follow delphi (0.3 x max highlights, 10 quantiles) and autointerp.md (+-16 residues).</summary>
-public sealed record EvidenceSettings(double ActiveThreshold = 0.3, int WindowRadius = 16, int MaxPromptExamples = 40, int MaxNonActivatingInPrompt = 10);
+public sealed record EvidenceSettings(double ActiveThreshold = AnnotationEnrichment.DefaultActiveThreshold, int WindowRadius = 16, int MaxPromptExamples = 40, int MaxNonActivatingInPrompt = 10);
 
 /// <summary>
 /// All derived evidence of one feature, computed once from the examples the explainer may see

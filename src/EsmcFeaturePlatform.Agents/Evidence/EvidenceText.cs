@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Evidence;
 
 namespace EsmcFeaturePlatform.Agents.Evidence;
 

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
-using EsmcFeaturePlatform.Abstractions;
 
-namespace EsmcFeaturePlatform.Agents.Evidence;
+namespace EsmcFeaturePlatform.Abstractions.Evidence;
 
 /// <summary>How UniProt feature-table entries become concepts whose overlap with active residues is tested.</summary>
 public static partial class AnnotationConcepts

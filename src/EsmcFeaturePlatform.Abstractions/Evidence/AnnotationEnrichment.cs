@@ -1,6 +1,4 @@
-using EsmcFeaturePlatform.Abstractions;
-
-namespace EsmcFeaturePlatform.Agents.Evidence;
+namespace EsmcFeaturePlatform.Abstractions.Evidence;
 
 /// <summary>
 /// One concept's overlap with the feature. At residue level, precision is the share of active
@@ -34,6 +32,15 @@ public sealed record EnrichmentReport(int ActiveResidues, int TotalResidues, int
 
 public static class AnnotationEnrichment
 {
+    /// <summary>Active residues are those above this share of the example's own peak (delphi's 0.3 x max highlights).</summary>
+    public const double DefaultActiveThreshold = 0.3;
+
+    /// <summary>An example with its indexed protein's UniProt feature table and keywords (both empty when the protein has none, e.g. FASTA).</summary>
+    public static AnnotatedExample Annotate(ActivationExample example, Grains.IndexedProtein? protein) => new(
+        example,
+        protein is null ? [] : [.. protein.Annotations.Select(a => new ResidueAnnotation(a.Type, a.Start, a.End, a.Note))],
+        protein?.Keywords ?? []);
+
     public static EnrichmentReport Compute(IReadOnlyList<AnnotatedExample> activating, IReadOnlyList<AnnotatedExample> nonActivating, double threshold)
     {
         var active = 0;
@@ -47,7 +54,7 @@ public static class AnnotationEnrichment
         {
             var len = mask.Length;
             total += len;
-            active += ActivationMarkup.ActiveCount(mask);
+            active += ActivationMask.Count(mask);
             // A concept may be annotated twice over the same residue (overlapping entries): count residues once.
             var perConcept = new Dictionary<string, HashSet<int>>(StringComparer.Ordinal);
             foreach (var a in ex.Annotations)
@@ -68,7 +75,7 @@ public static class AnnotationEnrichment
             }
         }
 
-        foreach (var ex in activating) Count(ex, ActivationMarkup.ActiveMask(ex.Example, threshold));
+        foreach (var ex in activating) Count(ex, ActivationMask.Of(ex.Example, threshold));
         foreach (var ex in nonActivating) Count(ex, new bool[ex.Example.Activations.Length == 0 ? ex.Example.Sequence.Length : ex.Example.Activations.Length]);
 
         var residue = new List<ConceptEnrichment>();

@@ -1,4 +1,4 @@
-namespace EsmcFeaturePlatform.Agents.Evidence;
+namespace EsmcFeaturePlatform.Abstractions.Evidence;
 
 /// <summary>Upper-tail hypergeometric probability, the one-sided Fisher exact test for "overlaps more than chance".</summary>
 public static class Hypergeometric

@@ -1,0 +1,82 @@
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Evidence;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using GraphQL.Types;
+
+namespace EsmcFeaturePlatform.GraphQL;
+
+/// <summary>
+/// One UniProt concept (a feature type, or a type with its note such as "DOMAIN: Ig-like") and its overlap with the
+/// active residues of a feature's top examples: the residue-level rows of the description agent's annotation
+/// enrichment (<see cref="AnnotationEnrichment.Compute"/>), the same numbers the agent reads.
+/// </summary>
+public sealed class AnnotationEnrichmentType : ObjectGraphType<ConceptEnrichment>
+{
+    public AnnotationEnrichmentType()
+    {
+        Name = "AnnotationEnrichment";
+        Description = "A UniProt feature type or named domain/region/site whose residues overlap the feature's active residues "
+            + "in its top examples (active: above 0.3 x the example's own peak). Counts are residues.";
+        Field<NonNullGraphType<StringGraphType>>("term").Description("The concept: a feature-table type (e.g. TRANSMEM), or a type with its cleaned note (e.g. \"DOMAIN: Ig-like\").")
+            .Resolve(c => c.Source.Concept);
+        Field<NonNullGraphType<StringGraphType>>("type").Description("The UniProt feature-table type of the term (e.g. DOMAIN).")
+            .Resolve(c => TypeOf(c.Source.Concept));
+        Field<NonNullGraphType<IntGraphType>>("truePositives").Description("Active residues inside the term's annotations.").Resolve(c => c.Source.TruePositives);
+        Field<NonNullGraphType<IntGraphType>>("falsePositives").Description("Active residues outside them.").Resolve(c => c.Source.FalsePositives);
+        Field<NonNullGraphType<IntGraphType>>("falseNegatives").Description("Annotated residues that are not active.").Resolve(c => c.Source.FalseNegatives);
+        Field<NonNullGraphType<FloatGraphType>>("precision").Description("Share of active residues inside the term.").Resolve(c => c.Source.Precision);
+        Field<NonNullGraphType<FloatGraphType>>("recall").Description("Share of the term's residues that are active.").Resolve(c => c.Source.Recall);
+        Field<NonNullGraphType<FloatGraphType>>("f1").Description("Harmonic mean of precision and recall (InterPLM's concept F1).").Resolve(c => c.Source.F1);
+        Field<NonNullGraphType<FloatGraphType>>("foldEnrichment").Description("Precision over the term's share of all residues of the examples.")
+            .Resolve(c => c.Source.FoldEnrichment);
+        Field<NonNullGraphType<FloatGraphType>>("pValue").Description("One-sided hypergeometric (Fisher) p-value of an overlap at least this large by chance.")
+            .Resolve(c => c.Source.PValue);
+        Field<NonNullGraphType<FloatGraphType>>("adjustedPValue").Description("pValue with Bonferroni correction over every term tested.")
+            .Resolve(c => c.Source.AdjustedPValue);
+        Field<NonNullGraphType<BooleanGraphType>>("significant").Description("adjustedPValue < 0.05 and foldEnrichment > 1.")
+            .Resolve(c => c.Source.Significant);
+    }
+
+    /// <summary>"DOMAIN: Ig-like" is of type DOMAIN; a bare type is its own type.</summary>
+    public static string TypeOf(string concept)
+    {
+        var colon = concept.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? concept : concept[..colon];
+    }
+}
+
+internal static class EnrichmentLoading
+{
+    /// <summary>
+    /// Every feature's stored top examples (one grain call each, in parallel), then the proteins of all of them in one
+    /// lookup per corpus shard: a page of features costs at most 16 protein reads per SAE, not one round per feature.
+    /// The whole ranked list is kept per feature; <c>first</c> only cuts it.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<FeatureKey, ConceptEnrichment[]>> FetchAsync(FeaturePlatformQueries queries, IReadOnlyList<FeatureKey> keys)
+    {
+        var result = new Dictionary<FeatureKey, ConceptEnrichment[]>();
+        var examples = queries.Options.EnrichmentExamples;
+        foreach (var group in keys.GroupBy(k => k.SaeId))
+        {
+            var batch = group.ToArray();
+            var stored = await Task.WhenAll(batch.Select(k => queries.Grains.GetGrain<IFeatureGrain>(k.ToString()).GetStoredTopExamplesAsync(examples)));
+            var ids = stored.SelectMany(s => s).Select(e => e.SequenceId).Distinct(StringComparer.Ordinal).ToArray();
+            var proteins = (await Task.WhenAll(ids.GroupBy(CorpusSharding.ShardOf).Select(g =>
+                    queries.Grains.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(group.Key, g.Key)).GetAsync([.. g]))))
+                .SelectMany(p => p).ToDictionary(p => p.Id, StringComparer.Ordinal);
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var activating = stored[i]
+                    .Where(e => proteins.ContainsKey(e.SequenceId))
+                    .Select(e => AnnotationEnrichment.Annotate(e.ToExample(proteins[e.SequenceId].Sequence), proteins[e.SequenceId]))
+                    .ToList();
+                // Only residue-level rows: protein-level (keyword) enrichment needs non-activating proteins, which only
+                // the describe job has (it encodes a corpus sample); with none, every keyword would score p = 1.
+                result[batch[i]] = activating.Any(a => a.Annotations.Count > 0)
+                    ? [.. AnnotationEnrichment.Compute(activating, [], AnnotationEnrichment.DefaultActiveThreshold).Residue]
+                    : [];
+            }
+        }
+        return result;
+    }
+}
