@@ -158,6 +158,41 @@ public sealed class WebPageTests(WebPlatform platform)
     }
 
     [Fact]
+    public async Task A_feature_of_a_Swiss_Prot_corpus_shows_the_APIs_enriched_annotations()
+    {
+        // The first 16 real Swiss-Prot entries (feature tables, keywords) indexed into the tiny model's other SAE.
+        const string sae = WebPlatform.StatesRepo + "/layer1";
+        var lines = new List<string>();
+        var entries = 0;
+        foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "fixtures", "uniprot", "swissprot_sample.dat")))
+        {
+            lines.Add(line);
+            if (line.StartsWith("//", StringComparison.Ordinal) && ++entries == 16) break;
+        }
+        var corpus = Path.Combine(Path.GetTempPath(), $"esmc-web-uniprot-{Guid.NewGuid():N}.dat");
+        await File.WriteAllLinesAsync(corpus, lines);
+        await platform.IndexAsync(sae, corpus);
+
+        var features = await platform.DataAsync("query($sae: ID!) { " + string.Join(' ', Enumerable.Range(0, 64).Select(i =>
+            $"f{i}: feature(sae: $sae, index: {i}) {{ index annotationEnrichment(first: 10) {{ term truePositives f1 }} }}")) + " }", new { sae });
+        var feature = Enumerable.Range(0, 64).Select(i => features[$"f{i}"]!).MaxBy(f => f["annotationEnrichment"]!.AsArray().Count)!;
+        var expected = feature["annotationEnrichment"]!.AsArray();
+        Assert.NotEmpty(expected);
+
+        var page = await OpenAsync($"#/feature?sae={Uri.EscapeDataString(sae)}&index={feature["index"]!.GetValue<int>()}");
+        await WaitReadyAsync(page, "#feature");
+        var rows = page.Locator("#enrichment tr.enriched");
+        Assert.Equal(expected.Count, await rows.CountAsync());
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i]!["term"]!.GetValue<string>(), await rows.Nth(i).GetAttributeAsync("data-term"));
+            Assert.Equal(expected[i]!["f1"]!.GetValue<double>(), double.Parse((await rows.Nth(i).GetAttributeAsync("data-f1"))!, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(expected[i]!["truePositives"]!.GetValue<int>().ToString(System.Globalization.CultureInfo.InvariantCulture), (await rows.Nth(i).Locator("td").Nth(1).TextContentAsync())!.Trim());
+        }
+        Assert.Equal(0, await page.Locator("#enrichment-none").CountAsync());
+    }
+
+    [Fact]
     public async Task A_real_PDB_file_is_coloured_by_a_features_activation_per_residue()
     {
         var page = await OpenAsync("#/structure");

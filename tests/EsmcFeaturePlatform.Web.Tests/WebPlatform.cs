@@ -142,7 +142,13 @@ public sealed class WebPlatform : IAsyncLifetime
         Corpus = records;
         var path = Path.Combine(Path.GetTempPath(), $"esmc-web-corpus-{Guid.NewGuid():N}.fasta");
         await File.WriteAllLinesAsync(path, records.SelectMany(r => new[] { ">" + r.Item1, r.Item2 }));
-        var job = await DataAsync("mutation($sae: ID!, $path: String!) { indexCorpus(sae: $sae, fastaPath: $path) { id } }", new { sae = Sae, path }, AdminKey);
+        await IndexAsync(Sae, path);
+    }
+
+    /// <summary>Indexes a FASTA or UniProt flat file into <paramref name="sae"/> and waits for the job to complete.</summary>
+    public async Task IndexAsync(string sae, string path)
+    {
+        var job = await DataAsync("mutation($sae: ID!, $path: String!) { indexCorpus(sae: $sae, fastaPath: $path) { id } }", new { sae, path }, AdminKey);
         var id = job["indexCorpus"]!["id"]!.GetValue<string>();
         for (var attempt = 0; attempt < 600; attempt++)
         {
