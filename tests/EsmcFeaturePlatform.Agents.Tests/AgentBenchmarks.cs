@@ -6,17 +6,9 @@ using EsmcFeaturePlatform.Abstractions.Evidence;
 using EsmcFeaturePlatform.Agents.Evidence;
 using EsmcFeaturePlatform.Agents.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Agents.Tests;
-
-/// <summary>Runs only with ESMC_RUN_BENCHMARKS=1; measurements are printed, never asserted against a clock.</summary>
-public sealed class BenchmarkFactAttribute : FactAttribute
-{
-    public BenchmarkFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("ESMC_RUN_BENCHMARKS") != "1") Skip = "benchmark: set ESMC_RUN_BENCHMARKS=1 to run";
-    }
-}
 
 [Trait("Category", "Benchmark")]
 public sealed class AgentBenchmarks(ITestOutputHelper output)

@@ -2,6 +2,7 @@ using System.Globalization;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Agents.Tests.Infrastructure;
 using EsmcFeaturePlatform.Inference.TorchSharp;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Agents.Tests;
 
@@ -13,15 +14,12 @@ public sealed class NearestFeaturesToolTests : IAsyncLifetime
 {
     private const string SaeId = "ESMC-tiny-sae-k4-codebook64/layer2";
     private readonly SyntheticFeature _feature = SyntheticFeature.Inside("TRANSMEM");
-    private readonly string _modelRoot = Path.Combine(Path.GetTempPath(), "esmc-agent-models-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _modelRoot = TinyModelRoot.Create("esmc-agent-models");
     private ScriptedModel _model = null!;
     private ScriptedOpenAiServer _server = null!;
 
     public Task InitializeAsync()
     {
-        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "esmc_tiny");
-        CopyDirectory(Path.Combine(fixtures, "esmc_tiny_hf_te"), Path.Combine(_modelRoot, "ESMC-tiny"));
-        CopyDirectory(Path.Combine(fixtures, "sae_tiny_states"), Path.Combine(_modelRoot, "ESMC-tiny-sae-k4-codebook64"));
         _model = new ScriptedModel(_feature);
         _server = new ScriptedOpenAiServer(_model.Handle);
         return Task.CompletedTask;
@@ -82,11 +80,5 @@ public sealed class NearestFeaturesToolTests : IAsyncLifetime
 
         var far = Evidence.EvidenceAnalysis.Build(_feature.Evidence() with { NearestFeatures = [new NeighbourFeature(12, 0.2, "Membrane anchor")] });
         Assert.DoesNotContain("Membrane anchor", EvidenceOnlyDescriber.Describe(far).Description, StringComparison.Ordinal);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 }

@@ -19,16 +19,6 @@ public sealed class RequiresEnvironmentAttribute(string variable) : Attribute
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class ContractFactAttribute : FactAttribute;
 
-/// <summary>A benchmark: skipped unless ESMC_RUN_BENCHMARKS=1, because it takes minutes and measures the machine.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class BenchmarkFactAttribute : FactAttribute
-{
-    public BenchmarkFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("ESMC_RUN_BENCHMARKS") != "1") Skip = "Set ESMC_RUN_BENCHMARKS=1 to run benchmarks.";
-    }
-}
-
 public sealed class ContractFactDiscoverer(IMessageSink diagnosticMessageSink) : IXunitTestCaseDiscoverer
 {
     public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)

@@ -8,6 +8,7 @@ using Lucene.Net.Search;
 using Lucene.Net.Store;
 using Xunit;
 using Xunit.Abstractions;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Search.Tests;
 

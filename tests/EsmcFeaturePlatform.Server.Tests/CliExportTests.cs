@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Server.Tests;
 
@@ -101,7 +102,7 @@ public sealed class CliExportTests : IAsyncLifetime
         Assert.False(File.Exists(outFile));
         Assert.False(File.Exists(outFile + ".partial"));
 
-        var nobody = $"http://127.0.0.1:{TestEnvironment.FreePort()}";
+        var nobody = $"http://127.0.0.1:{LoopbackPorts.Free()}";
         var unreachable = await RunEsmcAsync(["export", "--server", nobody, "--sae", Sae, "--out", outFile]);
         Assert.Equal(1, unreachable.ExitCode);
         Assert.Contains($"cannot reach the server at {nobody}", unreachable.Stderr);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Server.Tests;
 
@@ -29,8 +30,8 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
             ["Esmc:Storage:Container"] = name,
             ["Esmc:Cluster:ClusterId"] = name,
-            ["Esmc:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(),
-            ["Esmc:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(),
+            ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
+            ["Esmc:Cluster:GatewayPort"] = LoopbackPorts.Free().ToString(),
             ["Esmc:Indexing:MaxBatchProteins"] = "8",
             ["Esmc:Api:MaxRequestBytes"] = "65536",
             ["Esmc:Auth:ApiKeys:alice:Key"] = ReaderKey,

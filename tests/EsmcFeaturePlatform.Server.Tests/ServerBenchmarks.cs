@@ -14,18 +14,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit;
 using Xunit.Abstractions;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Server.Tests;
-
-/// <summary>A benchmark: skipped unless ESMC_RUN_BENCHMARKS=1, because it takes minutes and measures the machine.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class BenchmarkFactAttribute : FactAttribute
-{
-    public BenchmarkFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("ESMC_RUN_BENCHMARKS") != "1") Skip = "benchmark: set ESMC_RUN_BENCHMARKS=1 to run";
-    }
-}
 
 /// <summary>
 /// Server benchmarks (issue 3, BENCHMARKS.md): indexing throughput against bare inference on the same model in the same
@@ -230,7 +221,7 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
     {
         var (root, sae) = Model.Value;
         await using var factory = new KestrelPlatform(root);
-        factory.UseKestrel(TestEnvironment.FreePort());
+        factory.UseKestrel(LoopbackPorts.Free());
         factory.StartServer();
         var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
@@ -295,8 +286,8 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
                 ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
                 ["Esmc:Storage:Container"] = name,
                 ["Esmc:Cluster:ClusterId"] = name,
-                ["Esmc:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(CultureInfo.InvariantCulture),
-                ["Esmc:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(CultureInfo.InvariantCulture),
+                ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture),
+                ["Esmc:Cluster:GatewayPort"] = LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture),
                 ["Esmc:Auth:ApiKeys:bench:Key"] = ReaderKey,
                 ["Esmc:Auth:ApiKeys:bench:Role"] = "reader",
                 ["Logging:LogLevel:Default"] = "Warning",

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Server.Tests;
 
@@ -59,8 +60,8 @@ public sealed class SiloCluster : IAsyncDisposable
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             var settings = new Dictionary<string, string?>(_settings)
             {
-                ["Esmc:Cluster:SiloPort"] = TestEnvironment.FreePort().ToString(),
-                ["Esmc:Cluster:GatewayPort"] = TestEnvironment.FreePort().ToString(),
+                ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
+                ["Esmc:Cluster:GatewayPort"] = LoopbackPorts.Free().ToString(),
             };
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.AddFilter(_ => false);

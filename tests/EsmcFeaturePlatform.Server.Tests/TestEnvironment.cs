@@ -1,8 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Inference.TorchSharp;
 using EsmcFeaturePlatform.Server.Hosting;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Server.Tests;
 
@@ -13,9 +13,9 @@ namespace EsmcFeaturePlatform.Server.Tests;
 /// </summary>
 public static class TestEnvironment
 {
-    public const string StatesRepo = "ESMC-tiny-sae-k4-codebook64";
-    public const string SaeWithRealStats = StatesRepo + "/layer2";
-    public const string SaeWithPlaceholderStats = StatesRepo + "/layer1";
+    public const string StatesRepo = TinyModelRoot.SaeRepository;
+    public const string SaeWithRealStats = TinyModelRoot.SaeWithRealStats;
+    public const string SaeWithPlaceholderStats = TinyModelRoot.SaeWithPlaceholderStats;
 
     private static readonly Lazy<AzuriteLauncher> Azurite = new(() =>
     {
@@ -27,35 +27,14 @@ public static class TestEnvironment
         return launcher;
     });
 
-    private static readonly Lazy<string> Root = new(CreateModelRoot);
+    private static readonly Lazy<string> Root = new(() => TinyModelRoot.Create("esmc-tests-models"));
 
     public static void EnsureAzurite() => _ = Azurite.Value;
 
     public static string ModelRoot => Root.Value;
 
-    private static string CreateModelRoot()
-    {
-        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "esmc_tiny");
-        var root = Path.Combine(Path.GetTempPath(), "esmc-tests-models-" + Guid.NewGuid().ToString("N")[..8]);
-        CopyDirectory(Path.Combine(fixtures, "esmc_tiny_hf_te"), Path.Combine(root, "ESMC-tiny"));
-        CopyDirectory(Path.Combine(fixtures, "sae_tiny_states"), Path.Combine(root, StatesRepo));
-        return root;
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-    }
-
     public static TorchFeatureEncoder OpenEncoder() => TorchFeatureEncoder.OpenModelRoot(ModelRoot, new InferenceOptions());
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 

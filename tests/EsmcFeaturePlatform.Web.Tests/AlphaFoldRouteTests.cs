@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using EsmcFeaturePlatform.Server.Api;
 using Xunit;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Web.Tests;
 
@@ -108,7 +109,7 @@ public sealed class AlphaFoldRouteTests(WebPlatform platform)
             Assert.Contains("larger than 1 MiB", huge.Error.Message);
             Assert.NotNull((await client.FetchAsync(FakeAlphaFold.Known, CancellationToken.None)).Model);   // a normal model still fits
         }
-        using (var client = new AlphaFoldClient(new AlphaFoldOptions { BaseUrl = $"http://127.0.0.1:{WebPlatform.FreePort()}/api/" }))
+        using (var client = new AlphaFoldClient(new AlphaFoldOptions { BaseUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}/api/" }))
         {
             var down = await client.FetchAsync(FakeAlphaFold.Known, CancellationToken.None);
             Assert.Equal(502, down.Error!.Status);

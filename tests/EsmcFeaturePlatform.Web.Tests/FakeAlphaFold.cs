@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Web.Tests;
 
@@ -40,7 +41,7 @@ public sealed class FakeAlphaFold : IAsyncDisposable
 
     public static async Task<FakeAlphaFold> StartAsync()
     {
-        var address = $"http://127.0.0.1:{WebPlatform.FreePort()}";
+        var address = $"http://127.0.0.1:{LoopbackPorts.Free()}";
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(address);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

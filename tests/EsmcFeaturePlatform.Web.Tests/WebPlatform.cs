@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using Xunit;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Web.Tests;
 
@@ -22,7 +23,7 @@ public sealed class WebPlatform : IAsyncLifetime
 {
     public const string CuratorKey = "curator-key-web";
     public const string AdminKey = "admin-key-web";
-    public const string StatesRepo = "ESMC-tiny-sae-k4-codebook64";
+    public const string StatesRepo = TinyModelRoot.SaeRepository;
     public const string Sae = StatesRepo + "/layer2";
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -42,7 +43,7 @@ public sealed class WebPlatform : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var modelRoot = CreateModelRoot();
+        var modelRoot = TinyModelRoot.Create("esmc-web-tests-models");
         alphaFold = await FakeAlphaFold.StartAsync();
         var port = 0;
         // The emulator may be busy (a shared, loaded machine: its port probe can time out once): try again a few times.
@@ -55,7 +56,7 @@ public sealed class WebPlatform : IAsyncLifetime
                 // parallel processes and share the emulator on 10000-10002, so whichever started it must not take it
                 // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
                 GC.KeepAlive(launcher);
-                port = FreePort();
+                port = LoopbackPorts.Free();
                 factory = new Factory(modelRoot, port, alphaFold.BaseUrl);
                 var listen = port;
                 factory.UseKestrel(options => options.Listen(IPAddress.Loopback, listen));
@@ -161,28 +162,6 @@ public sealed class WebPlatform : IAsyncLifetime
         Assert.Fail("the indexing job did not complete");
     }
 
-    private static string CreateModelRoot()
-    {
-        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "esmc_tiny");
-        var root = Path.Combine(Path.GetTempPath(), "esmc-web-tests-models-" + Guid.NewGuid().ToString("N")[..8]);
-        CopyDirectory(Path.Combine(fixtures, "esmc_tiny_hf_te"), Path.Combine(root, "ESMC-tiny"));
-        CopyDirectory(Path.Combine(fixtures, "sae_tiny_states"), Path.Combine(root, StatesRepo));
-        return root;
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private sealed class Factory(string modelRoot, int port, string alphaFoldUrl) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -196,8 +175,8 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
                 ["Esmc:Storage:Container"] = name,
                 ["Esmc:Cluster:ClusterId"] = name,
-                ["Esmc:Cluster:SiloPort"] = FreePort().ToString(),
-                ["Esmc:Cluster:GatewayPort"] = FreePort().ToString(),
+                ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
+                ["Esmc:Cluster:GatewayPort"] = LoopbackPorts.Free().ToString(),
                 ["Esmc:Indexing:MaxBatchProteins"] = "8",
                 ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
                 ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",

@@ -4,6 +4,7 @@ using EsmcFeaturePlatform.Inference.TorchSharp.Sae;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Inference.Tests.Inference;
 
@@ -15,7 +16,7 @@ namespace EsmcFeaturePlatform.Inference.Tests.Inference;
 [Trait("Category", "Benchmark")]
 public sealed class DecoderNeighborBenchmarks(ITestOutputHelper output)
 {
-    [DecoderBenchmarkFact]
+    [BenchmarkFact]
     public void Nearest_features_at_131072_by_2560()
     {
         const long c = 131_072, d = 2560;
@@ -47,14 +48,5 @@ public sealed class DecoderNeighborBenchmarks(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < repeats; i++) last = run();
         return clock.Elapsed.TotalMilliseconds / repeats;
-    }
-}
-
-/// <summary>Skipped unless ESMC_RUN_BENCHMARKS=1.</summary>
-public sealed class DecoderBenchmarkFactAttribute : FactAttribute
-{
-    public DecoderBenchmarkFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("ESMC_RUN_BENCHMARKS") != "1") Skip = "benchmark: set ESMC_RUN_BENCHMARKS=1 to run";
     }
 }
