@@ -12,10 +12,11 @@ namespace EsmcFeaturePlatform.Grains;
  * Design note: how an INDEX_CORPUS job counts every protein exactly once, even when silos die, and stays cheap.
  *
  * The file is cut into batches deterministically (MaxBatchProteins / MaxBatchResidues, greedily, from the
- * start), so batch number b always holds the same records. Batches are grouped into WRITE WINDOWS of
- * WindowBatches consecutive batches, aligned on batch numbers (window w = batches [w*K, (w+1)*K)); K is stored
- * in the job's state when it starts, so every try of the job cuts the same windows. The job's persisted state
- * records how many batches (and records) are COMMITTED, always a whole number of windows; everything after that
+ * start), so batch number b always holds the same records. Consecutive batches are grouped into WRITE WINDOWS.
+ * The job's persisted state records how many batches (and records) are COMMITTED, always a whole number of
+ * windows, and, before a window's writes start, where that window ENDS (PendingWindowEnd): a resumed job redoes
+ * exactly that window first, so every feature sees the same window boundaries on every try. Windows whose writes
+ * never started may be cut differently on a later try; nothing has seen them. Everything after the committed
  * point is redone on resume, and each step is idempotent:
  *
  *   1. claim   - per batch, the corpus shard grains store each new protein as a row of the corpus table marked
@@ -32,18 +33,23 @@ namespace EsmcFeaturePlatform.Grains;
  *                document count and only the candidates that can still be among its top examples or its sample
  *                (both are top-k selections under a total order, so pruning early is exact). Memory: features x
  *                (examples + samples), independent of the corpus and of K.
- *   4. write   - when a window is full (or the file ends), ONE update per active feature for the whole window,
+ *   4. write   - when a window is closed (or the file ends), ONE update per active feature for the whole window,
  *                tagged (job, last batch of the window), goes to each feature grain, plus one to the SAE's
  *                statistics grain. This runs in the background while the next window's batches encode and fold
- *                (at most one window is being written; the next waits for it), so storage latency overlaps
- *                inference instead of adding to it. Windows are written strictly in order, so each grain only
+ *                (at most one window is being written; the next keeps growing until it is done), so storage
+ *                latency overlaps inference instead of adding to it. Windows are written strictly in order, so each grain only
  *                needs the LAST window tag it applied per job to skip a replay.
  *   5. commit  - after the window's writes, the job records its last batch as committed.
  *
  * Why windows and not per-batch writes: a feature-state write is one storage blob write (a few ms on Azurite,
  * more on real storage) and a batch touches most features of a small codebook, so per-batch writes cost far
- * more than the batch's inference. A window divides the number of feature writes by K; a larger K means fewer
- * writes but more work redone after a lost silo and coarser progress (progress moves one window at a time).
+ * more than the batch's inference. How long a window should be depends on the model and the codebook (writes
+ * scale with the features that fired, encoding with the residues), so windows ADAPT: the first is WindowBatches
+ * long; each later one encodes until the previous window's write time is at most TargetWriteShare of its own
+ * encoding time, capped by MaxWindowDuration (progress granularity and work redone after a lost silo) and
+ * MaxWindowBatches. On this 2-core machine with Azurite beside the silo, a feature write costs about 2 ms of CPU, so
+ * a 65,536-feature codebook costs minutes per window: fixed windows sized for a tiny model cost more than the
+ * inference of a large one, and windows sized for a large model make progress on a tiny one crawl.
  * Keeping updates in the feature grains' memory and flushing them lazily was the alternative; it needs the job
  * to detect a feature activation lost between apply and flush (its in-memory updates gone), which the job-side
  * window avoids: nothing is acknowledged that is not durable.
@@ -71,8 +77,10 @@ public sealed class IndexingJobState
     [Id(6)] public DateTimeOffset CreatedAt { get; set; }
     [Id(7)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(8)] public int NewProteins { get; set; }
-    /// <summary>Batches per write window, fixed when the job starts (0: a job from before windows, one batch each).</summary>
+    /// <summary>Batches in the first window and the fewest per window, fixed when the job starts (0: a job from before windows).</summary>
     [Id(9)] public int WindowBatches { get; set; }
+    /// <summary>The batch number just after the window whose writes started last; a resumed job ends its first window there.</summary>
+    [Id(10)] public int PendingWindowEnd { get; set; }
 }
 
 /// <summary>A failure caused by the job's input: the job ends FAILED with this message.</summary>
@@ -90,6 +98,8 @@ public sealed class IndexingJobGrain(
     private Task? _loop;
     /// <summary>The write and commit of the last full window, running while the next window is encoded.</summary>
     private Task _pendingWrite = Task.CompletedTask;
+    /// <summary>How long the last window's feature writes took (null until this activation wrote one): sizes the next window.</summary>
+    private TimeSpan? _lastWriteDuration;
     private int _nextWorker;
 
     private string JobId => this.GetPrimaryKeyString();
@@ -195,9 +205,7 @@ public sealed class IndexingJobGrain(
                 var prepared = await inFlight.Dequeue();
                 window ??= new Window(new AggregationWindow(sae.CodebookSize, request.TopExamples, options.Value.SampleCapacity));
                 window.Add(prepared);
-                // Windows are aligned on batch numbers, and a job commits only whole windows, so a resumed job
-                // (which starts at the committed batch) cuts exactly the windows an earlier try cut.
-                if ((prepared.Batch.Number + 1) % windowBatches == 0)
+                if (ShouldClose(window, prepared.Batch.Number, windowBatches))
                 {
                     await StartWriteAsync(window, sae, claims, stop);
                     window = null;
@@ -349,8 +357,13 @@ public sealed class IndexingJobGrain(
     /// <summary>Consecutive batches whose feature updates are folded together and written (then committed) as one.</summary>
     private sealed class Window(AggregationWindow aggregate)
     {
+        private readonly System.Diagnostics.Stopwatch _opened = System.Diagnostics.Stopwatch.StartNew();
+
         public AggregationWindow Aggregate { get; } = aggregate;
         public List<PreparedBatch> Batches { get; } = [];
+
+        /// <summary>Time since the window's first batch was folded: about the time spent encoding its batches.</summary>
+        public TimeSpan Elapsed => _opened.Elapsed;
 
         public void Add(PreparedBatch prepared)
         {
@@ -370,9 +383,38 @@ public sealed class IndexingJobGrain(
         _pendingWrite = WriteAndCommitAsync(window, sae, claims, stop);
     }
 
+    /// <summary>
+    /// Whether the window ends with batch <paramref name="batchNumber"/>: exactly at the recorded end of a window whose
+    /// writes an earlier try started; else after at least <paramref name="minBatches"/> batches, once the window has
+    /// encoded long enough that the previous window's writes are at most TargetWriteShare of it (or MaxWindowDuration,
+    /// or MaxWindowBatches).
+    /// </summary>
+    private bool ShouldClose(Window window, int batchNumber, int minBatches)
+    {
+        var pendingEnd = state.State.PendingWindowEnd;
+        if (pendingEnd > state.State.CommittedBatches && batchNumber < pendingEnd) return batchNumber + 1 == pendingEnd;
+        if (window.Batches.Count < minBatches) return false;
+        if (options.Value.MaxWindowBatches > 0 && window.Batches.Count >= options.Value.MaxWindowBatches) return true;
+        var share = options.Value.TargetWriteShare;
+        if (share <= 0) return true;
+        // While the previous window is still being written this one could not start its writes anyway: keep
+        // folding batches into it (encoding goes on) rather than wait, and size it once that write time is known.
+        if (!_pendingWrite.IsCompleted) return false;
+        if (_lastWriteDuration is not { } lastWrite) return true;
+        var encoding = window.Elapsed;
+        return encoding >= options.Value.MaxWindowDuration || encoding.TotalSeconds * share >= lastWrite.TotalSeconds;
+    }
+
     private async Task WriteAndCommitAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
     {
         var last = window.Batches[^1].Batch.Number;
+        // Recorded before any feature sees this window, so a resumed job cuts the same window (design note).
+        if (state.State.PendingWindowEnd != last + 1)
+        {
+            state.State.PendingWindowEnd = last + 1;
+            await SaveAsync();
+        }
+        var writing = System.Diagnostics.Stopwatch.StartNew();
         if (!window.Aggregate.IsEmpty)
         {
             var aggregate = window.Aggregate.Build(JobId, last);
@@ -393,6 +435,7 @@ public sealed class IndexingJobGrain(
                 return true;
             }, stop);
         }
+        _lastWriteDuration = writing.Elapsed;
         foreach (var prepared in window.Batches) await observer.BatchWrittenAsync(JobId, prepared.Batch.Number, stop);
         state.State.CommittedBatches = last + 1;
         state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Proteins.Count);

@@ -15,11 +15,28 @@ public sealed class IndexingOptions
     public int PipelineDepth { get; set; } = 4;
 
     /// <summary>
-    /// Consecutive batches folded into one feature-write round (and one commit): each active feature is written
-    /// once per window instead of once per batch. A job keeps the value it started with, so a resumed job cuts
-    /// the same windows; progress moves by one window at a time.
+    /// Batches in a job's first write window, and the fewest in any window: consecutive batches are folded into one
+    /// feature-write round (and one commit), so each active feature is written once per window instead of once per
+    /// batch. Later windows grow by <see cref="TargetWriteShare"/>. Progress moves by one window at a time.
     /// </summary>
     public int WindowBatches { get; set; } = 8;
+
+    /// <summary>
+    /// Windows grow until the previous window's feature writes took at most this share of a window's encoding time,
+    /// so storage cost stays a small fraction of inference whatever the codebook and the model (a window's writes
+    /// scale with the features that fired, its encoding with its residues). 0 keeps every window at
+    /// <see cref="WindowBatches"/>.
+    /// </summary>
+    public double TargetWriteShare { get; set; } = 0.05;
+
+    /// <summary>
+    /// The longest a window may encode before it is written and committed, whatever <see cref="TargetWriteShare"/>
+    /// asks: it bounds the time between progress updates and the work redone after a lost silo.
+    /// </summary>
+    public TimeSpan MaxWindowDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The most batches in one window (0: no limit but <see cref="MaxWindowDuration"/>).</summary>
+    public int MaxWindowBatches { get; set; }
 
     /// <summary>Feature-state writes in flight per window (each is one storage write); the rest wait their turn.</summary>
     public int MaxConcurrentFeatureWrites { get; set; } = 256;
@@ -42,6 +59,9 @@ public sealed class IndexingOptions
         if (MaxBatchResidues < 1) throw new ArgumentException($"{SectionName}:MaxBatchResidues must be positive; got {MaxBatchResidues}.");
         if (PipelineDepth < 1) throw new ArgumentException($"{SectionName}:PipelineDepth must be positive; got {PipelineDepth}.");
         if (WindowBatches < 1) throw new ArgumentException($"{SectionName}:WindowBatches must be positive; got {WindowBatches}.");
+        if (TargetWriteShare is < 0 or >= 1 || double.IsNaN(TargetWriteShare)) throw new ArgumentException($"{SectionName}:TargetWriteShare must be in [0, 1); got {TargetWriteShare}.");
+        if (MaxWindowDuration <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:MaxWindowDuration must be positive.");
+        if (MaxWindowBatches < 0) throw new ArgumentException($"{SectionName}:MaxWindowBatches must not be negative; got {MaxWindowBatches}.");
         if (MaxConcurrentFeatureWrites < 1) throw new ArgumentException($"{SectionName}:MaxConcurrentFeatureWrites must be positive; got {MaxConcurrentFeatureWrites}.");
         if (SampleCapacity < 0) throw new ArgumentException($"{SectionName}:SampleCapacity must not be negative; got {SampleCapacity}.");
         if (MaxTopExamples < 1) throw new ArgumentException($"{SectionName}:MaxTopExamples must be positive; got {MaxTopExamples}.");

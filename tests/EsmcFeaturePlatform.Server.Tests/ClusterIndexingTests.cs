@@ -120,6 +120,37 @@ public sealed class ClusterIndexingTests
     }
 
     [Fact]
+    public async Task Stopping_the_silo_inside_a_grown_window_replays_exactly_that_window()
+    {
+        // Windows adapt: the first is WindowBatches (2) long; a write share this small grows every later one to
+        // MaxWindowBatches (3): batches [0,1], [2,3,4], [5,6,7], [8]. Stopping at batch 3, after the writes of
+        // [2,3,4] and before its commit, leaves features ahead of the job by that whole window. The resumed job has
+        // no write time measured yet, so on its own it would cut [2,3] and then [4,5,6], applying batch 4 twice;
+        // it must end its first window where the lost one ended.
+        var (path, records) = TestEnvironment.WriteCorpus(40, seed: 14);
+        var expected = await ExpectAsync(records);
+        await using var cluster = new SiloCluster(TestEnvironment.UniqueName("grown"), new Dictionary<string, string?>
+        {
+            ["Esmc:Indexing:TargetWriteShare"] = "0.000001",
+            ["Esmc:Indexing:MaxWindowDuration"] = "01:00:00",
+            ["Esmc:Indexing:MaxWindowBatches"] = "3",
+        });
+        var plan = new BlockingObserver.Plan(batchNumber: 3);
+        await cluster.StartSilosAsync(2, plan);
+
+        var jobId = await StartJobAsync(cluster, path);
+        var siloHoldingTheJob = await plan.Reached.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        var midway = await cluster.Grains.GetGrain<IIndexingJobGrain>(jobId).GetInfoAsync();
+        Assert.Equal(10, midway!.Processed);   // only the first window (batches 0 and 1, 5 proteins each) committed
+
+        await cluster.StopSiloAsync(siloHoldingTheJob);
+        var info = await cluster.WaitForJobAsync(jobId);
+        Assert.Equal(JobStatus.Completed, info.Status);
+        Assert.Equal(records.Count, info.Processed);
+        AssertMatches(expected, await SnapshotAsync(cluster));
+    }
+
+    [Fact]
     public async Task Restarting_the_whole_cluster_keeps_all_state()
     {
         var (path, records) = TestEnvironment.WriteCorpus(12, seed: 13);
