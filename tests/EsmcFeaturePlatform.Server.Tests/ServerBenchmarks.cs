@@ -87,6 +87,8 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
         ["Esmc:Indexing:MaxBatchProteins"] = "32",
         ["Esmc:Indexing:PipelineDepth"] = "4",
         ["Esmc:Indexing:WindowBatches"] = "8",
+        // ESMC_BENCH_WRITE_SHARE=0 measures fixed windows of 8 batches (the default grows them; IndexingOptions).
+        ["Esmc:Indexing:TargetWriteShare"] = Environment.GetEnvironmentVariable("ESMC_BENCH_WRITE_SHARE") ?? "0.05",
     };
 
     /// <summary>Random proteins of 50..300 residues (fixed seed), written as FASTA.</summary>
