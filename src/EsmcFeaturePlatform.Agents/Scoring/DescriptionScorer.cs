@@ -171,8 +171,11 @@ public sealed class DescriptionScorer(IChatCompletionService chat, AgentOptions 
         return (null, prompt, completion, problem);
     }
 
-    /// <summary>Reads {"answers": [[...], ...]} (or a bare array of arrays): one array per window with exactly that window's residue count of numbers in [0, 10].</summary>
-    public static (double[][]? Levels, string? Problem) ParseLevels(string? text, int[] lengths)
+    /// <summary>
+    /// The "answers" array of a model's reply: the JSON from its first brace or bracket to the matching last one (models
+    /// wrap JSON in prose or code fences), either an object holding "answers" or a bare array.
+    /// </summary>
+    private static (JsonArray? Array, string? Problem) AnswersArray(string? text, string shape)
     {
         if (string.IsNullOrWhiteSpace(text)) return (null, "the answer was empty");
         var t = text.Trim();
@@ -189,7 +192,14 @@ public sealed class DescriptionScorer(IChatCompletionService chat, AgentOptions 
             return (null, "invalid JSON: " + ex.Message);
         }
         var array = node as JsonArray ?? (node as JsonObject)?["answers"] as JsonArray;
-        if (array is null) return (null, "expected an object with an \"answers\" array of arrays");
+        return array is null ? (null, $"expected an object with an \"answers\" {shape}") : (array, null);
+    }
+
+    /// <summary>Reads {"answers": [[...], ...]} (or a bare array of arrays): one array per window with exactly that window's residue count of numbers in [0, 10].</summary>
+    public static (double[][]? Levels, string? Problem) ParseLevels(string? text, int[] lengths)
+    {
+        var (array, problem) = AnswersArray(text, "array of arrays");
+        if (array is null) return (null, problem);
         if (array.Count != lengths.Length) return (null, $"expected {lengths.Length} arrays, got {array.Count}");
         var result = new double[lengths.Length][];
         for (var w = 0; w < lengths.Length; w++)
@@ -231,22 +241,8 @@ public sealed class DescriptionScorer(IChatCompletionService chat, AgentOptions 
     /// <summary>Reads {"answers":[...]} or a bare array of 0/1/true/false with exactly the expected count.</summary>
     public static (bool[]? Answers, string? Problem) ParseAnswers(string? text, int expected)
     {
-        if (string.IsNullOrWhiteSpace(text)) return (null, "the answer was empty");
-        var t = text.Trim();
-        var start = t.IndexOfAny(['{', '[']);
-        if (start < 0) return (null, "no JSON found");
-        JsonNode? node;
-        try
-        {
-            var end = t[start] == '{' ? t.LastIndexOf('}') : t.LastIndexOf(']');
-            node = JsonNode.Parse(end > start ? t[start..(end + 1)] : t[start..]);
-        }
-        catch (JsonException ex)
-        {
-            return (null, "invalid JSON: " + ex.Message);
-        }
-        var array = node as JsonArray ?? (node as JsonObject)?["answers"] as JsonArray;
-        if (array is null) return (null, "expected an object with an \"answers\" array");
+        var (array, problem) = AnswersArray(text, "array");
+        if (array is null) return (null, problem);
         if (array.Count != expected) return (null, $"expected {expected} answers, got {array.Count}");
         var result = new bool[expected];
         for (var i = 0; i < expected; i++)
