@@ -149,27 +149,10 @@ public sealed class DescriptionScorer(IChatCompletionService chat, AgentOptions 
         return saa == 0 || spp == 0 ? 0 : sap / Math.Sqrt(saa * spp);
     }
 
-    private async Task<(double[][]? Levels, int Prompt, int Completion, string? Failure)> AskLevelsAsync(string user, int[] lengths, CancellationToken ct)
-    {
-        var history = new ChatHistory(SimulationSystem);
-        history.AddUserMessage(user);
+    private Task<(double[][]? Answer, int Prompt, int Completion, string? Failure)> AskLevelsAsync(string user, int[] lengths, CancellationToken ct) =>
         // One number per residue: ~35 windows-worth of residues need more room than a list of 0/1 answers.
-        var settings = new OpenAIPromptExecutionSettings { Temperature = 0, MaxTokens = 200 + 4 * lengths.Sum() };
-        int prompt = 0, completion = 0;
-        string? problem = null;
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            var reply = await chat.GetChatMessageContentAsync(history, settings, kernel: null, ct);
-            var (p, c) = TokenUsage.Of(reply);
-            prompt += p;
-            completion += c;
-            (var levels, problem) = ParseLevels(reply.Content, lengths);
-            if (levels is not null) return (levels, prompt, completion, null);
-            history.Add(reply);
-            history.AddUserMessage($"Your answer could not be read: {problem}. Reply with only {{\"answers\": [[...], ...]}} holding {lengths.Length} arrays of {string.Join(", ", lengths)} integers from 0 to 10.");
-        }
-        return (null, prompt, completion, problem);
-    }
+        AskUntilReadableAsync(SimulationSystem, user, 200 + 4 * lengths.Sum(), reply => ParseLevels(reply, lengths),
+            $"{{\"answers\": [[...], ...]}} holding {lengths.Length} arrays of {string.Join(", ", lengths)} integers from 0 to 10", ct);
 
     /// <summary>
     /// The "answers" array of a model's reply: the JSON from its first brace or bracket to the matching last one (models
@@ -217,11 +200,21 @@ public sealed class DescriptionScorer(IChatCompletionService chat, AgentOptions 
         return (result, null);
     }
 
-    private async Task<(bool[]? Answers, int Prompt, int Completion, string? Failure)> AskAsync(string system, string user, int expected, CancellationToken ct)
+    private Task<(bool[]? Answer, int Prompt, int Completion, string? Failure)> AskAsync(string system, string user, int expected, CancellationToken ct) =>
+        AskUntilReadableAsync(system, user, 200, reply => ParseAnswers(reply, expected),
+            $"{{\"answers\": [...]}} holding exactly {expected} values, each 0 or 1", ct);
+
+    /// <summary>
+    /// One question to the model, asked again once (with the reason) when its reply cannot be read; tokens of both
+    /// tries are counted. Null with the last problem when neither reply was readable: never a guessed answer.
+    /// </summary>
+    private async Task<(T? Answer, int Prompt, int Completion, string? Failure)> AskUntilReadableAsync<T>(
+        string system, string user, int maxTokens, Func<string?, (T? Value, string? Problem)> parse, string expectedShape, CancellationToken ct)
+        where T : class
     {
         var history = new ChatHistory(system);
         history.AddUserMessage(user);
-        var settings = new OpenAIPromptExecutionSettings { Temperature = 0, MaxTokens = 200 };
+        var settings = new OpenAIPromptExecutionSettings { Temperature = 0, MaxTokens = maxTokens };
         int prompt = 0, completion = 0;
         string? problem = null;
         for (var attempt = 0; attempt < 2; attempt++)
@@ -230,10 +223,10 @@ public sealed class DescriptionScorer(IChatCompletionService chat, AgentOptions 
             var (p, c) = TokenUsage.Of(reply);
             prompt += p;
             completion += c;
-            (var answers, problem) = ParseAnswers(reply.Content, expected);
-            if (answers is not null) return (answers, prompt, completion, null);
+            (var answer, problem) = parse(reply.Content);
+            if (answer is not null) return (answer, prompt, completion, null);
             history.Add(reply);
-            history.AddUserMessage($"Your answer could not be read: {problem}. Reply with only {{\"answers\": [...]}} holding exactly {expected} values, each 0 or 1.");
+            history.AddUserMessage($"Your answer could not be read: {problem}. Reply with only {expectedShape}.");
         }
         return (null, prompt, completion, problem);
     }
