@@ -35,6 +35,7 @@ public sealed class SearchBenchmark(ITestOutputHelper output)
         using var folder = new TempDirectory();
         await using var index = new LuceneFeatureIndex(new LuceneSearchOptions { IndexDirectory = folder.Path });
         var report = new StringBuilder();
+        report.AppendLine("Start: " + BenchmarkMachine.Describe());
         report.AppendLine(CultureInfo.InvariantCulture, $"Lucene, {featureCount:N0} features, {Environment.ProcessorCount} cores");
 
         var rebuild = Stopwatch.StartNew();
@@ -69,6 +70,7 @@ public sealed class SearchBenchmark(ITestOutputHelper output)
                 + string.Create(CultureInfo.InvariantCulture, $", {cpuMs / all.Count:F2} CPU-ms per query"));
         }
         report.Append(Breakdown(index));
+        report.AppendLine("End: " + BenchmarkMachine.Describe());
         output.WriteLine(report.ToString());
         if (Environment.GetEnvironmentVariable("ESMC_BENCHMARK_OUT") is { Length: > 0 } file) await File.AppendAllTextAsync(file, report.ToString());
     }

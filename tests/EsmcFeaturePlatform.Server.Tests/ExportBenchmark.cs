@@ -41,6 +41,7 @@ public sealed class ExportBenchmark(ITestOutputHelper output)
         using var http = new HttpClient { BaseAddress = new Uri(server), Timeout = Timeout.InfiniteTimeSpan };
 
         var report = new StringBuilder();
+        report.AppendLine("Start: " + BenchmarkMachine.Describe());
         report.AppendLine(CultureInfo.InvariantCulture, $"Export of {Features:N0} features ({sae}), {Environment.ProcessorCount} cores, loopback HTTP/1.1 to Kestrel, silo on Azurite");
         report.AppendLine();
         report.AppendLine("| pass | format | seconds | features/s | MiB | MiB/s |");
@@ -84,6 +85,7 @@ public sealed class ExportBenchmark(ITestOutputHelper output)
         {
             File.Delete(file);
         }
+        report.AppendLine("End: " + BenchmarkMachine.Describe());
         output.WriteLine(report.ToString());
         if (Environment.GetEnvironmentVariable("ESMC_BENCHMARK_OUT") is { Length: > 0 } path) await File.AppendAllTextAsync(path, report.ToString());
     }

@@ -68,6 +68,7 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
         for (var i = 0; i < 300; i++) await CallAsync(i);   // warm-up: JIT tiers, connections, index caches
 
         var report = new StringBuilder();
+        report.AppendLine("Start: " + BenchmarkMachine.Describe());
         report.AppendLine(CultureInfo.InvariantCulture, $"searchFeatures over loopback HTTP/1.1, {Features:N0} features (index prebuilt in {rebuild.Elapsed.TotalSeconds:F1} s), first 20 with highlights, a quarter filtered by status, {Environment.ProcessorCount} cores");
         report.AppendLine();
         report.AppendLine("| clients | requests | p50 (ms) | p99 (ms) | requests/s | CPU-ms per request (server + client) |");
@@ -92,6 +93,7 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {clients} | {requests} | {Percentile(latencies, 0.50):F1} | {Percentile(latencies, 0.99):F1} | {requests / wall.Elapsed.TotalSeconds:F0} | {cpuMs / requests:F2} |"));
         }
+        report.AppendLine("End: " + BenchmarkMachine.Describe());
         output.WriteLine(report.ToString());
         if (Environment.GetEnvironmentVariable("ESMC_BENCHMARK_OUT") is { Length: > 0 } path) await File.AppendAllTextAsync(path, report.ToString());
     }

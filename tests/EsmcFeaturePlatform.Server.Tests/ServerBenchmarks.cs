@@ -71,11 +71,6 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
         throw new DirectoryNotFoundException("EsmcFeaturePlatform.sln not found above the test binaries; set ESMC_BENCH_MODEL_CACHE.");
     }
 
-    /// <summary>The machine and its load, printed before and after a run: a 2-core machine shared with builds gives other numbers than an idle one.</summary>
-    private static string MachineLine() =>
-        $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.MachineName}, {Environment.ProcessorCount} cores, " +
-        $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load average {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}";
-
     private static string F(double value, string format = "0") => value.ToString(format, CultureInfo.InvariantCulture);
 
     private static Dictionary<string, string?> Settings(string root) => new()
@@ -136,7 +131,7 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
     {
         var (root, sae) = Model.Value;
         var table = new StringBuilder();
-        output.WriteLine("Start: " + MachineLine());
+        output.WriteLine("Start: " + BenchmarkMachine.Describe());
         table.AppendLine($"Model {Size.ModelName} (d {Size.DModel}, {Size.Layers} layers, codebook {Size.CodebookSize}, k {Size.K}), device {Device ?? "auto"}, {Environment.ProcessorCount} cores");
         table.AppendLine();
         table.AppendLine("| silos | proteins | residues | bare inference (res/s) | indexing (res/s) | overhead | job wall (s) | active features |");
@@ -225,7 +220,7 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
         table.AppendLine("|---|---|---|---|---|");
         foreach (var line in memory) table.AppendLine(line);
         table.AppendLine();
-        table.AppendLine("End: " + MachineLine());
+        table.AppendLine("End: " + BenchmarkMachine.Describe());
         output.WriteLine(table.ToString());
     }
 

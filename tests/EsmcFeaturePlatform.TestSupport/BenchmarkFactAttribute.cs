@@ -16,3 +16,12 @@ public sealed class BenchmarkFactAttribute : FactAttribute
         if (Environment.GetEnvironmentVariable(Variable) != "1") Skip = $"benchmark: set {Variable}=1 to run";
     }
 }
+
+/// <summary>What every benchmark prints before and after its run: numbers from a shared 2-core machine mean little without it.</summary>
+public static class BenchmarkMachine
+{
+    /// <summary>UTC time, host, cores, OS and the load average (from /proc/loadavg where there is one).</summary>
+    public static string Describe() =>
+        $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.MachineName}, {Environment.ProcessorCount} cores, " +
+        $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}, load average {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}";
+}
