@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 using EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 using Xunit;
+using static EsmcFeaturePlatform.TestSupport.TinyModelRoot;
 using static EsmcFeaturePlatform.Inference.Tests.Inference.InferenceFixtures;
 
 namespace EsmcFeaturePlatform.Inference.Tests.Inference;

@@ -106,11 +106,4 @@ public static class InferenceFixtures
         Directory.CreateDirectory(dir);
         return dir;
     }
-
-    public static string CopyDirectory(string source, string destination)
-    {
-        Directory.CreateDirectory(destination);
-        foreach (var file in Directory.EnumerateFiles(source)) File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
-        return destination;
-    }
 }

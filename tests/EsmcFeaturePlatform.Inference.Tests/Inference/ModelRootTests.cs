@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using EsmcFeaturePlatform.Inference.TorchSharp;
 using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 using Xunit;
+using static EsmcFeaturePlatform.TestSupport.TinyModelRoot;
 using static EsmcFeaturePlatform.Inference.Tests.Inference.InferenceFixtures;
 
 namespace EsmcFeaturePlatform.Inference.Tests.Inference;
