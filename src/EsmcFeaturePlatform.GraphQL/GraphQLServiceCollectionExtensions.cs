@@ -1,5 +1,7 @@
 using GraphQL;
 using GraphQL.Types;
+using GraphQL.Validation.Complexity;
+using GraphQL.Validation.Rules.Custom;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,11 +21,10 @@ public static class GraphQLServiceCollectionExtensions
             .AddGraphTypes(typeof(PlatformSchema).Assembly)
             .AddSystemTextJson()
             .AddErrorInfoProvider(new PlatformErrorInfoProvider(exposeInternals))
-            .AddComplexityAnalyzer(c =>
-            {
-                c.MaxDepth = api.MaxDepth;
-                c.MaxComplexity = api.MaxComplexity;
-            }));
+            // The complexity analyzer as a rule that also runs on cached documents: its limits may depend on variables.
+            .AddValidationRule(new ComplexityValidationRule(new ComplexityOptions { MaxDepth = api.MaxDepth, MaxComplexity = api.MaxComplexity }),
+                useForCachedDocuments: true)
+            .ConfigureExecution(new GraphQLDocumentCache()));
         return services;
     }
 

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text;
 using EsmcFeaturePlatform.Abstractions;
 using Lucene.Net.Analysis;
 using Lucene.Net.Analysis.Core;
@@ -32,6 +34,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     private const LuceneVersion Version = LuceneVersion.LUCENE_48;
     private const string CurrentFileName = "CURRENT";
     private const string GenerationPrefix = "gen-";
+    private const int MaxParsedQueries = 4096;
 
     internal static readonly Sort ResultOrder = new(
         SortField.FIELD_SCORE,
@@ -46,6 +49,16 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     private readonly LuceneSearchOptions options;
     private readonly string root;
     private readonly Analyzer analyzer = CreateAnalyzer();
+    private static readonly SimpleHTMLFormatter HighlightFormatter = new("<em>", "</em>");
+    private static readonly SimpleHTMLEncoder HighlightEncoder = new();
+
+    // Parsing depends only on the text and the analyzer, so parsed queries live as long as the index. Lucene's
+    // classic parser signals the end of its input with an exception, which made parsing a third of a query's CPU.
+    // Query objects are safe to share: searching rewrites into new objects and never mutates the original.
+    private readonly ConcurrentDictionary<string, Query> parsedQueries = new(StringComparer.Ordinal);
+    // Results and highlight terms hold only for the reader they were computed on; see ReaderCache.
+    private ReaderCache? readerCache;
+    private int parsedQueryCount;
 
     // Serializes IndexWriter mutations so each can also be recorded for replay during a rebuild.
     private readonly object writeGate = new();
@@ -105,7 +118,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         try
         {
             ct.ThrowIfCancellationRequested();
-            return Task.FromResult(Search(query));
+            return Task.FromResult(Search(query, useCache: true));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -144,6 +157,9 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
             {
                 next.Writer.UpdateDocument(new Term(Schema.Id, feature.Id), LuceneFeatureDocuments.Create(feature));
             }
+            // A rebuilt index is read far more than it is written: one segment means each query term is looked up in
+            // one term dictionary, not one per segment. Done before the locks, so searches and writes go on meanwhile.
+            next.Writer.ForceMerge(1);
 
             await lifecycleGate.WaitAsync(ct);
             try
@@ -241,7 +257,8 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         }
     }
 
-    private FeatureSearchResult Search(FeatureSearchQuery query)
+    /// <summary>One search; <paramref name="useCache"/> false computes the result even when a cached one exists (benchmarks).</summary>
+    internal FeatureSearchResult Search(FeatureSearchQuery query, bool useCache)
     {
         var pageSize = Schema.ValidateAndGetPageSize(query);
         var main = ParseQuery(query.Query);
@@ -250,6 +267,10 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
 
         return WithSearcher(searcher =>
         {
+            var cache = useCache ? CacheFor(searcher.IndexReader) : null;
+            var key = cache is null ? null : ResultKey(query);
+            if (key is not null && cache!.Results.TryGetValue(key, out var cached)) return cached;
+
             var wanted = pageSize + 1;
             TopFieldDocs top;
             try
@@ -267,7 +288,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
                 throw new SearchSyntaxException($"The query '{query.Query}' expands to too many terms; use a longer prefix.");
             }
 
-            var highlighters = main is MatchAllDocsQuery || top.ScoreDocs.Length == 0 ? [] : CreateHighlighters(query.Query, main, searcher);
+            var highlighters = main is MatchAllDocsQuery || top.ScoreDocs.Length == 0 ? [] : CreateHighlighters(query.Query, main, searcher, cache);
             var hits = new List<FeatureSearchHit>(Math.Min(pageSize, top.ScoreDocs.Length));
             foreach (var scoreDoc in top.ScoreDocs.Take(pageSize))
             {
@@ -278,18 +299,74 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
                 hits.Add(new FeatureSearchHit(sae, index, score,
                     new FeatureSearchCursor(score, sae, index).Encode(), Highlight(highlighters, stored)));
             }
-            return new FeatureSearchResult(top.TotalHits, hits, top.ScoreDocs.Length > pageSize, hits.Count > 0 ? hits[^1].Cursor : null);
+            var result = new FeatureSearchResult(top.TotalHits, hits, top.ScoreDocs.Length > pageSize, hits.Count > 0 ? hits[^1].Cursor : null);
+            if (key is not null) cache!.Add(cache.Results, key, result);
+            return result;
         });
+    }
+
+    /// <summary>Every argument that changes a result, in one string (the query's lists compare by reference, not content).</summary>
+    private static string ResultKey(FeatureSearchQuery q)
+    {
+        var key = new StringBuilder(q.Query.Length + 64).Append(q.Query).Append('\u0001').Append(q.SaeId).Append('\u0001');
+        if (q.Statuses is { } statuses) key.AppendJoin(',', statuses.Order());
+        key.Append('\u0001');
+        if (q.Sources is { } sources) key.AppendJoin(',', sources.Order());
+        key.Append('\u0001').Append(q.MinScore?.ToString("R", CultureInfo.InvariantCulture)).Append('\u0001').Append(q.MinDocumentCount)
+            .Append('\u0001').Append(q.MaxDocumentCount).Append('\u0001').Append(q.First).Append('\u0001').Append(q.After);
+        return key.ToString();
+    }
+
+    /// <summary>The cache of the reader a search runs on: a refresh (any visible write) or a rebuild brings a new reader and so an empty cache.</summary>
+    private ReaderCache? CacheFor(IndexReader reader)
+    {
+        if (options.ResultCacheEntries == 0) return null;
+        var cache = Volatile.Read(ref readerCache);
+        if (cache is not null && ReferenceEquals(cache.Reader, reader)) return cache;
+        var fresh = new ReaderCache(reader, options.ResultCacheEntries);
+        // Two searches on two readers at once (a refresh between them) may swap back and forth; each swap only costs misses.
+        Interlocked.CompareExchange(ref readerCache, fresh, cache);
+        return fresh;
+    }
+
+    /// <summary>
+    /// Whole results and highlight terms for one reader. Bounded by entry count; when full it starts over, which keeps
+    /// the frequent queries (they come back at once) without bookkeeping on every hit.
+    /// </summary>
+    private sealed class ReaderCache(IndexReader reader, int capacity)
+    {
+        // ConcurrentDictionary.Count takes every lock of the dictionary, so the size is counted here instead.
+        private int added;
+
+        public IndexReader Reader { get; } = reader;
+        public ConcurrentDictionary<string, FeatureSearchResult> Results { get; } = new(StringComparer.Ordinal);
+        public ConcurrentDictionary<string, WeightedTerm[][]> HighlightTerms { get; } = new(StringComparer.Ordinal);
+
+        public void Add<T>(ConcurrentDictionary<string, T> entries, string key, T value)
+        {
+            if (!entries.TryAdd(key, value)) return;
+            if (Interlocked.Increment(ref added) <= 2 * capacity) return;
+            Interlocked.Exchange(ref added, 0);
+            Results.Clear();
+            HighlightTerms.Clear();
+        }
     }
 
     internal Query ParseQuery(string text)
     {
         var trimmed = text.Trim();
         if (trimmed.Length == 0 || trimmed == "*" || trimmed == "*:*") return new MatchAllDocsQuery();
+        if (parsedQueries.TryGetValue(trimmed, out var known)) return known;
         var parser = CreateParser();
         try
         {
-            return parser.Parse(trimmed);
+            var parsed = parser.Parse(trimmed);
+            if (parsedQueries.TryAdd(trimmed, parsed) && Interlocked.Increment(ref parsedQueryCount) > MaxParsedQueries)
+            {
+                Interlocked.Exchange(ref parsedQueryCount, 0);
+                parsedQueries.Clear();
+            }
+            return parsed;
         }
         catch (ParseException e)
         {
@@ -337,9 +414,30 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     /// <summary>
     /// One highlighter per field for the whole page. Term-based scoring (terms extracted once, prefixes expanded
     /// to the words they match in this index) instead of the span-based QueryScorer, which re-indexes every
-    /// snippet in memory to resolve phrases and prefixes and dominated query latency.
+    /// snippet in memory to resolve phrases and prefixes and dominated query latency. The terms are kept per reader
+    /// (prefixes expand differently as the index changes), so a repeated query extracts nothing.
     /// </summary>
-    private List<(string Field, Highlighter Highlighter)> CreateHighlighters(string text, Query main, IndexSearcher searcher)
+    private List<(string Field, Highlighter Highlighter)> CreateHighlighters(string text, Query main, IndexSearcher searcher, ReaderCache? cache)
+    {
+        var key = text.Trim();
+        if (cache is null || !cache.HighlightTerms.TryGetValue(key, out var terms))
+        {
+            terms = ExtractHighlightTerms(key, main, searcher);
+            cache?.Add(cache.HighlightTerms, key, terms);
+        }
+        var highlighters = new List<(string, Highlighter)>(terms.Length);
+        for (var f = 0; f < terms.Length; f++)
+        {
+            highlighters.Add((SearchedFieldNames[f], new Highlighter(HighlightFormatter, HighlightEncoder, new QueryTermScorer(terms[f]))
+            {
+                TextFragmenter = new SimpleFragmenter(150),
+            }));
+        }
+        return highlighters;
+    }
+
+    /// <summary>Per searched field (in <see cref="SearchedFieldNames"/> order), the query's terms in that field.</summary>
+    private WeightedTerm[][] ExtractHighlightTerms(string text, Query main, IndexSearcher searcher)
     {
         Query withWords = main;
         // Only prefixes and wildcards need re-parsing to learn the words they match; plain terms and phrases parse to
@@ -350,18 +448,14 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
             {
                 var parser = CreateParser();
                 parser.MultiTermRewriteMethod = MultiTermQuery.SCORING_BOOLEAN_QUERY_REWRITE;
-                withWords = searcher.Rewrite(parser.Parse(text.Trim()));
+                withWords = searcher.Rewrite(parser.Parse(text));
             }
             catch (BooleanQuery.TooManyClausesException)
             {
                 withWords = main; // a prefix matching too many words: highlight the plain terms only
             }
         }
-        return [.. Schema.SearchedFields.Select(f => (f.Field, new Highlighter(
-            new SimpleHTMLFormatter("<em>", "</em>"), new SimpleHTMLEncoder(), new QueryTermScorer(withWords, f.Field))
-        {
-            TextFragmenter = new SimpleFragmenter(150),
-        }))];
+        return [.. SearchedFieldNames.Select(field => QueryTermExtractor.GetTerms(withWords, false, field))];
     }
 
     private static bool HasMultiTermQuery(Query query) => query switch

@@ -52,6 +52,25 @@ public sealed class LuceneFeatureIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task Cached_results_never_outlive_a_write_and_equal_uncached_ones()
+    {
+        await using var index = Open();
+        await index.UpsertAsync([Doc(1, "Zinc finger"), Doc(2, "Kinase")]);
+        var zinc = new FeatureSearchQuery("zinc");
+        var first = await index.SearchAsync(zinc);
+        Assert.Same(first, await index.SearchAsync(zinc));                       // the repeat is the cached result
+        Assert.Equal(first.Hits.Select(h => h.Index), index.Search(zinc, useCache: false).Hits.Select(h => h.Index));
+        Assert.NotSame(first, await index.SearchAsync(zinc with { Statuses = [DescriptionStatus.Rejected] }));
+
+        await index.UpsertAsync([Doc(3, "Zinc ribbon")]);                        // a write: new reader, empty cache
+        Assert.Equal([1, 3], (await index.SearchAsync(zinc)).Hits.Select(h => h.Index).Order());
+        await index.UpsertAsync([Doc(1, "Iron sulfur cluster")]);
+        Assert.Equal([3], (await index.SearchAsync(zinc)).Hits.Select(h => h.Index));
+        await index.DeleteSaeAsync(Sae);
+        Assert.Equal(0, (await index.SearchAsync(zinc)).TotalCount);
+    }
+
+    [Fact]
     public async Task With_a_zero_commit_interval_every_write_is_on_disk_when_upsert_returns()
     {
         await using var index = Open(TimeSpan.Zero);

@@ -40,6 +40,25 @@ public static class SyntheticFeatures
         "signal peptide", "disulfide bond", "metal ion binding", "membrane", "cytoplasm", "extracellular region",
     ];
 
+    /// <summary>
+    /// Queries that never repeat (two or three vocabulary words, a quarter ending in a prefix), drawn like the
+    /// descriptions' words: the path a cache cannot serve.
+    /// </summary>
+    public static IReadOnlyList<string> UniqueQueries(int count, int seed)
+    {
+        var random = new Random(seed);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var queries = new List<string>(count);
+        while (queries.Count < count)
+        {
+            var words = Enumerable.Range(0, random.Next(2, 4)).Select(_ => Pick(random, Domain)).Distinct().ToList();
+            if (random.NextDouble() < 0.25 && words[^1].Length > 4) words[^1] = words[^1][..4] + "*";
+            var query = string.Join(' ', words);
+            if (seen.Add(query)) queries.Add(query);
+        }
+        return queries;
+    }
+
     public static async IAsyncEnumerable<FeatureDocument> Generate(int count, int seed)
     {
         var random = new Random(seed);

@@ -235,6 +235,24 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
         var (_, tooDeep) = await platform.PostAsync(deep);
         Assert.Equal("BAD_USER_INPUT", PlatformFactory.ErrorCode(tooDeep));
         Assert.Null(tooDeep["data"]);
+        var (_, again) = await platform.PostAsync(deep);   // a refused document is never cached
+        Assert.Equal("BAD_USER_INPUT", PlatformFactory.ErrorCode(again));
+    }
+
+    [Fact]
+    public async Task A_repeated_query_text_runs_from_the_document_cache_with_each_requests_own_variables()
+    {
+        const string query = "query($i: Int!) { feature(sae: \"" + Sae + "\", index: $i) { index } }";
+        for (var round = 0; round < 2; round++)   // the second round is served by cached documents
+        {
+            Assert.Equal(3, (await platform.DataAsync(query, new { i = 3 }))["feature"]!["index"]!.GetValue<int>());
+            Assert.Equal(5, (await platform.DataAsync(query, new { i = 5 }))["feature"]!["index"]!.GetValue<int>());
+            var (_, outOfRange) = await platform.PostAsync(query, new { i = 64 });
+            Assert.Equal("BAD_USER_INPUT", PlatformFactory.ErrorCode(outOfRange));
+            var (_, missing) = await platform.PostAsync(query);   // variable validation still runs on a cached document
+            Assert.NotNull(missing["errors"]);
+            Assert.Contains("$i", PlatformFactory.ErrorMessage(missing));
+        }
     }
 
     [Fact]
