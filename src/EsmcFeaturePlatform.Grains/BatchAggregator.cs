@@ -4,11 +4,15 @@ using EsmcFeaturePlatform.Abstractions.Grains;
 namespace EsmcFeaturePlatform.Grains;
 
 /// <summary>One batch's (or window's) contribution to every feature it touched, plus the SAE-wide statistics delta.</summary>
-public sealed record BatchAggregate(IReadOnlyList<(int Index, FeatureBatchUpdate Update)> Features, StatisticsBatchUpdate Statistics);
+public sealed record BatchAggregate(string JobId, int BatchNumber, IReadOnlyList<FeatureWindowUpdate> Features, StatisticsBatchUpdate Statistics)
+{
+    /// <summary>One update per feature page with an active feature (what the job sends: one storage write per page).</summary>
+    public IEnumerable<(int Page, FeaturePageUpdate Update)> ByPage() =>
+        Features.GroupBy(f => FeaturePages.PageOf(f.Index)).Select(g => (g.Key, new FeaturePageUpdate(JobId, BatchNumber, [.. g])));
+}
 
 /// <summary>
-/// Folds a batch of encoded proteins into one update per active feature, so the job sends one call per
-/// feature per batch. Memory is bounded by the batch (its non-zero activations), never by the corpus.
+/// Folds a batch of encoded proteins into one update per active feature. Memory is bounded by the batch (its non-zero activations), never by the corpus.
 /// </summary>
 public static class BatchAggregator
 {
@@ -24,7 +28,7 @@ public static class BatchAggregator
 
 /// <summary>
 /// Folds several consecutive batches into one update per active feature (the indexing job's write window), so a
-/// feature is written once per window instead of once per batch. Memory is bounded by features x (examples +
+/// feature page is written once per window instead of once per batch. Memory is bounded by features x (examples +
 /// samples) plus one batch's activations, never by the corpus or the window length: each feature keeps only the
 /// candidates that can still make its top examples or its sample, which is exact because both selections are
 /// top-k under a total order (max value then id; sample hash then id).
@@ -71,16 +75,16 @@ public sealed class AggregationWindow(int codebookSize, int exampleCapacity, int
     /// <summary>The window's updates, tagged (job, last batch of the window) for the grains' replay rule.</summary>
     public BatchAggregate Build(string jobId, int batchNumber)
     {
-        var features = new List<(int, FeatureBatchUpdate)>(_perFeature.Count);
+        var features = new List<FeatureWindowUpdate>(_perFeature.Count);
         foreach (var (index, acc) in _perFeature)
         {
-            features.Add((index, new FeatureBatchUpdate(jobId, batchNumber, acc.Max, acc.DocumentCount, exampleCapacity,
+            features.Add(new FeatureWindowUpdate(index, acc.Max, acc.DocumentCount, exampleCapacity,
                 Select(acc.Examples, exampleCapacity, StoredExample.CompareTopOrder),
-                Select(acc.Examples, sampleCapacity, StoredExample.CompareSampleOrder))));
+                Select(acc.Examples, sampleCapacity, StoredExample.CompareSampleOrder)));
         }
         var statistics = new StatisticsBatchUpdate(jobId, batchNumber, codebookSize, Proteins,
             [.. _perFeature.Keys], [.. _perFeature.Values.Select(a => a.Max)], [.. _perFeature.Values.Select(a => a.DocumentCount)]);
-        return new BatchAggregate(features, statistics);
+        return new BatchAggregate(jobId, batchNumber, features, statistics);
     }
 
     private static StoredExample[] Select(List<StoredExample> examples, int capacity, Comparison<StoredExample> order)

@@ -7,82 +7,49 @@ namespace EsmcFeaturePlatform.Grains;
 [GenerateSerializer, Alias("esmc.FeatureState.v1")]
 public sealed class FeatureState
 {
-    [Id(0)] public float? MaxActivation { get; set; }
-    [Id(1)] public int DocumentCount { get; set; }
-    [Id(2)] public int ExampleCapacity { get; set; }
-    [Id(3)] public List<StoredExample> TopExamples { get; set; } = [];
-    [Id(4)] public List<StoredExample> Samples { get; set; } = [];
-    /// <summary>Per job, the last batch applied: a job writes its batches in order, so one number per job suffices.</summary>
-    [Id(5)] public Dictionary<string, int> LastAppliedBatch { get; set; } = [];
+    // Ids 0-5 held the corpus statistics and examples before they moved to FeaturePageState; never reuse them.
     [Id(6)] public List<DescriptionVersion> Descriptions { get; set; } = [];
     /// <summary>Per describe job, the version it stored: a job resumed after a lost silo re-describes a chunk without adding twice.</summary>
     [Id(7)] public Dictionary<string, int> DescribedByJob { get; set; } = [];
 }
 
 /// <summary>
-/// One SAE feature: corpus statistics, the top examples (by per-protein max, ties by id) and a uniform sample of
-/// the proteins it fires in (the smallest hashes of their ids), from which examples over the activation range are
-/// drawn. Both selections are order-independent, so the state does not depend on how batches were spread or retried.
+/// One SAE feature: its description history (curation, generated descriptions) in its own state, and its corpus
+/// statistics and examples read from its feature page (<see cref="FeaturePageGrain"/>), where indexing writes them.
 /// </summary>
 public sealed class FeatureGrain(
     [PersistentState("feature", GrainStorage.Name)] IPersistentState<FeatureState> state,
-    Microsoft.Extensions.Options.IOptions<IndexingOptions> options,
     IFeatureChangeNotifier changes) : Grain, IFeatureGrain
 {
     private FeatureKey Key => FeatureKey.Parse(this.GetPrimaryKeyString());
 
-    public async Task ApplyBatchAsync(FeatureBatchUpdate update)
+    private Task<FeatureStatistics> StatisticsAsync(int topExamples, bool withSamples = false) =>
+        GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).GetAsync(Key.Index, topExamples, withSamples);
+
+    public async Task<FeatureSummary> GetSummaryAsync()
     {
-        var s = state.State;
-        if (s.LastAppliedBatch.TryGetValue(update.JobId, out var last) && update.BatchNumber <= last) return;
-        s.LastAppliedBatch[update.JobId] = update.BatchNumber;
-        if (update.DocumentCountDelta > 0)
-        {
-            s.MaxActivation = s.MaxActivation is { } max ? Math.Max(max, update.BatchMax) : update.BatchMax;
-            s.DocumentCount += update.DocumentCountDelta;
-        }
-        s.ExampleCapacity = Math.Max(s.ExampleCapacity, update.ExampleCapacity);
-        s.TopExamples = Merge(s.TopExamples, update.TopCandidates, s.ExampleCapacity, StoredExample.CompareTopOrder);
-        s.Samples = Merge(s.Samples, update.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
-        await state.WriteStateAsync();
-        changes.FeatureChanged(Key);
+        var s = await StatisticsAsync(0);
+        return new FeatureSummary(Key.Index, s.MaxActivation, s.DocumentCount, s.ExampleCount);
     }
 
-    private static List<StoredExample> Merge(List<StoredExample> current, StoredExample[] candidates, int capacity, Comparison<StoredExample> order)
+    public async Task<ActivationExample[]> GetTopExamplesAsync(int first) =>
+        await WithSequencesAsync([.. (await StatisticsAsync(first)).TopExamples]);
+
+    public async Task<StoredExample[]> GetStoredTopExamplesAsync(int first) => (await StatisticsAsync(first)).TopExamples;
+
+    public async Task<ActivationExample[]> GetQuantileSamplesAsync(int count)
     {
-        if (candidates.Length == 0) return current;
-        var merged = new List<StoredExample>(current.Count + candidates.Length);
-        merged.AddRange(current);
-        // A protein is indexed into an SAE once, but guard anyway: a duplicate id would double-show in examples.
-        var known = current.Select(e => e.SequenceId).ToHashSet(StringComparer.Ordinal);
-        merged.AddRange(candidates.Where(c => known.Add(c.SequenceId)));
-        merged.Sort(order);
-        if (merged.Count > capacity) merged.RemoveRange(capacity, merged.Count - capacity);
-        return merged;
-    }
-
-    public Task<FeatureSummary> GetSummaryAsync() =>
-        Task.FromResult(new FeatureSummary(Key.Index, state.State.MaxActivation, state.State.DocumentCount, state.State.TopExamples.Count));
-
-    public Task<ActivationExample[]> GetTopExamplesAsync(int first) =>
-        WithSequencesAsync(state.State.TopExamples.Take(Math.Max(0, first)).ToList());
-
-    public Task<StoredExample[]> GetStoredTopExamplesAsync(int first) =>
-        Task.FromResult(state.State.TopExamples.Take(Math.Max(0, first)).ToArray());
-
-    public Task<ActivationExample[]> GetQuantileSamplesAsync(int count)
-    {
-        var byValue = state.State.Samples.ToList();
+        var byValue = (await StatisticsAsync(0, withSamples: true)).Samples.ToList();
         byValue.Sort(StoredExample.CompareTopOrder);
-        if (count <= 0 || byValue.Count == 0) return Task.FromResult(Array.Empty<ActivationExample>());
-        if (byValue.Count <= count) return WithSequencesAsync(byValue);
+        if (count <= 0 || byValue.Count == 0) return [];
+        if (byValue.Count <= count) return await WithSequencesAsync(byValue);
         // Evenly spaced ranks from the highest to the lowest activation: the quantiles of the sample.
         var picked = Enumerable.Range(0, count)
             .Select(i => count == 1 ? 0 : (int)Math.Round(i * (byValue.Count - 1) / (double)(count - 1)))
             .Distinct()
             .Select(i => byValue[i])
             .ToList();
-        return WithSequencesAsync(picked);
+        return await WithSequencesAsync(picked);
     }
 
     public Task<DescriptionVersion[]> GetDescriptionsAsync() => Task.FromResult(state.State.Descriptions.ToArray());
@@ -172,12 +139,12 @@ public sealed class FeatureGrain(
         changes.FeatureChanged(Key);
     }
 
-    public Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds)
+    public async Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds)
     {
-        var s = state.State;
-        var top = s.TopExamples.Take(Math.Max(0, topExampleIds)).ToList();
-        return Task.FromResult(new FeatureSnapshot(Key.Index, s.MaxActivation, s.DocumentCount, Current(s.Descriptions), s.Descriptions.Count,
-            [.. top.Select(e => e.SequenceId)], [.. top.Select(e => e.MaxValue)]));
+        var descriptions = state.State.Descriptions;
+        var s = await StatisticsAsync(topExampleIds);
+        return new FeatureSnapshot(Key.Index, s.MaxActivation, s.DocumentCount, Current(descriptions), descriptions.Count,
+            [.. s.TopExamples.Select(e => e.SequenceId)], [.. s.TopExamples.Select(e => e.MaxValue)]);
     }
 
     private async Task<ActivationExample[]> WithSequencesAsync(List<StoredExample> examples)

@@ -33,28 +33,26 @@ namespace EsmcFeaturePlatform.Grains;
  *                document count and only the candidates that can still be among its top examples or its sample
  *                (both are top-k selections under a total order, so pruning early is exact). Memory: features x
  *                (examples + samples), independent of the corpus and of K.
- *   4. write   - when a window is closed (or the file ends), ONE update per active feature for the whole window,
- *                tagged (job, last batch of the window), goes to each feature grain, plus one to the SAE's
- *                statistics grain. This runs in the background while the next window's batches encode and fold
+ *   4. write   - when a window is closed (or the file ends), ONE update for the whole window, tagged (job, last
+ *                batch of the window), goes to each feature PAGE grain holding an active feature (256 consecutive
+ *                features share a page and one storage blob), plus one to the SAE's statistics grain. This runs in the background while the next window's batches encode and fold
  *                (at most one window is being written; the next keeps growing until it is done), so storage
  *                latency overlaps inference instead of adding to it. Windows are written strictly in order, so each grain only
  *                needs the LAST window tag it applied per job to skip a replay.
  *   5. commit  - after the window's writes, the job records its last batch as committed.
  *
- * Why windows and not per-batch writes: a feature-state write is one storage blob write (a few ms on Azurite,
- * more on real storage) and a batch touches most features of a small codebook, so per-batch writes cost far
- * more than the batch's inference. How long a window should be depends on the model and the codebook (writes
+ * Why windows and pages, not per-batch or per-feature writes: a storage write costs a few ms of CPU on Azurite
+ * (more latency on real storage) whatever its size, and a batch touches most features of a small codebook, so
+ * per-batch or per-feature writes cost far more than the batch's inference. How long a window should be depends on the model and the codebook (writes
  * scale with the features that fired, encoding with the residues), so windows ADAPT: the first is WindowBatches
  * long; each later one encodes until the previous window's write time is at most TargetWriteShare of its own
  * encoding time, capped by MaxWindowDuration (progress granularity and work redone after a lost silo) and
- * MaxWindowBatches. On this 2-core machine with Azurite beside the silo, a feature write costs about 2 ms of CPU, so
- * a 65,536-feature codebook costs minutes per window: fixed windows sized for a tiny model cost more than the
- * inference of a large one, and windows sized for a large model make progress on a tiny one crawl.
+ * MaxWindowBatches.
  * Keeping updates in the feature grains' memory and flushing them lazily was the alternative; it needs the job
  * to detect a feature activation lost between apply and flush (its in-memory updates gone), which the job-side
  * window avoids: nothing is acknowledged that is not durable.
  *
- * A silo lost between 4 and 5 leaves some features ahead of the job: the replay of the window (same batches,
+ * A silo lost between 4 and 5 leaves some pages ahead of the job: the replay of the window (same batches,
  * same owned ids, same tag) skips them and brings the others level. Top examples and samples are
  * order-independent selections (max value then id; smallest hash of the id), max is a max and counts only move
  * once per (job, window), so the final numbers equal a single-process computation over the distinct ids.
@@ -421,14 +419,14 @@ public sealed class IndexingJobGrain(
             var statistics = GrainFactory.GetGrain<INormalizationStatsGrain>(sae.Id);
             await RetryTransientAsync(async () =>
             {
-                // A bounded number of writes in flight: a large codebook has tens of thousands of active features per
-                // window, and sending them all at once queues most of them in storage long enough to time out (and be
-                // re-sent) while the throughput stays what storage gives. The order does not matter (one update each).
-                using var slots = new SemaphoreSlim(options.Value.MaxConcurrentFeatureWrites);
-                var writes = aggregate.Features.Select(async f =>
+                // One write per feature page. A bounded number in flight: a 131,072-feature codebook has 512 pages, and
+                // sending them all at once queues most in storage long enough to time out (and be re-sent) while the
+                // throughput stays what storage gives. The order does not matter (one update each).
+                using var slots = new SemaphoreSlim(options.Value.MaxConcurrentPageWrites);
+                var writes = aggregate.ByPage().Select(async p =>
                 {
                     await slots.WaitAsync(stop);
-                    try { await GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(sae.Id, f.Index).ToString()).ApplyBatchAsync(f.Update); }
+                    try { await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.Key(sae.Id, p.Page)).ApplyBatchAsync(p.Update); }
                     finally { slots.Release(); }
                 }).Append(statistics.ApplyBatchAsync(aggregate.Statistics)).ToList();
                 await Task.WhenAll(writes);

@@ -38,8 +38,8 @@ public sealed class IndexingOptions
     /// <summary>The most batches in one window (0: no limit but <see cref="MaxWindowDuration"/>).</summary>
     public int MaxWindowBatches { get; set; }
 
-    /// <summary>Feature-state writes in flight per window (each is one storage write); the rest wait their turn.</summary>
-    public int MaxConcurrentFeatureWrites { get; set; } = 256;
+    /// <summary>Feature-page writes in flight per window (each is one storage write of 256 features); the rest wait their turn.</summary>
+    public int MaxConcurrentPageWrites { get; set; } = 64;
 
     /// <summary>Examples kept per feature for quantile sampling (a uniform sample of the proteins it fires in).</summary>
     public int SampleCapacity { get; set; } = 64;
@@ -62,7 +62,7 @@ public sealed class IndexingOptions
         if (TargetWriteShare is < 0 or >= 1 || double.IsNaN(TargetWriteShare)) throw new ArgumentException($"{SectionName}:TargetWriteShare must be in [0, 1); got {TargetWriteShare}.");
         if (MaxWindowDuration <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:MaxWindowDuration must be positive.");
         if (MaxWindowBatches < 0) throw new ArgumentException($"{SectionName}:MaxWindowBatches must not be negative; got {MaxWindowBatches}.");
-        if (MaxConcurrentFeatureWrites < 1) throw new ArgumentException($"{SectionName}:MaxConcurrentFeatureWrites must be positive; got {MaxConcurrentFeatureWrites}.");
+        if (MaxConcurrentPageWrites < 1) throw new ArgumentException($"{SectionName}:MaxConcurrentPageWrites must be positive; got {MaxConcurrentPageWrites}.");
         if (SampleCapacity < 0) throw new ArgumentException($"{SectionName}:SampleCapacity must not be negative; got {SampleCapacity}.");
         if (MaxTopExamples < 1) throw new ArgumentException($"{SectionName}:MaxTopExamples must be positive; got {MaxTopExamples}.");
         if (WatchdogInterval <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:WatchdogInterval must be positive.");

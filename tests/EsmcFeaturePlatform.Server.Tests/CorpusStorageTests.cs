@@ -153,11 +153,16 @@ public sealed class ClusterCorpusStorageTests
             .GetAsync([first.Id]);
         Assert.Equal(first.Sequence, stored.Single().Sequence);
 
-        // Grain state holds jobs, features and statistics, but no corpus shard: its memory cannot grow with the corpus.
+        // Grain state holds jobs, feature pages and statistics, but no corpus shard: its memory cannot grow with the
+        // corpus. Indexing writes one blob per page of 256 features, none per feature (features hold descriptions only).
         var blobs = new List<string>();
         await foreach (var blob in new BlobServiceClient("UseDevelopmentStorage=true").GetBlobContainerClient(cluster.StorageName).GetBlobsAsync())
             blobs.Add(blob.Name);
-        Assert.Contains(blobs, b => b.Contains("feature", StringComparison.OrdinalIgnoreCase));
+        var pages = blobs.Where(b => b.Contains("featurepage", StringComparison.OrdinalIgnoreCase)).ToList();
+        var saes = await cluster.Grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();
+        var codebook = saes.Saes.Single(s => s.Id == TestEnvironment.SaeWithRealStats).CodebookSize;
+        Assert.InRange(pages.Count, 1, (codebook + FeaturePages.Size - 1) / FeaturePages.Size);
+        Assert.DoesNotContain(blobs, b => b.Contains("feature", StringComparison.OrdinalIgnoreCase) && !b.Contains("featurepage", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(blobs, b => b.Contains("corpusshard", StringComparison.OrdinalIgnoreCase));
     }
 

@@ -84,18 +84,54 @@ public sealed record StoredExample(
 }
 
 /// <summary>
-/// What one indexing batch contributes to one feature. <see cref="JobId"/> + <see cref="BatchNumber"/>
-/// make the update idempotent: a feature applies a job's batches in increasing order only once.
+/// What one indexing write window contributes to the features of one page (<see cref="FeaturePages"/>).
+/// <see cref="JobId"/> + <see cref="BatchNumber"/> (the window's last batch) make it idempotent: a page applies a
+/// job's windows in increasing order, each once, and all its features' updates in one storage write.
 /// </summary>
-[GenerateSerializer, Alias("esmc.FeatureBatchUpdate.v1")]
-public sealed record FeatureBatchUpdate(
+[GenerateSerializer, Alias("esmc.FeaturePageUpdate.v1")]
+public sealed record FeaturePageUpdate(
     [property: Id(0)] string JobId,
     [property: Id(1)] int BatchNumber,
-    [property: Id(2)] float BatchMax,
-    [property: Id(3)] int DocumentCountDelta,
-    [property: Id(4)] int ExampleCapacity,
-    [property: Id(5)] StoredExample[] TopCandidates,
-    [property: Id(6)] StoredExample[] SampleCandidates);
+    [property: Id(2)] FeatureWindowUpdate[] Features);
+
+/// <summary>One feature's part of a <see cref="FeaturePageUpdate"/>: the window's max, document count and candidates.</summary>
+[GenerateSerializer, Alias("esmc.FeatureWindowUpdate.v1")]
+public sealed record FeatureWindowUpdate(
+    [property: Id(0)] int Index,
+    [property: Id(1)] float WindowMax,
+    [property: Id(2)] int DocumentCountDelta,
+    [property: Id(3)] int ExampleCapacity,
+    [property: Id(4)] StoredExample[] TopCandidates,
+    [property: Id(5)] StoredExample[] SampleCandidates);
+
+/// <summary>
+/// One feature's corpus statistics and examples as its page holds them: <see cref="TopExamples"/> cut to what the
+/// caller asked for (<see cref="ExampleCount"/> is the full number), <see cref="Samples"/> empty unless asked for.
+/// </summary>
+[GenerateSerializer, Alias("esmc.FeatureStatistics.v1")]
+public sealed record FeatureStatistics(
+    [property: Id(0)] float? MaxActivation,
+    [property: Id(1)] int DocumentCount,
+    [property: Id(2)] int ExampleCount,
+    [property: Id(3)] StoredExample[] TopExamples,
+    [property: Id(4)] StoredExample[] Samples);
+
+/// <summary>
+/// Features are grouped in pages of <see cref="Size"/> consecutive indices for their corpus statistics and examples:
+/// indexing writes one storage blob per page and window instead of one per feature (which cost more than the
+/// inference of a large model on the storage emulator). Descriptions stay in each feature's own grain.
+/// </summary>
+public static class FeaturePages
+{
+    public const int Size = 256;
+
+    public static int PageOf(int index) => index / Size;
+
+    /// <summary>The page grain's key: <c>{sae}#page-{n}</c> ('#' cannot occur in an SAE id, see FeatureKey).</summary>
+    public static string Key(string saeId, int page) => $"{saeId}#page-{page}";
+
+    public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
+}
 
 /// <summary>The per-feature numbers as a feature grain holds them (corpus size lives with the SAE's statistics).</summary>
 [GenerateSerializer, Alias("esmc.FeatureSummary.v1")]

@@ -40,9 +40,6 @@ public interface IAnalysisGrain : IGrainWithStringKey
 [Alias("esmc.IFeatureGrain")]
 public interface IFeatureGrain : IGrainWithStringKey
 {
-    [Alias("ApplyBatch")]
-    Task ApplyBatchAsync(FeatureBatchUpdate update);
-
     [Alias("GetSummary")]
     Task<FeatureSummary> GetSummaryAsync();
 
@@ -80,6 +77,19 @@ public interface IFeatureGrain : IGrainWithStringKey
     /// <summary>Statistics, current description and top example ids in one call (search documents, exports, REST).</summary>
     [Alias("GetSnapshot")]
     Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds);
+}
+
+/// <summary>The corpus statistics and examples of one page of an SAE's features; keyed <see cref="FeaturePages.Key"/>.</summary>
+[Alias("esmc.IFeaturePageGrain")]
+public interface IFeaturePageGrain : IGrainWithStringKey
+{
+    /// <summary>Applies a window's updates to the page's features in one write; a replayed window is skipped.</summary>
+    [Alias("ApplyBatch")]
+    Task ApplyBatchAsync(FeaturePageUpdate update);
+
+    /// <summary>One feature's statistics with its first <paramref name="topExamples"/> top examples, and its sample when asked.</summary>
+    [Alias("Get")]
+    Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples);
 }
 
 /// <summary>One shard of an SAE's corpus; keyed <see cref="CorpusSharding.ShardKey"/>.</summary>

@@ -1,0 +1,109 @@
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using Orleans.Storage;
+
+namespace EsmcFeaturePlatform.Grains;
+
+[GenerateSerializer, Alias("esmc.FeaturePageState.v1")]
+public sealed class FeaturePageState
+{
+    /// <summary>By feature index; a feature that never fired has no entry.</summary>
+    [Id(0)] public Dictionary<int, FeatureExamplesState> Features { get; set; } = [];
+    /// <summary>Per job, the last window applied: a job writes its windows in order, so one number per job suffices.</summary>
+    [Id(1)] public Dictionary<string, int> LastAppliedBatch { get; set; } = [];
+}
+
+/// <summary>One feature's corpus statistics, top examples (by per-protein max, ties by id) and uniform sample.</summary>
+[GenerateSerializer, Alias("esmc.FeatureExamplesState.v1")]
+public sealed class FeatureExamplesState
+{
+    [Id(0)] public float? MaxActivation { get; set; }
+    [Id(1)] public int DocumentCount { get; set; }
+    [Id(2)] public int ExampleCapacity { get; set; }
+    [Id(3)] public List<StoredExample> TopExamples { get; set; } = [];
+    [Id(4)] public List<StoredExample> Samples { get; set; } = [];
+}
+
+/// <summary>
+/// The corpus statistics and examples of <see cref="FeaturePages.Size"/> consecutive features of one SAE, in one
+/// storage blob, so an indexing window costs one write per page rather than per feature. The top examples and the
+/// sample (the smallest hashes of the proteins' ids) are order-independent selections, so the state does not depend
+/// on how batches were spread or retried. The feature grains read their numbers here.
+/// </summary>
+public sealed class FeaturePageGrain(
+    [PersistentState("featurePage", GrainStorage.Name)] IPersistentState<FeaturePageState> state,
+    Microsoft.Extensions.Options.IOptions<IndexingOptions> options,
+    IFeatureChangeNotifier changes) : Grain, IFeaturePageGrain
+{
+    private string SaeId
+    {
+        get
+        {
+            var key = this.GetPrimaryKeyString();
+            return key[..key.LastIndexOf('#')];
+        }
+    }
+
+    public async Task ApplyBatchAsync(FeaturePageUpdate update)
+    {
+        var s = state.State;
+        var hadLast = s.LastAppliedBatch.TryGetValue(update.JobId, out var last);
+        if (hadLast && update.BatchNumber <= last) return;
+        var previous = s.Features.ToDictionary(f => f.Key, f => Copy(f.Value));
+        s.LastAppliedBatch[update.JobId] = update.BatchNumber;
+        foreach (var f in update.Features)
+        {
+            if (!s.Features.TryGetValue(f.Index, out var feature)) s.Features[f.Index] = feature = new FeatureExamplesState();
+            if (f.DocumentCountDelta > 0)
+            {
+                feature.MaxActivation = feature.MaxActivation is { } max ? Math.Max(max, f.WindowMax) : f.WindowMax;
+                feature.DocumentCount += f.DocumentCountDelta;
+            }
+            feature.ExampleCapacity = Math.Max(feature.ExampleCapacity, f.ExampleCapacity);
+            feature.TopExamples = Merge(feature.TopExamples, f.TopCandidates, feature.ExampleCapacity, StoredExample.CompareTopOrder);
+            feature.Samples = Merge(feature.Samples, f.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
+        }
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            // Keep memory equal to storage, so the job's retry of the window applies it rather than skipping it.
+            s.Features = previous;
+            if (hadLast) s.LastAppliedBatch[update.JobId] = last;
+            else s.LastAppliedBatch.Remove(update.JobId);
+            // A write that timed out may still have landed (new ETag): reload from storage on the next call.
+            if (ex is InconsistentStateException or TimeoutException) DeactivateOnIdle();
+            throw;
+        }
+        var saeId = SaeId;
+        foreach (var f in update.Features) changes.FeatureChanged(new FeatureKey(saeId, f.Index));
+    }
+
+    private static FeatureExamplesState Copy(FeatureExamplesState f) => new()
+    {
+        MaxActivation = f.MaxActivation, DocumentCount = f.DocumentCount, ExampleCapacity = f.ExampleCapacity,
+        TopExamples = f.TopExamples, Samples = f.Samples,   // Merge builds new lists, never changes these
+    };
+
+    private static List<StoredExample> Merge(List<StoredExample> current, StoredExample[] candidates, int capacity, Comparison<StoredExample> order)
+    {
+        if (candidates.Length == 0) return current;
+        var merged = new List<StoredExample>(current.Count + candidates.Length);
+        merged.AddRange(current);
+        // A protein is indexed into an SAE once, but guard anyway: a duplicate id would double-show in examples.
+        var known = current.Select(e => e.SequenceId).ToHashSet(StringComparer.Ordinal);
+        merged.AddRange(candidates.Where(c => known.Add(c.SequenceId)));
+        merged.Sort(order);
+        if (merged.Count > capacity) merged.RemoveRange(capacity, merged.Count - capacity);
+        return merged;
+    }
+
+    public Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples)
+    {
+        if (!state.State.Features.TryGetValue(index, out var f)) return Task.FromResult(new FeatureStatistics(null, 0, 0, [], []));
+        return Task.FromResult(new FeatureStatistics(f.MaxActivation, f.DocumentCount, f.TopExamples.Count,
+            [.. f.TopExamples.Take(Math.Max(0, topExamples))], withSamples ? [.. f.Samples] : []));
+    }
+}
