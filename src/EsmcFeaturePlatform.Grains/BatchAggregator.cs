@@ -103,10 +103,12 @@ public sealed class AggregationWindow(int codebookSize, int exampleCapacity, int
         /// <summary>Keeps the union of the best candidates under each selection's order: nothing else can be chosen later.</summary>
         public void Prune(int exampleCapacity, int sampleCapacity)
         {
-            var keep = new HashSet<StoredExample>(ReferenceEqualityComparer.Instance);
-            foreach (var e in Select(Examples, exampleCapacity, StoredExample.CompareTopOrder)) keep.Add(e);
-            foreach (var e in Select(Examples, sampleCapacity, StoredExample.CompareSampleOrder)) keep.Add(e);
-            Examples = [.. Examples.Where(keep.Contains)];
+            // A protein is one candidate per feature (claims make ids unique in an SAE), so its id names the candidate;
+            // hashing ids is much cheaper than identity hashes of fresh objects.
+            var keep = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in Select(Examples, exampleCapacity, StoredExample.CompareTopOrder)) keep.Add(e.SequenceId);
+            foreach (var e in Select(Examples, sampleCapacity, StoredExample.CompareSampleOrder)) keep.Add(e.SequenceId);
+            Examples = [.. Examples.Where(e => keep.Contains(e.SequenceId))];
         }
     }
 }

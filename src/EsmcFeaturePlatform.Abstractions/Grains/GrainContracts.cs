@@ -4,7 +4,8 @@ namespace EsmcFeaturePlatform.Abstractions.Grains;
 public enum EncodeFailure { None = 0, InvalidSequence = 1, UnknownSae = 2, Overloaded = 3 }
 
 /// <summary>The answer of an inference worker: results in input order, or the reason nothing was computed.</summary>
-[GenerateSerializer, Alias("esmc.EncodeOutcome.v1")]
+/// <remarks>Immutable (nobody changes a result after the worker made it), so a call within a silo passes it without a deep copy.</remarks>
+[GenerateSerializer, Immutable, Alias("esmc.EncodeOutcome.v1")]
 public sealed record EncodeOutcome(
     [property: Id(0)] EncodedSequence[] Results,
     [property: Id(1)] EncodeFailure Failure,
@@ -86,16 +87,17 @@ public sealed record StoredExample(
 /// <summary>
 /// What one indexing write window contributes to the features of one page (<see cref="FeaturePages"/>).
 /// <see cref="JobId"/> + <see cref="BatchNumber"/> (the window's last batch) make it idempotent: a page applies a
-/// job's windows in increasing order, each once, and all its features' updates in one storage write.
+/// job's windows in increasing order, each once, and all its features' updates in one storage write. Immutable: the
+/// page keeps the candidates it selects (never changing them), so a call within a silo needs no deep copy.
 /// </summary>
-[GenerateSerializer, Alias("esmc.FeaturePageUpdate.v1")]
+[GenerateSerializer, Immutable, Alias("esmc.FeaturePageUpdate.v1")]
 public sealed record FeaturePageUpdate(
     [property: Id(0)] string JobId,
     [property: Id(1)] int BatchNumber,
     [property: Id(2)] FeatureWindowUpdate[] Features);
 
 /// <summary>One feature's part of a <see cref="FeaturePageUpdate"/>: the window's max, document count and candidates.</summary>
-[GenerateSerializer, Alias("esmc.FeatureWindowUpdate.v1")]
+[GenerateSerializer, Immutable, Alias("esmc.FeatureWindowUpdate.v1")]
 public sealed record FeatureWindowUpdate(
     [property: Id(0)] int Index,
     [property: Id(1)] float WindowMax,
@@ -105,10 +107,10 @@ public sealed record FeatureWindowUpdate(
     [property: Id(5)] StoredExample[] SampleCandidates);
 
 /// <summary>
-/// One feature's corpus statistics and examples as its page holds them: <see cref="TopExamples"/> cut to what the
+/// One feature's corpus statistics and examples as its page holds them (immutable: examples are shared, never changed): <see cref="TopExamples"/> cut to what the
 /// caller asked for (<see cref="ExampleCount"/> is the full number), <see cref="Samples"/> empty unless asked for.
 /// </summary>
-[GenerateSerializer, Alias("esmc.FeatureStatistics.v1")]
+[GenerateSerializer, Immutable, Alias("esmc.FeatureStatistics.v1")]
 public sealed record FeatureStatistics(
     [property: Id(0)] float? MaxActivation,
     [property: Id(1)] int DocumentCount,

@@ -45,7 +45,7 @@ public sealed record LoadProblem([property: Id(0)] string Path, [property: Id(1)
 /// Raw SAE features of one sequence. <see cref="Residues"/> has exactly <see cref="Length"/> rows
 /// (residue 1..L, no &lt;cls&gt;/&lt;eos&gt;); each row is a feature list (value &gt; 0, value desc, index asc).
 /// </summary>
-[GenerateSerializer, Alias("esmc.EncodedSequence.v1")]
+[GenerateSerializer, Immutable, Alias("esmc.EncodedSequence.v1")]
 public sealed record EncodedSequence(
     [property: Id(0)] string SaeId,
     [property: Id(1)] int Length,
