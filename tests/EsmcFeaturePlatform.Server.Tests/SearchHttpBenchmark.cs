@@ -20,7 +20,7 @@ namespace EsmcFeaturePlatform.Server.Tests;
 /// and its Lucene index prebuilt with 131,072 synthetic features of realistic description lengths (the generator of
 /// the index-level benchmark, linked from the Search tests). 1, 10 and 100 closed-loop clients on one HttpClient with
 /// enough connections, for repeated and for never-repeated queries; the load generator runs in the same process, so "CPU-ms per request" is server + client.
-/// Run: <c>ESMC_RUN_BENCHMARKS=1 dotnet test tests/EsmcFeaturePlatform.Server.Tests -c Release
+/// Run (server GC, as the server's own process uses: the Web SDK turns it on): <c>DOTNET_gcServer=1 ESMC_RUN_BENCHMARKS=1 dotnet test tests/EsmcFeaturePlatform.Server.Tests -c Release
 /// --filter FullyQualifiedName~SearchHttpBenchmark --logger "console;verbosity=detailed"</c>.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -74,7 +74,7 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
 
         var report = new StringBuilder();
         report.AppendLine("Start: " + BenchmarkMachine.Describe());
-        report.AppendLine(CultureInfo.InvariantCulture, $"searchFeatures over loopback HTTP/1.1, {Features:N0} features (index prebuilt in {rebuild.Elapsed.TotalSeconds:F1} s), first 20 with highlights, a quarter filtered by status, {Environment.ProcessorCount} cores");
+        report.AppendLine(CultureInfo.InvariantCulture, $"searchFeatures over loopback HTTP/1.1, {Features:N0} features (index prebuilt in {rebuild.Elapsed.TotalSeconds:F1} s), first 20 with highlights, a quarter filtered by status, {Environment.ProcessorCount} cores, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC");
         report.AppendLine();
         report.AppendLine("Queries: repeated = the 12 benchmark queries in turn (the index's result cache answers after their first run); unique = never the same twice.");
         report.AppendLine();

@@ -113,8 +113,8 @@ internal sealed class EsmcBackbone : IDisposable
             // scales with one block's work, not with the depth; only the residual stream moves out.
             using (var blockScope = NewDisposeScope())
             {
-                x = x + Attention(block, x, cos, sin, attentionMask).div(scale);
-                x = (x + FeedForward(block, x).div(scale)).MoveToOuterDisposeScope();
+                x = x.Plus(Attention(block, x, cos, sin, attentionMask).DividedBy(scale));
+                x = x.Plus(FeedForward(block, x).DividedBy(scale)).MoveToOuterDisposeScope();
             }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
             if (!hidden.ContainsValue(input)) input.Dispose();
@@ -166,7 +166,7 @@ internal sealed class EsmcBackbone : IDisposable
     {
         var half = x.shape[^1] / 2;
         var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-        return x * cos + rotated * sin;
+        return (x * cos).Plus(rotated * sin);
     }
 
     private (Tensor Cos, Tensor Sin) RotaryTables(long length)
@@ -176,7 +176,7 @@ internal sealed class EsmcBackbone : IDisposable
         var inverseFrequencies = new double[headDim / 2];
         for (var i = 0; i < inverseFrequencies.Length; i++) inverseFrequencies[i] = 1.0 / Math.Pow(Config.RopeTheta, 2.0 * i / headDim);
         var invFreq = tensor(inverseFrequencies, ScalarType.Float64, Device);
-        var positions = arange(0, length, 1, ScalarType.Float64, Device);
+        var positions = ScalarOps.Range(length, ScalarType.Float64, Device);
         var freqs = outer(positions, invFreq);
         var angles = cat([freqs, freqs], -1);
         return (angles.cos().to(DType), angles.sin().to(DType));

@@ -149,7 +149,7 @@ public sealed class EsmcInferenceEngine : IDisposable
         {
             var stopwatch = Stopwatch.StartNew();
             var idTensor = tensor(ids, [count, length], ScalarType.Int64, Device);
-            Tensor? keyMask = realTokens == count * length ? null : idTensor.ne(EsmcTokenizer.PadId);
+            Tensor? keyMask = realTokens == count * length ? null : idTensor.NotEqual(EsmcTokenizer.PadId);
             var (states, logitsTensor) = _backbone.Forward(idTensor, keyMask, layers, request.Logits);
             var rowIndex = tensor(realRows, ScalarType.Int64, Device);
             Tensor RealRows(Tensor t) => index_select(t.reshape(count * length, -1), 0, rowIndex).to(ScalarType.Float32);

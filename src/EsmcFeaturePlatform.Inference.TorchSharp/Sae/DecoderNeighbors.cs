@@ -1,4 +1,5 @@
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Inference.TorchSharp.Model;
 using static TorchSharp.torch;
 
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Sae;
@@ -49,9 +50,9 @@ internal static class DecoderNeighbors
             var queries = wDec.index_select(0, ids);                                  // [n, d]
             var dots = mm(wDec, queries.t());                                          // [c, n]
             // A dead (all-zero) row has no direction: its cosine with anything is taken as 0, not NaN.
-            var denominator = (norms.unsqueeze(1) * norms.index_select(0, ids).unsqueeze(0)).clamp_min(1e-12);
+            var denominator = (norms.unsqueeze(1) * norms.index_select(0, ids).unsqueeze(0)).AtLeast(1e-12);
             var cosine = dots.div_(denominator);
-            cosine.scatter_(0, ids.unsqueeze(0), full([1, n], float.NegativeInfinity, device: wDec.device));   // never a feature's own neighbour
+            cosine.scatter_(0, ids.unsqueeze(0), ScalarOps.Filled([1, n], float.NegativeInfinity, wDec.device));   // never a feature's own neighbour
             var (values, indices) = cosine.topk(k, dim: 0, largest: true, sorted: true); // [k, n]
             var v = values.t().contiguous().cpu().data<float>().ToArray();
             var idx = indices.t().contiguous().cpu().data<long>().ToArray();

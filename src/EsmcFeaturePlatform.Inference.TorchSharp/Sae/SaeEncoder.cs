@@ -1,5 +1,6 @@
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
+using EsmcFeaturePlatform.Inference.TorchSharp.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -82,8 +83,8 @@ internal sealed class SaeEncoder : IDisposable
             var n = Math.Min(chunk, rows - start);
             var x = inputs.narrow(0, start, n);
             var centered = x - x.mean([-1L], keepdim: true);
-            var std = centered.square().sum(-1, keepdim: true).div(d - 1).sqrt();
-            var z = centered / (std + 1e-5);
+            var std = centered.square().sum(-1, keepdim: true).DividedBy(d - 1).sqrt();
+            var z = centered / std.Plus(1e-5);
             var activations = nn.functional.relu(mm(z - _bDec, _wEnc));
             var (topValues, topIndices) = activations.topk(k, dim: -1, largest: true, sorted: true);
             topValues.cpu().data<float>().ToArray().CopyTo(values, start * k);
@@ -91,7 +92,7 @@ internal sealed class SaeEncoder : IDisposable
             if (mse is not null)
             {
                 var sparse = zeros_like(activations).scatter_(1, topIndices, topValues);
-                var reconstruction = mm(sparse, _wDec) + _bDec;
+                var reconstruction = mm(sparse, _wDec).Plus(_bDec);
                 (reconstruction - z).square().mean([-1L]).cpu().data<float>().ToArray().CopyTo(mse, start);
             }
         }

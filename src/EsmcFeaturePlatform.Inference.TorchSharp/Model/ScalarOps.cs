@@ -1,0 +1,75 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
+
+/// <summary>
+/// The tensor operations of the inference path that take a scalar, each holding its <see cref="Scalar"/> until the
+/// native call has returned.
+/// </summary>
+/// <remarks>
+/// TorchSharp's implicit conversions (<c>a + b</c> is <c>a.add(b, 1)</c>; <c>t.div(2.0)</c>; <c>arange(0, n, 1)</c>)
+/// create Scalars that only their finalizers free, and nothing keeps them reachable during the native call, so
+/// under GC pressure a finalizer can free one mid-call. Seen here: an ESMC-300M indexing job failed with "Expected
+/// false to be true" from c10 <c>Scalar::toFloat</c> inside <c>add_Tensor</c> (dotnet/TorchSharp#1434 and #1496
+/// are about the same implicit Scalars). A <c>using</c> keeps each Scalar alive to the end of the call and frees it
+/// at once. The Scalar types are the ones the implicit conversions made, so results are bit for bit the same.
+/// </remarks>
+internal static class ScalarOps
+{
+    /// <summary><c>a + b</c>.</summary>
+    public static Tensor Plus(this Tensor a, Tensor b)
+    {
+        using var one = 1.ToScalar();
+        return a.add(b, one);
+    }
+
+    /// <summary><c>a + value</c>.</summary>
+    public static Tensor Plus(this Tensor a, double value)
+    {
+        using var s = value.ToScalar();
+        using var one = 1.ToScalar();
+        return a.add(s, one);
+    }
+
+    public static Tensor DividedBy(this Tensor a, double value)
+    {
+        using var s = value.ToScalar();
+        return a.div(s);
+    }
+
+    public static Tensor DividedBy(this Tensor a, long value)
+    {
+        using var s = value.ToScalar();
+        return a.div(s);
+    }
+
+    /// <summary><c>a != value</c>, element-wise.</summary>
+    public static Tensor NotEqual(this Tensor a, int value)
+    {
+        using var s = value.ToScalar();
+        return a.ne(s);
+    }
+
+    public static Tensor AtLeast(this Tensor a, double min)
+    {
+        using var s = min.ToScalar();
+        return a.clamp_min(s);
+    }
+
+    /// <summary><c>full(shape, value)</c>.</summary>
+    public static Tensor Filled(long[] shape, float value, Device device)
+    {
+        using var s = value.ToScalar();
+        return full(shape, s, device: device);
+    }
+
+    /// <summary><c>arange(0, stop, 1)</c>.</summary>
+    public static Tensor Range(long stop, ScalarType dtype, Device device)
+    {
+        using var start = 0.ToScalar();
+        using var end = stop.ToScalar();
+        using var step = 1.ToScalar();
+        return arange(start, end, step, dtype, device);
+    }
+}
