@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace EsmcFeaturePlatform.Grains;
 
-/// <summary>Told by feature grains that a feature's description, statistics or examples changed. Must not block.</summary>
+/// <summary>Told by feature grains (descriptions) and feature pages (statistics, examples) that a feature changed. Must not block.</summary>
 public interface IFeatureChangeNotifier
 {
     void FeatureChanged(FeatureKey key);
@@ -38,10 +38,10 @@ public sealed class SearchSyncOptions
 }
 
 /// <summary>
-/// Keeps the search index in step with the feature grains of this silo. Indexing a corpus touches every active
-/// feature once per batch; upserting synchronously there would cost one index write per feature per batch. Instead
-/// the keys are coalesced in a set and a background loop re-reads each changed feature once per flush interval and
-/// upserts whole documents in batches. A flush that fails keeps its keys for the next one; anything lost with a
+/// Keeps the search index in step with the feature grains and pages of this silo. Indexing a corpus touches every
+/// active feature once per window; upserting synchronously there would cost one index write per feature per window.
+/// Instead the keys are coalesced in a set and a background loop re-reads each changed feature once per flush
+/// interval and upserts whole documents in batches. A flush that fails keeps its keys for the next one; anything lost with a
 /// crashed silo is restored by rebuildSearchIndex.
 /// </summary>
 public sealed class FeatureSearchSync(IGrainFactory grains, IFeatureIndex index, IOptions<SearchSyncOptions> options, ILogger<FeatureSearchSync> logger)

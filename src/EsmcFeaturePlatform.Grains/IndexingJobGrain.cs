@@ -48,8 +48,8 @@ namespace EsmcFeaturePlatform.Grains;
  * long; each later one encodes until the previous window's write time is at most TargetWriteShare of its own
  * encoding time, capped by MaxWindowDuration (progress granularity and work redone after a lost silo) and
  * MaxWindowBatches.
- * Keeping updates in the feature grains' memory and flushing them lazily was the alternative; it needs the job
- * to detect a feature activation lost between apply and flush (its in-memory updates gone), which the job-side
+ * Keeping updates in the feature pages' memory and flushing them lazily was the alternative; it needs the job
+ * to detect a page activation lost between apply and flush (its in-memory updates gone), which the job-side
  * window avoids: nothing is acknowledged that is not durable.
  *
  * A silo lost between 4 and 5 leaves some pages ahead of the job: the replay of the window (same batches,
