@@ -18,16 +18,20 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
     public const string CuratorKey = "curator-key-1";
     public const string AdminKey = "admin-key-1";
 
+    // The host's data folder (search index, demo files), deleted with the factory so test runs leave no folders behind.
+    private string? dataRoot;
+
     public PlatformFactory() => TestEnvironment.EnsureAzurite();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         var name = TestEnvironment.UniqueName("http");
+        dataRoot = Path.Combine(Path.GetTempPath(), name);
         builder.UseEnvironment(Environments.Production);
         var settings = new Dictionary<string, string>
         {
             ["Esmc:ModelRoot"] = TestEnvironment.ModelRoot,
-            ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
+            ["Esmc:DataRoot"] = dataRoot,
             ["Esmc:Storage:Container"] = name,
             ["Esmc:Cluster:ClusterId"] = name,
             ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
@@ -44,6 +48,12 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
         };
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        TestEnvironment.TryDeleteDirectory(dataRoot);
     }
 
     public async Task<(int Status, JsonObject Body)> PostAsync(string query, object? variables = null, string? key = null)

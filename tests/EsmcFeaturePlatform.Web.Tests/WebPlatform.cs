@@ -164,15 +164,26 @@ public sealed class WebPlatform : IAsyncLifetime
 
     private sealed class Factory(string modelRoot, int port, string alphaFoldUrl) : WebApplicationFactory<Program>
     {
+        // The host's data folder, deleted with the factory so test runs leave no folders behind.
+        private string? dataRoot;
+
+        public override async ValueTask DisposeAsync()
+        {
+            await base.DisposeAsync();
+            try { if (dataRoot is not null && Directory.Exists(dataRoot)) Directory.Delete(dataRoot, recursive: true); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }   // a file still held: left for the OS's temp clean-up
+        }
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             var name = $"web-{Guid.NewGuid():N}";
+            dataRoot = Path.Combine(Path.GetTempPath(), name);
             builder.UseEnvironment(Environments.Production);
             var settings = new Dictionary<string, string>
             {
                 ["urls"] = $"http://127.0.0.1:{port}",
                 ["Esmc:ModelRoot"] = modelRoot,
-                ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), name),
+                ["Esmc:DataRoot"] = dataRoot,
                 ["Esmc:Storage:Container"] = name,
                 ["Esmc:Cluster:ClusterId"] = name,
                 ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
