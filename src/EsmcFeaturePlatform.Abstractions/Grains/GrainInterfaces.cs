@@ -88,7 +88,8 @@ public interface IFeaturePageGrain : IGrainWithStringKey
     Task ApplyBatchAsync(FeaturePageUpdate update);
 
     /// <summary>One feature's statistics with its first <paramref name="topExamples"/> top examples, and its sample when asked.</summary>
-    [Alias("Get")]
+    /// <remarks>Read-only, so the 256 features of a page can be read concurrently (search sync, exports).</remarks>
+    [Alias("Get"), Orleans.Concurrency.ReadOnly]
     Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples);
 }
 
