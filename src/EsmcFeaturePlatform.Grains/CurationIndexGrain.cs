@@ -26,6 +26,9 @@ public sealed class CurationIndexGrain(
         await state.WriteStateAsync();
     }
 
+    public Task<int[]> DescribedAsync(int from, int to) =>
+        Task.FromResult(state.State.Entries.Keys.SkipWhile(i => i < from).TakeWhile(i => i < to).ToArray());
+
     public Task<CurationPage> PageAsync(DescriptionStatus status, DescriptionSource? source, int first, int afterIndex)
     {
         var matching = state.State.Entries.Values.Where(e => e.LatestStatus == status && (source is null || e.LatestSource == source));

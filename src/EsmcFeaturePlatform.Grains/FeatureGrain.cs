@@ -117,6 +117,9 @@ public sealed class FeatureGrain(
 
     private async Task AppendAsync(DescriptionVersion version)
     {
+        // Marked in the page before the first version is stored, so the page's set never misses a described feature.
+        if (state.State.Descriptions.Count == 0)
+            await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).MarkDescribedAsync(Key.Index);
         state.State.Descriptions.Add(version);
         try
         {

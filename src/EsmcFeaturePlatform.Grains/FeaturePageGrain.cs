@@ -11,6 +11,8 @@ public sealed class FeaturePageState
     [Id(0)] public Dictionary<int, FeatureExamplesState> Features { get; set; } = [];
     /// <summary>Per job, the last window applied: a job writes its windows in order, so one number per job suffices.</summary>
     [Id(1)] public Dictionary<string, int> LastAppliedBatch { get; set; } = [];
+    /// <summary>Features that have (or were about to get) a description: a superset, see IFeaturePageGrain.MarkDescribedAsync.</summary>
+    [Id(2)] public HashSet<int> Described { get; set; } = [];
 }
 
 /// <summary>One feature's corpus statistics, top examples (by per-protein max, ties by id) and uniform sample.</summary>
@@ -100,10 +102,32 @@ public sealed class FeaturePageGrain(
         return merged;
     }
 
-    public Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples)
+    public Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples) =>
+        Task.FromResult(Statistics(index, topExamples, withSamples));
+
+    public Task<FeaturePageSnapshot> GetPageAsync(int[] indices, int topExamples) =>
+        Task.FromResult(new FeaturePageSnapshot([.. indices.Select(i => Statistics(i, topExamples, withSamples: false))],
+            [.. indices.Where(state.State.Described.Contains)]));
+
+    private FeatureStatistics Statistics(int index, int topExamples, bool withSamples)
     {
-        if (!state.State.Features.TryGetValue(index, out var f)) return Task.FromResult(new FeatureStatistics(null, 0, 0, [], []));
-        return Task.FromResult(new FeatureStatistics(f.MaxActivation, f.DocumentCount, f.TopExamples.Count,
-            [.. f.TopExamples.Take(Math.Max(0, topExamples))], withSamples ? [.. f.Samples] : []));
+        if (!state.State.Features.TryGetValue(index, out var f)) return new FeatureStatistics(null, 0, 0, [], []);
+        return new FeatureStatistics(f.MaxActivation, f.DocumentCount, f.TopExamples.Count,
+            [.. f.TopExamples.Take(Math.Max(0, topExamples))], withSamples ? [.. f.Samples] : []);
+    }
+
+    public async Task MarkDescribedAsync(int index)
+    {
+        if (!state.State.Described.Add(index)) return;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            state.State.Described.Remove(index);   // memory equal to storage; the feature grain's write is not attempted
+            if (ex is InconsistentStateException or TimeoutException) DeactivateOnIdle();
+            throw;
+        }
     }
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using EsmcFeaturePlatform.Abstractions.Grains;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace EsmcFeaturePlatform.Server.Tests;
@@ -50,6 +52,10 @@ public sealed class ExportApiTests(PlatformFactory platform) : IClassFixture<Pla
         Assert.Equal("line one\nline two", described["description"]!.GetValue<string>());
         Assert.Equal("PROPOSED", described["status"]!.GetValue<string>());
         Assert.Equal("HUMAN", described["source"]!.GetValue<string>());
+        // The export activated only the feature grains its page marks as described; feature 4 is marked, 5 is not.
+        var page = await platform.Services.GetRequiredService<IGrainFactory>()
+            .GetGrain<IFeaturePageGrain>(FeaturePages.Key(Sae, FeaturePages.PageOf(4))).GetPageAsync([4, 5], 0);
+        Assert.Equal([4], page.Described);
 
         var csv = await client.GetAsync(SaePath.Replace("/layer2", "%2Flayer2") + "/features.csv?topExamples=3");
         Assert.Equal(HttpStatusCode.OK, csv.StatusCode);

@@ -79,6 +79,10 @@ public interface ICurationIndexGrain : IGrainWithStringKey
     /// <summary>Features whose latest version has <paramref name="status"/>, by feature index, after index <paramref name="afterIndex"/>.</summary>
     [Alias("Page")]
     Task<CurationPage> PageAsync(DescriptionStatus status, DescriptionSource? source, int first, int afterIndex);
+
+    /// <summary>The indices in [<paramref name="from"/>, <paramref name="to"/>) that have an entry (a description version).</summary>
+    [Alias("Described"), Orleans.Concurrency.ReadOnly]
+    Task<int[]> DescribedAsync(int from, int to);
 }
 
 [GenerateSerializer, Alias("esmc.DescribeFeaturesRequest.v1")]

@@ -2,8 +2,8 @@ namespace EsmcFeaturePlatform.Abstractions.Grains;
 
 /// <summary>
 /// Builds the derived views of features (search documents, export rows) from grain state, a page of keys at a
-/// time: one statistics call per SAE, one snapshot call per feature (in parallel), one protein lookup per corpus
-/// shard. Every consumer (the search sync, rebuildSearchIndex, exports, REST) goes through here so they agree.
+/// time: one statistics call per SAE, one call per feature page, one snapshot call per described feature (in
+/// parallel), one protein lookup per corpus shard. Every consumer (the search sync, rebuildSearchIndex, exports, REST) goes through here so they agree.
 /// </summary>
 public static class FeatureDocumentSource
 {
@@ -17,8 +17,7 @@ public static class FeatureDocumentSource
     {
         if (indices.Count == 0) return [];
         var corpusSize = (await grains.GetGrain<INormalizationStatsGrain>(saeId).GetCorpusStatisticsAsync([])).CorpusSize;
-        var snapshots = await Task.WhenAll(indices.Select(i =>
-            grains.GetGrain<IFeatureGrain>(new FeatureKey(saeId, i).ToString()).GetSnapshotAsync(Math.Max(topExampleIds, withAnnotationTerms ? AnnotationExamples : 0))));
+        var snapshots = await SnapshotsAsync(grains, saeId, indices, Math.Max(topExampleIds, withAnnotationTerms ? AnnotationExamples : 0));
         Dictionary<string, IndexedProtein> proteins = new(StringComparer.Ordinal);
         if (withAnnotationTerms)
         {
@@ -31,6 +30,38 @@ public static class FeatureDocumentSource
             s with { TopExampleIds = [.. s.TopExampleIds.Take(topExampleIds)], TopExampleValues = [.. s.TopExampleValues.Take(topExampleIds)] },
             corpusSize,
             withAnnotationTerms ? SharedTerms(s.TopExampleIds.Take(AnnotationExamples).Select(id => proteins.GetValueOrDefault(id)).OfType<IndexedProtein>().ToList()) : []))];
+    }
+
+    /// <summary>
+    /// Snapshots in the order given: statistics from the feature pages (one call per page), descriptions only from the
+    /// feature grains that may have one (marked in their page, or in the SAE's curation index, which also covers
+    /// features described before pages kept marks). A feature without a description is never activated: a first export
+    /// of an SAE reads one blob per 256 features instead of one per feature.
+    /// </summary>
+    private static async Task<FeatureSnapshot[]> SnapshotsAsync(IGrainFactory grains, string saeId, IReadOnlyList<int> indices, int topExamples)
+    {
+        var snapshots = new FeatureSnapshot[indices.Count];
+        var curated = grains.GetGrain<ICurationIndexGrain>(saeId).DescribedAsync(indices.Min(), indices.Max() + 1);
+        var pages = await Task.WhenAll(Enumerable.Range(0, indices.Count).GroupBy(at => FeaturePages.PageOf(indices[at])).Select(async g =>
+        {
+            var positions = g.ToArray();
+            var page = await grains.GetGrain<IFeaturePageGrain>(FeaturePages.Key(saeId, g.Key)).GetPageAsync([.. positions.Select(at => indices[at])], topExamples);
+            return (Positions: positions, Page: page);
+        }));
+        var described = new HashSet<int>(await curated);
+        foreach (var (positions, page) in pages)
+        {
+            described.UnionWith(page.Described);
+            for (var k = 0; k < positions.Length; k++)
+            {
+                var s = page.Statistics[k];
+                snapshots[positions[k]] = new FeatureSnapshot(indices[positions[k]], s.MaxActivation, s.DocumentCount, null, 0,
+                    [.. s.TopExamples.Select(e => e.SequenceId)], [.. s.TopExamples.Select(e => e.MaxValue)]);
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, indices.Count).Where(at => described.Contains(indices[at])).Select(async at =>
+            snapshots[at] = await grains.GetGrain<IFeatureGrain>(new FeatureKey(saeId, indices[at]).ToString()).GetSnapshotAsync(topExamples)));
+        return snapshots;
     }
 
     /// <summary>

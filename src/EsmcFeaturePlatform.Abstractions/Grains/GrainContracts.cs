@@ -118,6 +118,12 @@ public sealed record FeatureStatistics(
     [property: Id(3)] StoredExample[] TopExamples,
     [property: Id(4)] StoredExample[] Samples);
 
+/// <summary>Several features of one page: statistics in the order asked, and the indices marked described.</summary>
+[GenerateSerializer, Immutable, Alias("esmc.FeaturePageSnapshot.v1")]
+public sealed record FeaturePageSnapshot(
+    [property: Id(0)] FeatureStatistics[] Statistics,
+    [property: Id(1)] int[] Described);
+
 /// <summary>
 /// Features are grouped in pages of <see cref="Size"/> consecutive indices for their corpus statistics and examples:
 /// indexing writes one storage blob per page and window instead of one per feature (which cost more than the

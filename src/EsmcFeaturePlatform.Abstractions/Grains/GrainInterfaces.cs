@@ -91,6 +91,18 @@ public interface IFeaturePageGrain : IGrainWithStringKey
     /// <remarks>Read-only, so the 256 features of a page can be read concurrently (search sync, exports).</remarks>
     [Alias("Get"), Orleans.Concurrency.ReadOnly]
     Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples);
+
+    /// <summary>
+    /// Records that the feature has (or is about to have) a description. Feature grains call it before their first
+    /// description write, so the set is a superset of the described features: readers of many features (exports,
+    /// search rebuilds) activate only those feature grains.
+    /// </summary>
+    [Alias("MarkDescribed")]
+    Task MarkDescribedAsync(int index);
+
+    /// <summary>Statistics (no samples) of the given features of this page, in order, and which of them are marked described.</summary>
+    [Alias("GetPage"), Orleans.Concurrency.ReadOnly]
+    Task<FeaturePageSnapshot> GetPageAsync(int[] indices, int topExamples);
 }
 
 /// <summary>One shard of an SAE's corpus; keyed <see cref="CorpusSharding.ShardKey"/>.</summary>
