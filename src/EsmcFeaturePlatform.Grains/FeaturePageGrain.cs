@@ -65,20 +65,13 @@ public sealed class FeaturePageGrain(
             feature.TopExamples = Merge(feature.TopExamples, f.TopCandidates, feature.ExampleCapacity, StoredExample.CompareTopOrder);
             feature.Samples = Merge(feature.Samples, f.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
         }
-        try
+        // On failure memory goes back to what storage holds, so the job's retry of the window applies it, not skips it.
+        await WriteOrUndoAsync(() =>
         {
-            await state.WriteStateAsync();
-        }
-        catch (Exception ex)
-        {
-            // Keep memory equal to storage, so the job's retry of the window applies it rather than skipping it.
             s.Features = previous;
             if (hadLast) s.LastAppliedBatch[update.JobId] = last;
             else s.LastAppliedBatch.Remove(update.JobId);
-            // A write that timed out may still have landed (new ETag): reload from storage on the next call.
-            if (ex is InconsistentStateException or TimeoutException) DeactivateOnIdle();
-            throw;
-        }
+        });
         var saeId = SaeId;
         foreach (var f in update.Features) changes.FeatureChanged(new FeatureKey(saeId, f.Index));
     }
@@ -119,13 +112,20 @@ public sealed class FeaturePageGrain(
     public async Task MarkDescribedAsync(int index)
     {
         if (!state.State.Described.Add(index)) return;
+        await WriteOrUndoAsync(() => state.State.Described.Remove(index));   // on failure the feature grain does not write either
+    }
+
+    /// <summary>Writes the state; on failure undoes the in-memory change first, so memory always equals storage.</summary>
+    private async Task WriteOrUndoAsync(Action undo)
+    {
         try
         {
             await state.WriteStateAsync();
         }
         catch (Exception ex)
         {
-            state.State.Described.Remove(index);   // memory equal to storage; the feature grain's write is not attempted
+            undo();
+            // A write that timed out may still have landed (new ETag): reload from storage on the next call.
             if (ex is InconsistentStateException or TimeoutException) DeactivateOnIdle();
             throw;
         }
