@@ -12,21 +12,6 @@ public sealed record BatchAggregate(string JobId, int BatchNumber, IReadOnlyList
 }
 
 /// <summary>
-/// Folds a batch of encoded proteins into one update per active feature. Memory is bounded by the batch (its non-zero activations), never by the corpus.
-/// </summary>
-public static class BatchAggregator
-{
-    public static BatchAggregate Aggregate(
-        string jobId, int batchNumber, int codebookSize, int exampleCapacity, int sampleCapacity,
-        IReadOnlyList<(string SequenceId, EncodedSequence Encoded)> proteins)
-    {
-        var window = new AggregationWindow(codebookSize, exampleCapacity, sampleCapacity);
-        window.Add(proteins);
-        return window.Build(jobId, batchNumber);
-    }
-}
-
-/// <summary>
 /// Folds several consecutive batches into one update per active feature (the indexing job's write window), so a
 /// feature page is written once per window instead of once per batch. Memory is bounded by features x (examples +
 /// samples) plus one batch's activations, never by the corpus or the window length: each feature keeps only the

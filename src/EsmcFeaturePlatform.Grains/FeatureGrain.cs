@@ -35,8 +35,6 @@ public sealed class FeatureGrain(
     public async Task<ActivationExample[]> GetTopExamplesAsync(int first) =>
         await WithSequencesAsync([.. (await StatisticsAsync(first)).TopExamples]);
 
-    public async Task<StoredExample[]> GetStoredTopExamplesAsync(int first) => (await StatisticsAsync(first)).TopExamples;
-
     public async Task<ActivationExample[]> GetQuantileSamplesAsync(int count)
     {
         var byValue = (await StatisticsAsync(0, withSamples: true)).Samples.ToList();
@@ -145,9 +143,7 @@ public sealed class FeatureGrain(
     public async Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds)
     {
         var descriptions = state.State.Descriptions;
-        var s = await StatisticsAsync(topExampleIds);
-        return new FeatureSnapshot(Key.Index, s.MaxActivation, s.DocumentCount, Current(descriptions), descriptions.Count,
-            [.. s.TopExamples.Select(e => e.SequenceId)], [.. s.TopExamples.Select(e => e.MaxValue)]);
+        return FeatureSnapshot.From(Key.Index, await StatisticsAsync(topExampleIds), Current(descriptions), descriptions.Count);
     }
 
     private async Task<ActivationExample[]> WithSequencesAsync(List<StoredExample> examples)

@@ -1,6 +1,5 @@
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
-using Orleans.Storage;
 
 namespace EsmcFeaturePlatform.Grains;
 
@@ -49,9 +48,7 @@ public sealed class FeaturePageGrain(
     public async Task ApplyBatchAsync(FeaturePageUpdate update)
     {
         var s = state.State;
-        var hadLast = s.LastAppliedBatch.TryGetValue(update.JobId, out var last);
-        if (hadLast && update.BatchNumber <= last) return;
-        var previous = s.Features.ToDictionary(f => f.Key, f => Copy(f.Value));
+        if (s.LastAppliedBatch.TryGetValue(update.JobId, out var last) && update.BatchNumber <= last) return;
         s.LastAppliedBatch[update.JobId] = update.BatchNumber;
         foreach (var f in update.Features)
         {
@@ -65,22 +62,10 @@ public sealed class FeaturePageGrain(
             feature.TopExamples = Merge(feature.TopExamples, f.TopCandidates, feature.ExampleCapacity, StoredExample.CompareTopOrder);
             feature.Samples = Merge(feature.Samples, f.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
         }
-        // On failure memory goes back to what storage holds, so the job's retry of the window applies it, not skips it.
-        await WriteOrUndoAsync(() =>
-        {
-            s.Features = previous;
-            if (hadLast) s.LastAppliedBatch[update.JobId] = last;
-            else s.LastAppliedBatch.Remove(update.JobId);
-        });
+        await WriteOrReloadAsync();
         var saeId = SaeId;
         foreach (var f in update.Features) changes.FeatureChanged(new FeatureKey(saeId, f.Index));
     }
-
-    private static FeatureExamplesState Copy(FeatureExamplesState f) => new()
-    {
-        MaxActivation = f.MaxActivation, DocumentCount = f.DocumentCount, ExampleCapacity = f.ExampleCapacity,
-        TopExamples = f.TopExamples, Samples = f.Samples,   // Merge builds new lists, never changes these
-    };
 
     private static List<StoredExample> Merge(List<StoredExample> current, StoredExample[] candidates, int capacity, Comparison<StoredExample> order)
     {
@@ -111,22 +96,23 @@ public sealed class FeaturePageGrain(
 
     public async Task MarkDescribedAsync(int index)
     {
-        if (!state.State.Described.Add(index)) return;
-        await WriteOrUndoAsync(() => state.State.Described.Remove(index));   // on failure the feature grain does not write either
+        if (state.State.Described.Add(index)) await WriteOrReloadAsync();   // on failure the feature grain does not write either
     }
 
-    /// <summary>Writes the state; on failure undoes the in-memory change first, so memory always equals storage.</summary>
-    private async Task WriteOrUndoAsync(Action undo)
+    /// <summary>
+    /// Writes the state. When the write fails, memory is ahead of storage (or, after a timeout, storage may hold it
+    /// under a new ETag): the activation is dropped, so the caller's retry meets a fresh one that reads what storage
+    /// holds, and a window applied only in memory is applied again rather than skipped as a replay.
+    /// </summary>
+    private async Task WriteOrReloadAsync()
     {
         try
         {
             await state.WriteStateAsync();
         }
-        catch (Exception ex)
+        catch
         {
-            undo();
-            // A write that timed out may still have landed (new ETag): reload from storage on the next call.
-            if (ex is InconsistentStateException or TimeoutException) DeactivateOnIdle();
+            DeactivateOnIdle();
             throw;
         }
     }

@@ -35,16 +35,18 @@ namespace EsmcFeaturePlatform.Grains;
  *                (examples + samples), independent of the corpus and of K.
  *   4. write   - when a window is closed (or the file ends), ONE update for the whole window, tagged (job, last
  *                batch of the window), goes to each feature PAGE grain holding an active feature (256 consecutive
- *                features share a page and one storage blob), plus one to the SAE's statistics grain. This runs in the background while the next window's batches encode and fold
- *                (at most one window is being written; the next keeps growing until it is done), so storage
- *                latency overlaps inference instead of adding to it. Windows are written strictly in order, so each grain only
- *                needs the LAST window tag it applied per job to skip a replay.
+ *                features share a page and one storage blob), plus one to the SAE's statistics grain. This runs
+ *                in the background while the next window's batches encode and fold (at most one window is being
+ *                written; the next keeps growing until it is done), so storage latency overlaps inference instead
+ *                of adding to it. Windows are written strictly in order, so each grain only needs the LAST window
+ *                tag it applied per job to skip a replay.
  *   5. commit  - after the window's writes, the job records its last batch as committed.
  *
  * Why windows and pages, not per-batch or per-feature writes: a storage write costs a few ms of CPU on Azurite
  * (more latency on real storage) whatever its size, and a batch touches most features of a small codebook, so
- * per-batch or per-feature writes cost far more than the batch's inference. How long a window should be depends on the model and the codebook (writes
- * scale with the features that fired, encoding with the residues), so windows ADAPT: the first is WindowBatches
+ * per-batch or per-feature writes cost far more than the batch's inference. How long a window should be depends
+ * on the model and the codebook (writes scale with the pages that hold a feature that fired, encoding with the
+ * residues), so windows ADAPT: the first is WindowBatches
  * long; each later one encodes until the previous window's write time is at most TargetWriteShare of its own
  * encoding time, capped by MaxWindowDuration (progress granularity and work redone after a lost silo) and
  * MaxWindowBatches.

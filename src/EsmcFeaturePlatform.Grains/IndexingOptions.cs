@@ -16,15 +16,15 @@ public sealed class IndexingOptions
 
     /// <summary>
     /// Batches in a job's first write window, and the fewest in any window: consecutive batches are folded into one
-    /// feature-write round (and one commit), so each active feature is written once per window instead of once per
-    /// batch. Later windows grow by <see cref="TargetWriteShare"/>. Progress moves by one window at a time.
+    /// feature-write round (and one commit), so each feature page with an active feature is written once per window
+    /// instead of once per batch. Later windows grow by <see cref="TargetWriteShare"/>. Progress moves by one window at a time.
     /// </summary>
     public int WindowBatches { get; set; } = 8;
 
     /// <summary>
-    /// Windows grow until the previous window's feature writes took at most this share of a window's encoding time,
-    /// so storage cost stays a small fraction of inference whatever the codebook and the model (a window's writes
-    /// scale with the features that fired, its encoding with its residues). 0 keeps every window at
+    /// Windows grow until the previous window's feature-page writes took at most this share of a window's encoding
+    /// time, so storage cost stays a small fraction of inference whatever the codebook and the model (a window's
+    /// writes scale with the pages holding features that fired, its encoding with its residues). 0 keeps every window at
     /// <see cref="WindowBatches"/>.
     /// </summary>
     public double TargetWriteShare { get; set; } = 0.05;

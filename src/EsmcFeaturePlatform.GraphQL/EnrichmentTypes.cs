@@ -48,7 +48,7 @@ public sealed class AnnotationEnrichmentType : ObjectGraphType<ConceptEnrichment
 internal static class EnrichmentLoading
 {
     /// <summary>
-    /// Every feature's stored top examples (one grain call each, in parallel), then the proteins of all of them in one
+    /// Every feature's stored top examples (one call per feature page), then the proteins of all of them in one
     /// lookup per corpus shard: a page of features costs at most 16 protein reads per SAE, not one round per feature.
     /// The whole ranked list is kept per feature; <c>first</c> only cuts it.
     /// </summary>
@@ -59,7 +59,8 @@ internal static class EnrichmentLoading
         foreach (var group in keys.GroupBy(k => k.SaeId))
         {
             var batch = group.ToArray();
-            var stored = await Task.WhenAll(batch.Select(k => queries.Grains.GetGrain<IFeatureGrain>(k.ToString()).GetStoredTopExamplesAsync(examples)));
+            var stored = (await FeaturePages.ReadAsync(queries.Grains, group.Key, [.. batch.Select(k => k.Index)], examples)).Statistics
+                .Select(s => s.TopExamples).ToArray();
             var ids = stored.SelectMany(s => s).Select(e => e.SequenceId).Distinct(StringComparer.Ordinal).ToArray();
             var proteins = (await Task.WhenAll(ids.GroupBy(CorpusSharding.ShardOf).Select(g =>
                     queries.Grains.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(group.Key, g.Key)).GetAsync([.. g]))))

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using EsmcFeaturePlatform.Abstractions.Caching;
 using GraphQL;
 using GraphQL.DI;
 using GraphQLParser.AST;
@@ -18,9 +18,7 @@ internal sealed class GraphQLDocumentCache : IConfigureExecution
     /// <summary>Longer query texts are not kept: they are rare, and a few would hold a lot of memory.</summary>
     public const int MaxQueryLength = 20_000;
 
-    private readonly ConcurrentDictionary<string, GraphQLDocument> documents = new(StringComparer.Ordinal);
-    // ConcurrentDictionary.Count takes every lock of the dictionary, so the size is counted here instead.
-    private int count;
+    private readonly StartOverCache<GraphQLDocument> documents = new(Capacity);
 
     // After the option and validation-rule configurations (100), like MemoryDocumentCache.
     public float SortOrder => 200;
@@ -28,19 +26,14 @@ internal sealed class GraphQLDocumentCache : IConfigureExecution
     public async Task<ExecutionResult> ExecuteAsync(ExecutionOptions options, ExecutionDelegate next)
     {
         if (options.Document is not null || options.Query is not { Length: <= MaxQueryLength } query) return await next(options);
-        var hit = documents.TryGetValue(query, out var document);
+        var hit = documents.TryGet(query, out var document);
         if (hit)
         {
             options.Document = document;
             options.ValidationRules = options.CachedDocumentValidationRules ?? [];
         }
         var result = await next(options);
-        if (!hit && result.Executed && result.Document is { } validated && documents.TryAdd(query, validated)
-            && Interlocked.Increment(ref count) > Capacity)
-        {
-            Interlocked.Exchange(ref count, 0);
-            documents.Clear();
-        }
+        if (!hit && result.Executed && result.Document is { } validated) documents.Add(query, validated);
         return result;
     }
 }

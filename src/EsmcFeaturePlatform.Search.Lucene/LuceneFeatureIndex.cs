@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Caching;
 using Lucene.Net.Analysis;
 using Lucene.Net.Analysis.Core;
 using Lucene.Net.Analysis.En;
@@ -55,10 +55,9 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     // Parsing depends only on the text and the analyzer, so parsed queries live as long as the index. Lucene's
     // classic parser signals the end of its input with an exception, which made parsing a third of a query's CPU.
     // Query objects are safe to share: searching rewrites into new objects and never mutates the original.
-    private readonly ConcurrentDictionary<string, Query> parsedQueries = new(StringComparer.Ordinal);
+    private readonly StartOverCache<Query> parsedQueries = new(MaxParsedQueries);
     // Results and highlight terms hold only for the reader they were computed on; see ReaderCache.
     private ReaderCache? readerCache;
-    private int parsedQueryCount;
 
     // Serializes IndexWriter mutations so each can also be recorded for replay during a rebuild.
     private readonly object writeGate = new();
@@ -269,7 +268,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
         {
             var cache = useCache ? CacheFor(searcher.IndexReader) : null;
             var key = cache is null ? null : ResultKey(query);
-            if (key is not null && cache!.Results.TryGetValue(key, out var cached)) return cached;
+            if (key is not null && cache!.Results.TryGet(key, out var cached)) return cached;
 
             var wanted = pageSize + 1;
             TopFieldDocs top;
@@ -300,7 +299,7 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
                     new FeatureSearchCursor(score, sae, index).Encode(), Highlight(highlighters, stored)));
             }
             var result = new FeatureSearchResult(top.TotalHits, hits, top.ScoreDocs.Length > pageSize, hits.Count > 0 ? hits[^1].Cursor : null);
-            if (key is not null) cache!.Add(cache.Results, key, result);
+            if (key is not null) cache!.Results.Add(key, result);
             return result;
         });
     }
@@ -330,42 +329,25 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     }
 
     /// <summary>
-    /// Whole results and highlight terms for one reader. Bounded by entry count; when full it starts over, which keeps
-    /// the frequent queries (they come back at once) without bookkeeping on every hit.
+    /// Whole results and highlight terms for one reader, each bounded by <see cref="LuceneSearchOptions.ResultCacheEntries"/>.
     /// </summary>
     private sealed class ReaderCache(IndexReader reader, int capacity)
     {
-        // ConcurrentDictionary.Count takes every lock of the dictionary, so the size is counted here instead.
-        private int added;
-
         public IndexReader Reader { get; } = reader;
-        public ConcurrentDictionary<string, FeatureSearchResult> Results { get; } = new(StringComparer.Ordinal);
-        public ConcurrentDictionary<string, WeightedTerm[][]> HighlightTerms { get; } = new(StringComparer.Ordinal);
-
-        public void Add<T>(ConcurrentDictionary<string, T> entries, string key, T value)
-        {
-            if (!entries.TryAdd(key, value)) return;
-            if (Interlocked.Increment(ref added) <= 2 * capacity) return;
-            Interlocked.Exchange(ref added, 0);
-            Results.Clear();
-            HighlightTerms.Clear();
-        }
+        public StartOverCache<FeatureSearchResult> Results { get; } = new(capacity);
+        public StartOverCache<WeightedTerm[][]> HighlightTerms { get; } = new(capacity);
     }
 
     internal Query ParseQuery(string text)
     {
         var trimmed = text.Trim();
         if (trimmed.Length == 0 || trimmed == "*" || trimmed == "*:*") return new MatchAllDocsQuery();
-        if (parsedQueries.TryGetValue(trimmed, out var known)) return known;
+        if (parsedQueries.TryGet(trimmed, out var known)) return known;
         var parser = CreateParser();
         try
         {
             var parsed = parser.Parse(trimmed);
-            if (parsedQueries.TryAdd(trimmed, parsed) && Interlocked.Increment(ref parsedQueryCount) > MaxParsedQueries)
-            {
-                Interlocked.Exchange(ref parsedQueryCount, 0);
-                parsedQueries.Clear();
-            }
+            parsedQueries.Add(trimmed, parsed);
             return parsed;
         }
         catch (ParseException e)
@@ -420,10 +402,10 @@ public sealed class LuceneFeatureIndex : IFeatureIndex, IDisposable, IAsyncDispo
     private List<(string Field, Highlighter Highlighter)> CreateHighlighters(string text, Query main, IndexSearcher searcher, ReaderCache? cache)
     {
         var key = text.Trim();
-        if (cache is null || !cache.HighlightTerms.TryGetValue(key, out var terms))
+        if (cache is null || !cache.HighlightTerms.TryGet(key, out var terms))
         {
             terms = ExtractHighlightTerms(key, main, searcher);
-            cache?.Add(cache.HighlightTerms, key, terms);
+            cache?.HighlightTerms.Add(key, terms);
         }
         var highlighters = new List<(string, Highlighter)>(terms.Length);
         for (var f = 0; f < terms.Length; f++)

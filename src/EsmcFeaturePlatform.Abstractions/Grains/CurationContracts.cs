@@ -49,6 +49,11 @@ public sealed record FeatureSnapshot(
 {
     /// <summary>Worth a search document: something to find it by (a description) or to filter it by (activity).</summary>
     public bool HasContent => Current is not null || DocumentCount > 0;
+
+    /// <summary>A feature's page statistics with its description (none for a feature that has no version).</summary>
+    public static FeatureSnapshot From(int index, FeatureStatistics statistics, DescriptionVersion? current = null, int versionCount = 0) =>
+        new(index, statistics.MaxActivation, statistics.DocumentCount, current, versionCount,
+            [.. statistics.TopExamples.Select(e => e.SequenceId)], [.. statistics.TopExamples.Select(e => e.MaxValue)]);
 }
 
 /// <summary>One feature's entry in an SAE's curation index: the status and source of its latest version.</summary>

@@ -40,25 +40,10 @@ public static class FeatureDocumentSource
     /// </summary>
     private static async Task<FeatureSnapshot[]> SnapshotsAsync(IGrainFactory grains, string saeId, IReadOnlyList<int> indices, int topExamples)
     {
-        var snapshots = new FeatureSnapshot[indices.Count];
         var curated = grains.GetGrain<ICurationIndexGrain>(saeId).DescribedAsync(indices.Min(), indices.Max() + 1);
-        var pages = await Task.WhenAll(Enumerable.Range(0, indices.Count).GroupBy(at => FeaturePages.PageOf(indices[at])).Select(async g =>
-        {
-            var positions = g.ToArray();
-            var page = await grains.GetGrain<IFeaturePageGrain>(FeaturePages.Key(saeId, g.Key)).GetPageAsync([.. positions.Select(at => indices[at])], topExamples);
-            return (Positions: positions, Page: page);
-        }));
-        var described = new HashSet<int>(await curated);
-        foreach (var (positions, page) in pages)
-        {
-            described.UnionWith(page.Described);
-            for (var k = 0; k < positions.Length; k++)
-            {
-                var s = page.Statistics[k];
-                snapshots[positions[k]] = new FeatureSnapshot(indices[positions[k]], s.MaxActivation, s.DocumentCount, null, 0,
-                    [.. s.TopExamples.Select(e => e.SequenceId)], [.. s.TopExamples.Select(e => e.MaxValue)]);
-            }
-        }
+        var (statistics, described) = await FeaturePages.ReadAsync(grains, saeId, indices, topExamples);
+        described.UnionWith(await curated);
+        var snapshots = statistics.Select((s, at) => FeatureSnapshot.From(indices[at], s)).ToArray();
         await Task.WhenAll(Enumerable.Range(0, indices.Count).Where(at => described.Contains(indices[at])).Select(async at =>
             snapshots[at] = await grains.GetGrain<IFeatureGrain>(new FeatureKey(saeId, indices[at]).ToString()).GetSnapshotAsync(topExamples)));
         return snapshots;

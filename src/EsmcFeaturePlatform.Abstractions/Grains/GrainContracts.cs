@@ -139,6 +139,29 @@ public static class FeaturePages
     public static string Key(string saeId, int page) => $"{saeId}#page-{page}";
 
     public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
+
+    /// <summary>
+    /// Statistics (no samples) of many features of one SAE in the order given, and which of them their pages mark as
+    /// described: one call per page, no feature grain activated.
+    /// </summary>
+    public static async Task<(FeatureStatistics[] Statistics, HashSet<int> Described)> ReadAsync(
+        IGrainFactory grains, string saeId, IReadOnlyList<int> indices, int topExamples)
+    {
+        var statistics = new FeatureStatistics[indices.Count];
+        var described = new HashSet<int>();
+        var pages = await Task.WhenAll(Enumerable.Range(0, indices.Count).GroupBy(at => PageOf(indices[at])).Select(async g =>
+        {
+            var positions = g.ToArray();
+            var page = await grains.GetGrain<IFeaturePageGrain>(Key(saeId, g.Key)).GetPageAsync([.. positions.Select(at => indices[at])], topExamples);
+            return (Positions: positions, Page: page);
+        }));
+        foreach (var (positions, page) in pages)
+        {
+            described.UnionWith(page.Described);
+            for (var k = 0; k < positions.Length; k++) statistics[positions[k]] = page.Statistics[k];
+        }
+        return (statistics, described);
+    }
 }
 
 /// <summary>The per-feature numbers as a feature grain holds them (corpus size lives with the SAE's statistics).</summary>

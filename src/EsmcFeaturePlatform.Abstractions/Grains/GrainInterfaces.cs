@@ -47,13 +47,6 @@ public interface IFeatureGrain : IGrainWithStringKey
     [Alias("GetTopExamples")]
     Task<ActivationExample[]> GetTopExamplesAsync(int first);
 
-    /// <summary>
-    /// The top examples as stored (sparse, without sequences), contracts order: for callers that read the proteins
-    /// themselves, batched over many features (Feature.annotationEnrichment), instead of one corpus read per feature.
-    /// </summary>
-    [Alias("GetStoredTopExamples")]
-    Task<StoredExample[]> GetStoredTopExamplesAsync(int first);
-
     /// <summary>Examples spread over the feature's activation range (for the description agent), highest first.</summary>
     [Alias("GetQuantileSamples")]
     Task<ActivationExample[]> GetQuantileSamplesAsync(int count);
