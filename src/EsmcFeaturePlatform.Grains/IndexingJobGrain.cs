@@ -63,7 +63,10 @@ namespace EsmcFeaturePlatform.Grains;
  * seconds to EnsureRunning them, which reactivates a job whose silo was lost (and any activation resumes
  * its loop in OnActivateAsync). A failure that is the input's fault (unreadable file, invalid sequence)
  * releases the claims of every uncommitted batch, so the corpus never holds a protein whose features were
- * not written, and marks the job FAILED naming the record.
+ * not written, and marks the job FAILED naming the record. A failure while a window is written or committed
+ * (storage failing past the transient retries) never fails the job: that window may be held by some pages and
+ * not others, and releasing its proteins would let a later job count them twice there. The job is suspended
+ * instead (its activation dropped, still RUNNING) and the watchdog resumes it like a lost silo's.
  */
 [GenerateSerializer, Alias("esmc.IndexingJobState.v1")]
 public sealed class IndexingJobState
@@ -223,6 +226,14 @@ public sealed class IndexingJobGrain(
             // Deactivating (silo stopping): the committed prefix is persisted; the watchdog resumes the rest elsewhere.
             await QuietlyAsync(_pendingWrite);
         }
+        catch (WindowWriteException ex)
+        {
+            // Left unfinished: the watchdog resumes the job from its committed prefix on a fresh activation, and the
+            // pages that hold the failed window skip its replay (design note, "A silo lost between 4 and 5").
+            logger.LogError(ex.InnerException, "Job {JobId}: writing a window failed; the job is suspended until the watchdog resumes it", JobId);
+            foreach (var task in inFlight) await QuietlyAsync(task);
+            DeactivateOnIdle();
+        }
         catch (InconsistentStateException ex)
         {
             // Another activation of this job wrote after us (a brief duplicate during membership changes): it owns the job now.
@@ -380,7 +391,24 @@ public sealed class IndexingJobGrain(
     private async Task StartWriteAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
     {
         await _pendingWrite;
-        _pendingWrite = WriteAndCommitAsync(window, sae, claims, stop);
+        _pendingWrite = WriteAndCommitOrSuspendAsync(window, sae, claims, stop);
+    }
+
+    /// <summary>
+    /// A window whose write or commit failed (after the transient retries) may be held by some pages and not by
+    /// others. Failing the job would release its proteins, and a later job would count them again on the pages that
+    /// hold them; so the job is suspended instead, as after a lost silo (<see cref="WindowWriteException"/>).
+    /// </summary>
+    private async Task WriteAndCommitOrSuspendAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
+    {
+        try
+        {
+            await WriteAndCommitAsync(window, sae, claims, stop);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            throw new WindowWriteException(ex);
+        }
     }
 
     /// <summary>
@@ -463,8 +491,13 @@ public sealed class IndexingJobGrain(
 
     private static bool IsTransient(Exception ex) => ex is SiloUnavailableException or TimeoutException or OverloadedException
         or OrleansMessageRejectionException or InconsistentStateException or ClientNotAvailableException
+        // Storage that is briefly unreachable, throttling or failing on its side (Orleans' blob storage rethrows these as they are).
+        or Azure.RequestFailedException { Status: 0 or 408 or 429 or >= 500 }
         || (ex is OrleansException && ex is not OrleansConfigurationException);
 }
+
+/// <summary>A window's write or commit failed: the job must be resumed (its window replayed), never failed.</summary>
+internal sealed class WindowWriteException(Exception inner) : Exception($"Writing an indexing window failed: {inner.Message}", inner);
 
 /// <summary>The unfinished jobs, so that they can be revived after the silo running one is lost.</summary>
 [GenerateSerializer, Alias("esmc.JobRegistryState.v1")]

@@ -54,7 +54,17 @@ public sealed class FeatureSearchEdgeType : ObjectGraphType<SearchEdgeView>
         Field<NonNullGraphType<FloatGraphType>>("score").Resolve(c => c.Source.Hit.Score);
         Field<NonNullGraphType<FeatureType>>("node").Resolve(c => c.Source.Node);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<HighlightType>>>>("highlights")
-            .Resolve(c => c.Source.Hit.Highlights.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => new HighlightView(h.Key, h.Value)).ToArray());
+            .Resolve(c => HighlightsByField(c.Source.Hit.Highlights));
+    }
+
+    /// <summary>Highlights in field-name order (a stable order for clients), without LINQ: every search result resolves this 20 times.</summary>
+    private static HighlightView[] HighlightsByField(IReadOnlyDictionary<string, string[]> highlights)
+    {
+        var views = new HighlightView[highlights.Count];
+        var i = 0;
+        foreach (var (field, snippets) in highlights) views[i++] = new HighlightView(field, snippets);
+        Array.Sort(views, static (a, b) => string.CompareOrdinal(a.Field, b.Field));
+        return views;
     }
 }
 

@@ -142,6 +142,29 @@ public sealed class ClusterIndexingTests
         await StopSiloThenExpectCompletionAsync(cluster, siloHoldingTheJob, jobId, records.Count, expected);
     }
 
+    [Fact]
+    public async Task A_storage_failure_in_the_middle_of_a_window_suspends_the_job_and_the_resumed_job_gives_identical_numbers()
+    {
+        // No transient retries: the second window's page write fails for good after the statistics grain has applied
+        // that window. The job must not fail (a later job would count those proteins again where the window landed);
+        // it is resumed from its committed prefix, and the replay brings the page level while the statistics skip it.
+        var (path, records) = TestEnvironment.WriteCorpus(24, seed: 15);
+        var expected = await ExpectAsync(records);
+        FaultyPageStorage? storage = null;
+        await using var cluster = new SiloCluster(TestEnvironment.UniqueName("fault"), new Dictionary<string, string?> { ["Esmc:Indexing:TransientRetries"] = "0" })
+        {
+            ConfigureSilo = (_, services) => FaultyPageStorage.Install(services, failWrite: n => n == 2, created: s => storage = s),
+        };
+        await cluster.StartSilosAsync(1);
+
+        var info = await cluster.WaitForJobAsync(await StartJobAsync(cluster, path));
+        Assert.Equal(JobStatus.Completed, info.Status);
+        Assert.Null(info.Error);
+        Assert.Equal(records.Count, info.Processed);
+        Assert.True(storage!.PageWrites >= 3, $"page writes: {storage.PageWrites}");   // the failed one and its replay
+        AssertMatches(expected, await SnapshotAsync(cluster));
+    }
+
     /// <summary>Stops the silo running the (blocked) job; the job must finish on another silo with exactly the expected numbers.</summary>
     private static async Task StopSiloThenExpectCompletionAsync(SiloCluster cluster, int silo, string jobId, int recordCount, ExpectedCorpus expected)
     {

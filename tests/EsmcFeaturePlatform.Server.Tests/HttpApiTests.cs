@@ -1,3 +1,5 @@
+using EsmcFeaturePlatform.Server.Api;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json.Nodes;
 using EsmcFeaturePlatform.Abstractions;
@@ -237,6 +239,21 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
         Assert.Null(tooDeep["data"]);
         var (_, again) = await platform.PostAsync(deep);   // a refused document is never cached
         Assert.Equal("BAD_USER_INPUT", PlatformFactory.ErrorCode(again));
+    }
+
+    [Fact]
+    public async Task A_body_without_Content_Length_is_cut_off_at_the_limit_while_it_is_read()
+    {
+        // A chunked upload has no length to check up front (the in-memory test server always sends one, so the
+        // reader is driven directly): the limit holds across many small reads, and a body at the limit is whole.
+        const int max = 1024;
+        var over = await GraphQLEndpoints.ReadLimitedAsync(PipeReader.Create(new MemoryStream(new byte[max + 1]), new StreamPipeReaderOptions(bufferSize: 100)), max, default);
+        Assert.Null(over);
+        var bytes = Enumerable.Range(0, max).Select(i => (byte)i).ToArray();
+        var atLimit = await GraphQLEndpoints.ReadLimitedAsync(PipeReader.Create(new MemoryStream(bytes), new StreamPipeReaderOptions(bufferSize: 100)), max, default);
+        Assert.NotNull(atLimit);
+        Assert.Equal(bytes, atLimit.Value.Bytes.AsSpan(0, atLimit.Value.Length).ToArray());
+        System.Buffers.ArrayPool<byte>.Shared.Return(atLimit.Value.Bytes);
     }
 
     [Fact]

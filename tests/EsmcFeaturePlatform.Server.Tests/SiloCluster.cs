@@ -48,7 +48,7 @@ public sealed class SiloCluster : IAsyncDisposable
 
     public IReadOnlyList<(IHost Host, BlockingObserver Observer)> Silos => _silos;
 
-    /// <summary>Extra services per silo (by start order), e.g. a describer for describeFeatures jobs.</summary>
+    /// <summary>Extra or replaced services per silo (by start order), registered after the platform's own: e.g. a describer for describeFeatures jobs.</summary>
     public Action<int, IServiceCollection>? ConfigureSilo { get; init; }
 
     public IGrainFactory Grains => _silos[^1].Host.Services.GetRequiredService<IGrainFactory>();
@@ -67,9 +67,9 @@ public sealed class SiloCluster : IAsyncDisposable
             builder.Logging.AddFilter(_ => false);
             var observer = new BlockingObserver(_silos.Count, plan);
             builder.Services.AddSingleton<IIndexingJobObserver>(observer);
-            ConfigureSilo?.Invoke(_silos.Count, builder.Services);
             builder.AddEsmcInference();
             builder.AddEsmcOrleans();
+            ConfigureSilo?.Invoke(_silos.Count, builder.Services);
             var host = builder.Build();
             await host.StartAsync();
             _silos.Add((host, observer));

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Json;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.GraphQL;
@@ -63,8 +65,8 @@ public static class GraphQLEndpoints
             return;
         }
 
-        var body = await ReadLimitedAsync(http.Request.Body, max, http.RequestAborted);
-        if (body is null)
+        var body = await ReadLimitedAsync(http.Request.BodyReader, max, http.RequestAborted);
+        if (body is not { } read)
         {
             await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"Request body is larger than {max} bytes.");
             return;
@@ -72,12 +74,16 @@ public static class GraphQLEndpoints
         GraphQLRequest? request;
         try
         {
-            request = serializer.Deserialize<GraphQLRequest>(System.Text.Encoding.UTF8.GetString(body));
+            request = await serializer.ReadAsync<GraphQLRequest>(new MemoryStream(read.Bytes, 0, read.Length, writable: false), http.RequestAborted);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException or ArgumentException)
         {
             await WriteErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"Request body is not a GraphQL request in JSON ({{\"query\", \"variables\", \"operationName\"}}): {ex.Message}");
             return;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(read.Bytes);
         }
         if (request is null || string.IsNullOrWhiteSpace(request.Query))
         {
@@ -106,17 +112,33 @@ public static class GraphQLEndpoints
         await serializer.WriteAsync(http.Response.Body, result, http.RequestAborted);
     }
 
-    private static async Task<byte[]?> ReadLimitedAsync(Stream body, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole body in a pooled array (return it to <see cref="ArrayPool{T}.Shared"/>), or null once it passes
+    /// <paramref name="max"/> bytes: chunked bodies have no Content-Length to check up front. Read from the pipe so
+    /// that a request allocates nothing but the array it is parsed from.
+    /// </summary>
+    internal static async Task<(byte[] Bytes, int Length)?> ReadLimitedAsync(PipeReader body, int max, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        while (true)
         {
-            if (buffer.Length + read > max) return null;
-            buffer.Write(chunk, 0, read);
+            var read = await body.ReadAsync(cancellationToken);
+            var buffer = read.Buffer;
+            if (buffer.Length > max)
+            {
+                body.AdvanceTo(buffer.End);
+                return null;
+            }
+            if (read.IsCanceled) throw new OperationCanceledException("Reading the request body was canceled.");
+            if (read.IsCompleted)
+            {
+                var length = (int)buffer.Length;   // read before AdvanceTo hands the segments back
+                var bytes = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+                buffer.CopyTo(bytes);
+                body.AdvanceTo(buffer.End);
+                return (bytes, length);
+            }
+            body.AdvanceTo(buffer.Start, buffer.End);
         }
-        return buffer.ToArray();
     }
 
     private static Task WriteErrorAsync(HttpContext http, int status, string code, string message)
