@@ -258,6 +258,14 @@ public sealed class IndexingJobGrain(
         // which must not race the save below), then undo every uncommitted claim.
         foreach (var task in inFlight) await QuietlyAsync(task);
         await QuietlyAsync(_pendingWrite);
+        if (_pendingWrite.IsFaulted)
+        {
+            // That window may be held by some pages: suspend rather than release its proteins. The resumed job writes
+            // and commits it, meets the same failure again and fails then, with only committed windows behind it.
+            logger.LogError(_pendingWrite.Exception?.GetBaseException(), "Job {JobId}: a window write failed while the job was failing ({Error}); suspended until the watchdog resumes it", JobId, error);
+            DeactivateOnIdle();
+            return;
+        }
         foreach (var (number, owned) in claims)
         {
             var batchKey = BatchKey(number);
