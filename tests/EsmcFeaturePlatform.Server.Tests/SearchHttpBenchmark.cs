@@ -106,8 +106,8 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
             report.AppendLine("Queries: repeated = the 12 benchmark queries in turn (the index's result cache answers after their first run); unique = never the same twice; "
                 + $"ceiling = the same requests answered with a fixed {ceiling.Body.Length:N0}-byte response before routing and GraphQL.");
             report.AppendLine();
-            report.AppendLine("| queries | clients | requests | p50 (ms) | p99 (ms) | requests/s | CPU-ms per request (server + client) | KiB allocated per request | mean response bytes |");
-            report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            report.AppendLine("| queries | clients | requests | p50 (ms) | p99 (ms) | requests/s | CPU-ms per request (server + client) | KiB allocated per request | mean response bytes | GC pauses (% of the time) |");
+            report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
             // Single client last: right after start-up the host is still busy (tiered JIT, the silo's own start-up work).
             foreach (var (kind, clients, count) in new[] { ("repeated", 10, 2000), ("repeated", 100, 10000), ("repeated", 1, 1000), ("ceiling", 100, 20000),
                 ("unique", 10, 1000), ("unique", 100, 2000), ("unique", 1, 500) })
@@ -117,6 +117,7 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
                 Interlocked.Exchange(ref responseBytes, 0);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var allocated = GC.GetTotalAllocatedBytes();
+                var paused = GC.GetTotalPauseDuration();
                 var wall = Stopwatch.StartNew();
                 await Task.WhenAll(connections.Take(clients).Select(connection => Task.Run(async () =>
                 {
@@ -128,7 +129,7 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
                 var kib = (GC.GetTotalAllocatedBytes() - allocated) / 1024.0;
                 Array.Sort(latencies);
                 report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {kind} | {clients} | {count} | {Percentile(latencies, 0.50):F1} | {Percentile(latencies, 0.99):F1} | {count / wall.Elapsed.TotalSeconds:F0} | {cpuMs / count:F2} | {kib / count:F1} | {responseBytes / count:N0} |"));
+                    $"| {kind} | {clients} | {count} | {Percentile(latencies, 0.50):F1} | {Percentile(latencies, 0.99):F1} | {count / wall.Elapsed.TotalSeconds:F0} | {cpuMs / count:F2} | {kib / count:F1} | {responseBytes / count:N0} | {100 * (GC.GetTotalPauseDuration() - paused) / wall.Elapsed:F0}% |"));
             }
             report.AppendLine("End: " + BenchmarkMachine.Describe());
             output.WriteLine(report.ToString());
