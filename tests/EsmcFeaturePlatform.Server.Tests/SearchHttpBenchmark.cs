@@ -66,14 +66,13 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
             ["unique"] = [.. SyntheticFeatures.UniqueQueries(7000, seed: 7).Select((q, i) => Request("/graphql", q, i % 4 == 0))],
             ["ceiling"] = [.. Enumerable.Range(0, Queries.Count * 4).Select(i => Request(CeilingPath, Queries[i % Queries.Count], i % 4 == 0))],
         };
-        var sent = new Dictionary<string, int> { ["repeated"] = 0, ["unique"] = 0, ["ceiling"] = 0 };
+        var sent = requests.Keys.ToDictionary(k => k, _ => new System.Runtime.CompilerServices.StrongBox<int>(-1));
         var parsed = 0;
         long responseBytes = 0;
         async Task<double> CallAsync(RawHttpConnection connection, string kind)
         {
             var all = requests[kind];
-            int n;
-            lock (sent) n = sent[kind]++;
+            var n = Interlocked.Increment(ref sent[kind].Value);
             var clock = Stopwatch.StartNew();
             var (status, body) = await connection.SendAsync(all[n % all.Length]);
             var elapsed = clock.Elapsed.TotalMilliseconds;
