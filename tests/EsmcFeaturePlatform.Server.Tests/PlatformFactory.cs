@@ -53,7 +53,7 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        TestEnvironment.TryDeleteDirectory(dataRoot);
+        TempFolders.TryDelete(dataRoot);
     }
 
     public async Task<(int Status, JsonObject Body)> PostAsync(string query, object? variables = null, string? key = null)

@@ -50,7 +50,7 @@ public sealed class SearchHttpBenchmark(ITestOutputHelper output)
         }
         finally
         {
-            TestEnvironment.TryDeleteDirectory(dataRoot);   // the prebuilt index: about 60 MB a run
+            TempFolders.TryDelete(dataRoot);   // the prebuilt index: about 60 MB a run
         }
     }
 

@@ -38,18 +38,6 @@ public static class TestEnvironment
 
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
-    /// <summary>Removes a test's temporary folder; a file still held open leaves it for the OS's temp clean-up.</summary>
-    public static void TryDeleteDirectory(string? path)
-    {
-        try
-        {
-            if (path is not null && Directory.Exists(path)) Directory.Delete(path, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
     /// <summary>A FASTA corpus of short random proteins (fixed seed), with one id repeated (its later record must be ignored).</summary>
     public static (string Path, IReadOnlyList<(string Id, string Sequence)> Records) WriteCorpus(int count, int seed)
     {

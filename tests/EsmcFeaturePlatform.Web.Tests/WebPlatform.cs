@@ -170,8 +170,7 @@ public sealed class WebPlatform : IAsyncLifetime
         public override async ValueTask DisposeAsync()
         {
             await base.DisposeAsync();
-            try { if (dataRoot is not null && Directory.Exists(dataRoot)) Directory.Delete(dataRoot, recursive: true); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }   // a file still held: left for the OS's temp clean-up
+            TempFolders.TryDelete(dataRoot);
         }
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -18,58 +18,30 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 internal static class ScalarOps
 {
     /// <summary><c>a + b</c>.</summary>
-    public static Tensor Plus(this Tensor a, Tensor b)
-    {
-        using var one = 1.ToScalar();
-        return a.add(b, one);
-    }
+    public static Tensor Plus(this Tensor a, Tensor b) => With(1.ToScalar(), one => a.add(b, one));
 
     /// <summary><c>a + value</c>.</summary>
-    public static Tensor Plus(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        using var one = 1.ToScalar();
-        return a.add(s, one);
-    }
+    public static Tensor Plus(this Tensor a, double value) => With(value.ToScalar(), s => With(1.ToScalar(), one => a.add(s, one)));
 
-    public static Tensor DividedBy(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor DividedBy(this Tensor a, double value) => With(value.ToScalar(), s => a.div(s));
 
-    public static Tensor DividedBy(this Tensor a, long value)
-    {
-        using var s = value.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor DividedBy(this Tensor a, long value) => With(value.ToScalar(), s => a.div(s));
 
     /// <summary><c>a != value</c>, element-wise.</summary>
-    public static Tensor NotEqual(this Tensor a, int value)
-    {
-        using var s = value.ToScalar();
-        return a.ne(s);
-    }
+    public static Tensor NotEqual(this Tensor a, int value) => With(value.ToScalar(), s => a.ne(s));
 
-    public static Tensor AtLeast(this Tensor a, double min)
-    {
-        using var s = min.ToScalar();
-        return a.clamp_min(s);
-    }
+    public static Tensor AtLeast(this Tensor a, double min) => With(min.ToScalar(), s => a.clamp_min(s));
 
     /// <summary><c>full(shape, value)</c>.</summary>
-    public static Tensor Filled(long[] shape, float value, Device device)
-    {
-        using var s = value.ToScalar();
-        return full(shape, s, device: device);
-    }
+    public static Tensor Filled(long[] shape, float value, Device device) => With(value.ToScalar(), s => full(shape, s, device: device));
 
     /// <summary><c>arange(0, stop, 1)</c>.</summary>
-    public static Tensor Range(long stop, ScalarType dtype, Device device)
+    public static Tensor Range(long stop, ScalarType dtype, Device device) =>
+        With(0.ToScalar(), start => With(stop.ToScalar(), end => With(1.ToScalar(), step => arange(start, end, step, dtype, device))));
+
+    /// <summary>Runs <paramref name="op"/> and frees <paramref name="scalar"/> when the native call has returned.</summary>
+    private static Tensor With(Scalar scalar, Func<Scalar, Tensor> op)
     {
-        using var start = 0.ToScalar();
-        using var end = stop.ToScalar();
-        using var step = 1.ToScalar();
-        return arange(start, end, step, dtype, device);
+        using (scalar) return op(scalar);
     }
 }
