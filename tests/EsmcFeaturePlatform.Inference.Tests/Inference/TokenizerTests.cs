@@ -22,6 +22,15 @@ public sealed class TokenizerTests
     }
 
     [Fact]
+    public void The_input_rule_accepts_exactly_the_single_character_vocabulary_and_counts_unknowns_like_the_tokenizer()
+    {
+        var singles = Enumerable.Range(0, EsmcTokenizer.VocabularySize).Select(EsmcTokenizer.TokenText).Where(t => t.Length == 1);
+        Assert.Equal(singles.OrderBy(t => t, StringComparer.Ordinal), ProteinSequenceInput.Alphabet.Select(c => c.ToString()).OrderBy(t => t, StringComparer.Ordinal));
+        foreach (var text in new[] { "mk T*J", "MXBZUOKL", "A<unk>C", "<mask>ab<cls>|x", "<ma", "é\u0001" })
+            Assert.Equal(EsmcTokenizer.Tokenize(text).UnknownTokens, ProteinSequenceInput.Prepare(text, "s", strict: false).UnknownTokens);
+    }
+
+    [Fact]
     public void Unknown_tokens_are_counted_per_character()
     {
         // Lowercase, space, '*' and 'J' are outside the vocabulary: one <unk> each; X/B/Z/U/O are real tokens.
