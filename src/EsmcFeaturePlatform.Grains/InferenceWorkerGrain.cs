@@ -60,11 +60,11 @@ public sealed class SaeCatalogGrain(IFeatureEncoder encoder) : Grain, ISaeCatalo
 /// <summary>
 /// One sequence's raw features under one SAE: concurrent requests for the same sequence meet here (the grain is not
 /// reentrant) and share one encoding. The result lives in the silo's <see cref="AnalysisCache"/> (bounded by bytes,
-/// aging out), not in the activation, and the activation itself is collected after a minute idle, so a stream of
+/// aging out), not in the activation, and the activation itself is collected after two minutes idle, so a stream of
 /// distinct sequences costs bounded memory. Placed on the caller's silo so a re-activated grain finds that silo's
 /// cache. Raw values only: normalization is applied by the reader, so statistics imported later are never served stale.
 /// </summary>
-[PreferLocalPlacement, CollectionAgeLimit(Minutes = 1)]
+[PreferLocalPlacement, CollectionAgeLimit(Minutes = 2)]
 public sealed class AnalysisGrain(AnalysisCache cache) : Grain, IAnalysisGrain
 {
     public async Task<EncodeOutcome> AnalyzeAsync(string sequence)

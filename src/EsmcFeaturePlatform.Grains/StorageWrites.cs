@@ -66,6 +66,8 @@ public static class StorageErrors
     {
         AggregateException { InnerExceptions.Count: > 0 } aggregate => $"{aggregate.InnerExceptions.Count} attempts failed, last: {Describe(aggregate.InnerExceptions[^1])}",
         Azure.RequestFailedException { Status: > 0 } rf => $"HTTP {rf.Status} {rf.ErrorCode}".TrimEnd(),
+        // "Error from storage provider ..." says which grain; what went wrong is inside.
+        OrleansException { InnerException: { } inner } => Describe(inner),
         _ => FirstLine(ex.Message),
     };
 

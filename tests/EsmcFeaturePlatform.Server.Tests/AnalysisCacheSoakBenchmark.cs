@@ -61,7 +61,7 @@ public sealed class AnalysisCacheSoakBenchmark(ITestOutputHelper output)
         })).ToList();
 
         var table = new StringBuilder();
-        table.AppendLine($"Tiny model, {Length}-residue random sequences, {Callers} concurrent callers, 1 silo in the test process, cache bound {cacheMb} MB, MaxAge default (10 min), analysis activations collected after 1 min idle");
+        table.AppendLine($"Tiny model, {Length}-residue random sequences, {Callers} concurrent callers, 1 silo in the test process, cache bound {cacheMb} MB, MaxAge default (10 min), analysis activations collected after 2 min idle");
         table.AppendLine();
         table.AppendLine("| minute | distinct sequences | working set (MB) | GC heap (MB) | gen2 GCs | cache (MB) | cache entries | analysis activations |");
         table.AppendLine("|---|---|---|---|---|---|---|---|");

@@ -76,11 +76,20 @@ public sealed class StorageFaults : HttpPipelinePolicy
         return this;
     }
 
+    /// <summary>When a request matching <paramref name="trigger"/> first comes, storage goes away until <see cref="EndOutage"/>.</summary>
+    public StorageFaults OutageOnFirst(Func<StorageRequest, bool> trigger) => OutageOnFirst(trigger, TimeSpan.FromDays(1));
+
     /// <summary>Storage goes away now for <paramref name="duration"/>.</summary>
     public void OutageNow(TimeSpan duration)
     {
         lock (_gate) _outageUntil = DateTime.UtcNow + duration;
         Interlocked.Increment(ref _outageStarts);
+    }
+
+    /// <summary>Storage is back.</summary>
+    public void EndOutage()
+    {
+        lock (_gate) _outageUntil = DateTime.MinValue;
     }
 
     /// <summary>Forgets every rule and ends any outage.</summary>
