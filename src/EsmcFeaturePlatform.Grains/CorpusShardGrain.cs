@@ -24,7 +24,12 @@ public sealed class CorpusShardGrain(CorpusTable corpus) : Grain, ICorpusShardGr
 
     // The same id twice in one batch is claimed once, by its first record (file order).
     public Task<string[]> ClaimAsync(string batchKey, IndexedProtein[] proteins) =>
-        corpus.ClaimAsync(Partition, batchKey, [.. proteins.DistinctBy(p => p.Id, StringComparer.Ordinal)]);
+        corpus.ClaimAsync(Partition, batchKey, [.. proteins.DistinctBy(p => p.Id, StringComparer.Ordinal)], IsAbandonedAsync);
+
+    /// <summary>A claim of an indexing job that failed before committing that batch (or has no state) is dead: take it over.</summary>
+    private async Task<bool> IsAbandonedAsync(string claim) =>
+        CorpusTable.ParseClaim(claim) is { } c && c.JobId.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)
+        && await GrainFactory.GetGrain<IIndexingJobGrain>(c.JobId).IsClaimAbandonedAsync(c.BatchNumber);
 
     public Task ReleaseAsync(string batchKey, string[] sequenceIds) => corpus.ReleaseAsync(Partition, batchKey, sequenceIds);
 

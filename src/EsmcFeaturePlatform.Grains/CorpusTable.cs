@@ -29,7 +29,9 @@ namespace EsmcFeaturePlatform.Grains;
  * a batch of new ids, is one entity-group transaction per partition (all-or-nothing); when it conflicts, the
  * batch's rows are inserted one by one and each conflict is resolved by reading the row's Claim. Release deletes a
  * row only when its Claim is the failed batch (and with the ETag read, so it never deletes a row someone else
- * wrote meanwhile). Memory and write cost per claim are bounded by the batch, never by the corpus.
+ * wrote meanwhile). A row whose claimant is dead (its job failed before committing that batch, or has no state:
+ * nothing ever counted the protein and nothing will release it) is taken over: rewritten with the new batch's claim,
+ * again under the ETag read. Memory and write cost per claim are bounded by the batch, never by the corpus.
  *
  * The table's name follows the grain-state container (TableNameFor), so a cluster pointed at a container finds the
  * corpus that goes with it. Proteins stored in grain state by earlier versions are not migrated (re-index).
@@ -78,10 +80,22 @@ public sealed class CorpusTable
 
     /// <summary>
     /// Stores each protein whose id is not in the partition yet, marked <paramref name="batchKey"/>, and returns the ids
-    /// the batch owns: the new ones and those an earlier try of the same batch stored. Ids must be distinct.
+    /// the batch owns: the new ones, those an earlier try of the same batch stored, and those whose claim
+    /// <paramref name="isAbandoned"/> says is dead (taken over; null: no claim is dead). Ids must be distinct.
     /// </summary>
-    public async Task<string[]> ClaimAsync(string partitionKey, string batchKey, IReadOnlyList<IndexedProtein> proteins)
+    public async Task<string[]> ClaimAsync(string partitionKey, string batchKey, IReadOnlyList<IndexedProtein> proteins, Func<string, Task<bool>>? isAbandoned = null)
     {
+        // One question per distinct claimant: re-indexing a file meets the same few earlier batches row after row.
+        var verdicts = new Dictionary<string, Task<bool>>(StringComparer.Ordinal);
+        Task<bool> Abandoned(string claim)
+        {
+            lock (verdicts)
+            {
+                if (!verdicts.TryGetValue(claim, out var verdict)) verdicts[claim] = verdict = isAbandoned?.Invoke(claim) ?? Task.FromResult(false);
+                return verdict;
+            }
+        }
+
         // Encode (and refuse oversized records) before writing anything, so a bad record leaves no half-written batch.
         var entities = proteins.Select(p => ToEntity(partitionKey, batchKey, p)).ToList();
         var table = await TableAsync();
@@ -96,14 +110,14 @@ public sealed class CorpusTable
             catch (TableTransactionFailedException ex) when (ex.Status == 409)
             {
                 // Some ids exist (a retry of this batch, a re-index, a duplicate elsewhere in the file): row by row.
-                var results = await Task.WhenAll(group.Select(e => ClaimOneAsync(table, batchKey, e.Entity)));
+                var results = await Task.WhenAll(group.Select(e => ClaimOneAsync(table, batchKey, e.Entity, Abandoned)));
                 owned.AddRange(group.Where((_, i) => results[i]).Select(e => e.Id));
             }
         }
         return [.. owned];
     }
 
-    private static async Task<bool> ClaimOneAsync(TableClient table, string batchKey, TableEntity entity)
+    private static async Task<bool> ClaimOneAsync(TableClient table, string batchKey, TableEntity entity, Func<string, Task<bool>> isAbandoned)
     {
         while (true)
         {
@@ -115,10 +129,30 @@ public sealed class CorpusTable
             catch (RequestFailedException ex) when (ex.Status == 409)
             {
                 var existing = await table.GetEntityIfExistsAsync<TableEntity>(entity.PartitionKey, entity.RowKey, ["Claim"]);
-                if (existing.HasValue) return existing.Value!.GetString("Claim") == batchKey;
-                // Released between our insert and our read: try the insert again.
+                if (!existing.HasValue) continue;   // released between our insert and our read: try the insert again
+                var claim = existing.Value!.GetString("Claim");
+                if (claim == batchKey) return true;
+                if (claim is null || !await isAbandoned(claim)) return false;
+                try
+                {
+                    await table.UpdateEntityAsync(entity, existing.Value.ETag, TableUpdateMode.Replace);
+                    return true;
+                }
+                catch (RequestFailedException taken) when (taken.Status is 404 or 412)
+                {
+                    // Released or taken over by someone else meanwhile: look again.
+                }
             }
         }
+    }
+
+    /// <summary>The job id and batch number of a claim (<c>JOB:BATCH</c>), or null when it is not one.</summary>
+    public static (string JobId, int BatchNumber)? ParseClaim(string claim)
+    {
+        var colon = claim.LastIndexOf(':');
+        return colon > 0 && int.TryParse(claim.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var batch)
+            ? (claim[..colon], batch)
+            : null;
     }
 
     /// <summary>Deletes the rows of <paramref name="sequenceIds"/> that <paramref name="batchKey"/> stored; others stay.</summary>

@@ -23,7 +23,7 @@ public sealed class CurationIndexGrain(
         if (state.State.Entries.TryGetValue(entry.Index, out var known)
             && (known.LatestVersion > entry.LatestVersion || known with { UpdatedAt = entry.UpdatedAt } == entry)) return;
         state.State.Entries[entry.Index] = entry;
-        await state.WriteStateAsync();
+        await state.WriteOrDropAsync(this);
     }
 
     public Task<int[]> DescribedAsync(int from, int to) =>

@@ -108,7 +108,7 @@ public sealed class DescribeJobGrain(
         {
             Request = request, Status = JobStatus.Queued, Total = request.Indices?.Length ?? request.CodebookSize, CreatedAt = now, UpdatedAt = now,
         };
-        await state.WriteStateAsync();
+        await state.WriteOrDropAsync(this);
         await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
         StartLoop();
         return Info();
@@ -142,10 +142,11 @@ public sealed class DescribeJobGrain(
         _loop = RunAsync(_stop.Token);
     }
 
+    /// <summary>A failed write drops the activation (StorageWrites): the watchdog resumes the job from what storage holds.</summary>
     private async Task SaveAsync()
     {
         state.State.UpdatedAt = DateTimeOffset.UtcNow;
-        await state.WriteStateAsync();
+        await state.WriteOrDropAsync(this);
     }
 
     private sealed record PoolProtein(IndexedProtein Protein, HashSet<int> Active);
@@ -217,13 +218,27 @@ public sealed class DescribeJobGrain(
             logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
             DeactivateOnIdle();
         }
+        catch (Exception ex) when (StorageErrors.IsTransient(ex))
+        {
+            // Storage away is never a reason to fail: drop the activation (memory may be ahead of storage); the
+            // watchdog resumes the job from its last committed chunk once storage answers again.
+            logger.LogWarning(ex, "Job {JobId}: waiting for storage; suspended until the watchdog resumes it", JobId);
+            DeactivateOnIdle();
+        }
         catch (Exception ex)
         {
             logger.LogError(ex, "Job {JobId} failed", JobId);
             state.State.Status = JobStatus.Failed;
             state.State.Error = $"describing failed: {ex.Message}";
-            await SaveAsync();
-            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+            try
+            {
+                await SaveAsync();
+                await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+            }
+            catch (Exception saveFailure)
+            {
+                logger.LogWarning(saveFailure, "Job {JobId}: recording the failure failed; the watchdog retries the job", JobId);
+            }
         }
     }
 

@@ -88,15 +88,7 @@ public sealed class FeatureGrain(
             ReviewNote = note,
         };
         history[at] = reviewed;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            history[at] = target;   // keep memory equal to storage when the write failed
-            throw;
-        }
+        await state.WriteOrDropAsync(this);   // a failed write drops the activation: memory never runs ahead of storage
         await AfterDescriptionChangeAsync();
         return new CurationOutcome(reviewed, CurationFailure.None, null);
     }
@@ -119,15 +111,8 @@ public sealed class FeatureGrain(
         if (state.State.Descriptions.Count == 0)
             await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).MarkDescribedAsync(Key.Index);
         state.State.Descriptions.Add(version);
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State.Descriptions.RemoveAt(state.State.Descriptions.Count - 1);
-            throw;
-        }
+        // With the job's marker (DescribedByJob) in the same write; on failure the activation is dropped (StorageWrites).
+        await state.WriteOrDropAsync(this);
         await AfterDescriptionChangeAsync();
     }
 

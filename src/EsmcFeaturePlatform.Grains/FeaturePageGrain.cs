@@ -62,7 +62,7 @@ public sealed class FeaturePageGrain(
             feature.TopExamples = Merge(feature.TopExamples, f.TopCandidates, feature.ExampleCapacity, StoredExample.CompareTopOrder);
             feature.Samples = Merge(feature.Samples, f.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
         }
-        await WriteOrReloadAsync();
+        await state.WriteOrDropAsync(this);
         var saeId = SaeId;
         foreach (var f in update.Features) changes.FeatureChanged(new FeatureKey(saeId, f.Index));
     }
@@ -96,24 +96,6 @@ public sealed class FeaturePageGrain(
 
     public async Task MarkDescribedAsync(int index)
     {
-        if (state.State.Described.Add(index)) await WriteOrReloadAsync();   // on failure the feature grain does not write either
-    }
-
-    /// <summary>
-    /// Writes the state. When the write fails, memory is ahead of storage (or, after a timeout, storage may hold it
-    /// under a new ETag): the activation is dropped, so the caller's retry meets a fresh one that reads what storage
-    /// holds, and a window applied only in memory is applied again rather than skipped as a replay.
-    /// </summary>
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
-        }
+        if (state.State.Described.Add(index)) await state.WriteOrDropAsync(this);   // on failure the feature grain does not write either
     }
 }

@@ -17,6 +17,9 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<IndexingOptions>().Bind(configuration.GetSection(IndexingOptions.SectionName))
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         services.TryAddSingleton<IIndexingJobObserver, NoIndexingJobObserver>();
+        services.AddOptions<AnalysisCacheOptions>().Bind(configuration.GetSection(AnalysisCacheOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        services.TryAddSingleton(sp => new AnalysisCache(sp.GetRequiredService<IOptions<AnalysisCacheOptions>>()));
         services.AddOptions<DescribeOptions>().Bind(configuration.GetSection(DescribeOptions.SectionName))
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         // Search sync only where the host registered an index; elsewhere feature changes are ignored.

@@ -67,6 +67,15 @@ namespace EsmcFeaturePlatform.Grains;
  * (storage failing past the transient retries) never fails the job: that window may be held by some pages and
  * not others, and releasing its proteins would let a later job count them twice there. The job is suspended
  * instead (its activation dropped, still RUNNING) and the watchdog resumes it like a lost silo's.
+ *
+ * Storage away: claims, encodes and window writes retry transient failures (StorageErrors.IsTransient: refused or
+ * reset connections, timeouts, 408/429/5xx and the Azure SDK's aggregate of them) TransientRetries times; past that
+ * the job does not fail but WAITS: its activation stays, its status says "waiting for storage since ...", it probes
+ * storage by re-reading its own state (which also puts memory back to what storage holds), and then resumes from
+ * its committed prefix exactly as after a lost silo. Only the input's fault fails a job. A batch's claim is recorded
+ * (every id of the batch) BEFORE it is sent, so a job that fails releases whatever any shard stored for it, even when
+ * some shards answered and another did not; and a row claimed by a dead job (failed before committing that batch,
+ * or whose state is gone) is taken over by the next job that meets it (CorpusTable.ClaimAsync).
  */
 [GenerateSerializer, Alias("esmc.IndexingJobState.v1")]
 public sealed class IndexingJobState
@@ -104,11 +113,16 @@ public sealed class IndexingJobGrain(
     /// <summary>How long the last window's feature writes took (null until this activation wrote one): sizes the next window.</summary>
     private TimeSpan? _lastWriteDuration;
     private int _nextWorker;
+    /// <summary>Why the job is not moving now (shown in its status), or null.</summary>
+    private string? _waiting;
+    /// <summary>The job as storage holds it: what callers see, so nothing unsaved is ever shown.</summary>
+    private JobInfo? _saved;
 
     private string JobId => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _saved = state.State.Request is null ? null : Info();
         if (IsUnfinished) StartLoop();
         return Task.CompletedTask;
     }
@@ -123,7 +137,15 @@ public sealed class IndexingJobGrain(
 
     private bool IsUnfinished => state.State.Request is not null && state.State.Status is JobStatus.Queued or JobStatus.Running;
 
-    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(state.State.Request is null ? null : Info());
+    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(_saved is null ? null : _saved with { Waiting = _waiting });
+
+    public Task<bool> IsClaimAbandonedAsync(int batchNumber)
+    {
+        var s = state.State;
+        // No state: the job never started or its state is gone, so nothing will ever commit or release the row.
+        if (s.Request is null) return Task.FromResult(true);
+        return Task.FromResult(s.Status == JobStatus.Failed && batchNumber >= s.CommittedBatches);
+    }
 
     public async Task<JobInfo> StartAsync(IndexCorpusRequest request)
     {
@@ -133,8 +155,10 @@ public sealed class IndexingJobGrain(
         {
             Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now, WindowBatches = options.Value.WindowBatches,
         };
-        await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
+        // Refused: the activation is dropped (nobody sees a job that storage does not hold) and the caller gets
+        // StorageUnavailableException, which the API answers as UNAVAILABLE with a retry hint.
+        await state.WriteOrDropAsync(this);
+        _saved = Info();
         StartLoop();
         return Info();
     }
@@ -148,7 +172,7 @@ public sealed class IndexingJobGrain(
     private JobInfo Info()
     {
         var s = state.State;
-        return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt);
+        return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt, _waiting);
     }
 
     private void StartLoop()
@@ -158,10 +182,15 @@ public sealed class IndexingJobGrain(
         _loop = RunAsync(_stop.Token);
     }
 
+    /// <summary>
+    /// Writes the job's state. A failure reaches RunAsync, which either drops the activation or waits for storage and
+    /// re-reads the state before going on; until then callers see <see cref="_saved"/>, never the unsaved state.
+    /// </summary>
     private async Task SaveAsync()
     {
         state.State.UpdatedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
+        _saved = Info();
     }
 
     private sealed record Batch(int Number, IReadOnlyList<IndexedProtein> Proteins);
@@ -173,8 +202,12 @@ public sealed class IndexingJobGrain(
         var request = state.State.Request!;
         var claims = new Dictionary<int, string[]>();
         var inFlight = new Queue<Task<PreparedBatch>>();
+        string? failure = null;
+        Exception? suspend = null;
         try
         {
+            // Idempotent; here rather than in StartAsync so that a refused registration never loses a started job.
+            await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId); return true; }, stop);
             var sae = await FindSaeAsync(request.SaeId);
             if (state.State.Status == JobStatus.Queued)
             {
@@ -218,7 +251,7 @@ public sealed class IndexingJobGrain(
             await _pendingWrite;
             state.State.Status = JobStatus.Completed;
             await SaveAsync();
-            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+            await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId); return true; }, stop);
             logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}", JobId, state.State.CommittedRecords, state.State.NewProteins, request.SaeId);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -226,57 +259,122 @@ public sealed class IndexingJobGrain(
             // Deactivating (silo stopping): the committed prefix is persisted; the watchdog resumes the rest elsewhere.
             await QuietlyAsync(_pendingWrite);
         }
-        catch (WindowWriteException ex)
-        {
-            // Left unfinished: the watchdog resumes the job from its committed prefix on a fresh activation, and the
-            // pages that hold the failed window skip its replay (design note, "A silo lost between 4 and 5").
-            logger.LogError(ex.InnerException, "Job {JobId}: writing a window failed; the job is suspended until the watchdog resumes it", JobId);
-            foreach (var task in inFlight) await QuietlyAsync(task);
-            DeactivateOnIdle();
-        }
         catch (InconsistentStateException ex)
         {
             // Another activation of this job wrote after us (a brief duplicate during membership changes): it owns the job now.
             logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
             await QuietlyAsync(_pendingWrite);
             DeactivateOnIdle();
+            return;
         }
-        catch (Exception ex) when (ex is JobInputException or CorpusFormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidSequenceException or UnknownSaeException)
+        catch (Exception ex) when (IsInputFailure(ex))
         {
-            await FailAsync(ex.Message, inFlight, claims, request);
+            failure = ex.Message;
+        }
+        catch (Exception ex) when (ex is WindowWriteException || IsTransient(ex))
+        {
+            // A window held by some pages and not others, or storage away past the retries: never a reason to fail.
+            suspend = ex;
         }
         catch (Exception ex)
         {
             logger.LogError(ex, "Job {JobId} failed", JobId);
-            await FailAsync($"indexing failed: {ex.GetType().Name}: {ex.Message}", inFlight, claims, request);
+            failure = $"indexing failed: {ex.GetType().Name}: {ex.Message}";
         }
+
+        if (failure is not null)
+        {
+            try
+            {
+                await FailAsync(failure, inFlight, claims, request, stop);
+                return;
+            }
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+            {
+                // Releasing or saving FAILED met storage trouble: wait, resume, meet the bad input again, fail then.
+                suspend = ex;
+            }
+            catch (Exception)
+            {
+                return;   // stopping: the watchdog resumes the job elsewhere, which meets the bad input again
+            }
+        }
+        if (suspend is not null) await WaitForStorageThenResumeAsync(suspend, inFlight, stop);
     }
 
-    private async Task FailAsync(string error, Queue<Task<PreparedBatch>> inFlight, Dictionary<int, string[]> claims, IndexCorpusRequest request)
+    private static bool IsInputFailure(Exception ex) =>
+        ex is JobInputException or CorpusFormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidSequenceException or UnknownSaeException;
+
+    private async Task FailAsync(string error, Queue<Task<PreparedBatch>> inFlight, Dictionary<int, string[]> claims, IndexCorpusRequest request, CancellationToken stop)
     {
         // Let batches already encoding finish claiming and a window being written finish (it saves the job's state,
         // which must not race the save below), then undo every uncommitted claim.
         foreach (var task in inFlight) await QuietlyAsync(task);
         await QuietlyAsync(_pendingWrite);
-        if (_pendingWrite.IsFaulted)
+        // That window may be held by some pages: suspend rather than release its proteins. The resumed job writes
+        // and commits it, meets the same failure again and fails then, with only committed windows behind it.
+        if (_pendingWrite.IsFaulted) throw new WindowWriteException(_pendingWrite.Exception!.GetBaseException());
+        foreach (var (number, ids) in claims)
         {
-            // That window may be held by some pages: suspend rather than release its proteins. The resumed job writes
-            // and commits it, meets the same failure again and fails then, with only committed windows behind it.
-            logger.LogError(_pendingWrite.Exception?.GetBaseException(), "Job {JobId}: a window write failed while the job was failing ({Error}); suspended until the watchdog resumes it", JobId, error);
-            DeactivateOnIdle();
-            return;
-        }
-        foreach (var (number, owned) in claims)
-        {
+            // Every id the batch tried to claim: release deletes only the rows this batch key stored.
             var batchKey = BatchKey(number);
-            await Task.WhenAll(owned.GroupBy(CorpusSharding.ShardOf).Select(g =>
-                GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(request.SaeId, g.Key)).ReleaseAsync(batchKey, [.. g])));
+            await RetryTransientAsync(async () =>
+            {
+                await Task.WhenAll(ids.GroupBy(CorpusSharding.ShardOf).Select(g =>
+                    GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(request.SaeId, g.Key)).ReleaseAsync(batchKey, [.. g])));
+                return true;
+            }, stop);
         }
         state.State.Status = JobStatus.Failed;
         state.State.Error = error;
         await SaveAsync();
-        await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+        await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId); return true; }, stop);
         logger.LogWarning("Job {JobId} failed: {Error}", JobId, error);
+    }
+
+    /// <summary>
+    /// Storage is away (or a window write failed): the job stays RUNNING in this activation with its status saying so,
+    /// probes storage by re-reading its own state (memory back to what storage holds: anything unsaved is forgotten),
+    /// and then runs again from its committed prefix, replaying a window whose writes had started exactly as after a
+    /// lost silo. Deactivation (silo stopping) ends the wait; the watchdog resumes the job elsewhere.
+    /// </summary>
+    private async Task WaitForStorageThenResumeAsync(Exception cause, Queue<Task<PreparedBatch>> inFlight, CancellationToken stop)
+    {
+        foreach (var task in inFlight) await QuietlyAsync(task);
+        await QuietlyAsync(_pendingWrite);
+        var since = DateTimeOffset.UtcNow;
+        var reason = cause is WindowWriteException { InnerException: { } inner } ? inner : cause;
+        _waiting = IsTransient(reason)
+            ? $"waiting for storage since {since:u}: {StorageErrors.Describe(reason)}"
+            : $"resuming after a failed window write since {since:u}: {reason.GetType().Name}: {StorageErrors.Describe(reason)}";
+        logger.LogWarning(reason, "Job {JobId}: {Waiting}", JobId, _waiting);
+        var delay = TimeSpan.FromSeconds(1);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, stop);
+                try
+                {
+                    await state.ReadStateAsync();
+                    break;
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogInformation("Job {JobId}: storage still unavailable ({Error})", JobId, StorageErrors.Describe(ex));
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return;
+        }
+        _waiting = null;
+        _saved = state.State.Request is null ? null : Info();
+        _pendingWrite = Task.CompletedTask;
+        _lastWriteDuration = null;
+        if (IsUnfinished) _loop = RunAsync(stop);
     }
 
     private string BatchKey(int batchNumber) => $"{JobId}:{batchNumber}";
@@ -323,6 +421,9 @@ public sealed class IndexingJobGrain(
         {
             try { await previousClaim; } catch (Exception) { /* the earlier batch's failure is reported by its own task */ }
             var batchKey = BatchKey(batch.Number);
+            // Recorded before any shard is asked: if some shards store their rows and another fails, a failing job
+            // still releases them all (release deletes only rows this batch key stored).
+            claims[batch.Number] = [.. batch.Proteins.Select(p => p.Id).Distinct(StringComparer.Ordinal)];
             var ownedSets = await RetryTransientAsync(() => Task.WhenAll(batch.Proteins.GroupBy(p => CorpusSharding.ShardOf(p.Id)).Select(g =>
                 GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(sae.Id, g.Key)).ClaimAsync(batchKey, [.. g]))), stop);
             var ownedSet = ownedSets.SelectMany(o => o).ToHashSet(StringComparer.Ordinal);
@@ -497,10 +598,10 @@ public sealed class IndexingJobGrain(
         }
     }
 
+    /// <summary>Lost silos, full queues, a grain that dropped its activation after a failed write, and storage away (StorageErrors).</summary>
     private static bool IsTransient(Exception ex) => ex is SiloUnavailableException or TimeoutException or OverloadedException
         or OrleansMessageRejectionException or InconsistentStateException or ClientNotAvailableException
-        // Storage that is briefly unreachable, throttling or failing on its side (Orleans' blob storage rethrows these as they are).
-        or Azure.RequestFailedException { Status: 0 or 408 or 429 or >= 500 }
+        || StorageErrors.IsTransient(ex)
         || (ex is OrleansException && ex is not OrleansConfigurationException);
 }
 
@@ -520,12 +621,12 @@ public sealed class JobRegistryGrain(
 {
     public async Task RegisterAsync(string jobId)
     {
-        if (state.State.Unfinished.Add(jobId)) await state.WriteStateAsync();
+        if (state.State.Unfinished.Add(jobId)) await state.WriteOrDropAsync(this);
     }
 
     public async Task FinishedAsync(string jobId)
     {
-        if (state.State.Unfinished.Remove(jobId)) await state.WriteStateAsync();
+        if (state.State.Unfinished.Remove(jobId)) await state.WriteOrDropAsync(this);
     }
 
     public async Task<int> ResumeUnfinishedAsync()

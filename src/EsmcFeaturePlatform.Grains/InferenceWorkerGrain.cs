@@ -58,29 +58,27 @@ public sealed class SaeCatalogGrain(IFeatureEncoder encoder) : Grain, ISaeCatalo
 }
 
 /// <summary>
-/// Caches one sequence's raw features under one SAE (in memory, for the activation's life). Raw values only:
-/// normalization is applied by the reader, so statistics imported later are never served stale.
+/// One sequence's raw features under one SAE: concurrent requests for the same sequence meet here (the grain is not
+/// reentrant) and share one encoding. The result lives in the silo's <see cref="AnalysisCache"/> (bounded by bytes,
+/// aging out), not in the activation, and the activation itself is collected after two minutes idle, so a stream of
+/// distinct sequences costs bounded memory. Placed on the caller's silo so a re-activated grain finds that silo's
+/// cache. Raw values only: normalization is applied by the reader, so statistics imported later are never served stale.
 /// </summary>
-public sealed class AnalysisGrain : Grain, IAnalysisGrain
+[PreferLocalPlacement, CollectionAgeLimit(Minutes = 2)]
+public sealed class AnalysisGrain(AnalysisCache cache) : Grain, IAnalysisGrain
 {
-    private string? _sequence;
-    private EncodeOutcome? _cached;
-
     public async Task<EncodeOutcome> AnalyzeAsync(string sequence)
     {
-        if (_cached is not null && string.Equals(_sequence, sequence, StringComparison.Ordinal)) return _cached;
-        var saeId = this.GetPrimaryKeyString();
-        saeId = saeId[..saeId.LastIndexOf('|')];
+        var key = this.GetPrimaryKeyString();
+        // The key is SAE|SHA-256(sequence): a hit is for this very sequence.
+        if (cache.TryGet(key, out var cached)) return cached;
+        var saeId = key[..key.LastIndexOf('|')];
         var catalog = await GrainFactory.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();
         var sae = Array.Find(catalog.Saes, s => s.Id == saeId);
         if (sae is null) return EncodeOutcome.Failed(EncodeFailure.UnknownSae, $"Unknown SAE '{saeId}'.");
         var worker = GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.For(GrainContext.Address.SiloAddress!, sae.Model));
         var outcome = await worker.EncodeAsync(saeId, [sequence]);
-        if (outcome.Failure == EncodeFailure.None)
-        {
-            _sequence = sequence;
-            _cached = outcome;
-        }
+        if (outcome.Failure == EncodeFailure.None) cache.Add(key, outcome);
         return outcome;
     }
 }

@@ -37,7 +37,8 @@ public sealed class NormalizationStatsGrain(
         }
         s.CorpusSize += update.CorpusSizeDelta;
         s.LastAppliedBatch[update.JobId] = update.BatchNumber;
-        await state.WriteStateAsync();
+        // The marker above guards the counts: both are stored together, or the activation is dropped (StorageWrites).
+        await state.WriteOrDropAsync(this);
     }
 
     private void EnsureSize(int codebookSize)
@@ -83,6 +84,6 @@ public sealed class NormalizationStatsGrain(
     public async Task ImportAsync(ImportedStatistics statistics)
     {
         state.State.Imported = statistics;
-        await state.WriteStateAsync();
+        await state.WriteOrDropAsync(this);
     }
 }

@@ -1,4 +1,5 @@
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
 using GraphQL;
 using GraphQL.Execution;
 using GraphQL.Validation;
@@ -14,11 +15,13 @@ public static class ErrorCodes
     public const string Conflict = "CONFLICT";
     public const string NotFound = "NOT_FOUND";
     public const string Overloaded = "OVERLOADED";
+    /// <summary>Storage was away or failed on its side: nothing was changed (or the outcome is unknown); retry after <c>extensions.retryAfterSeconds</c>.</summary>
+    public const string Unavailable = "UNAVAILABLE";
     public const string Internal = "INTERNAL";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
-        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Internal,
+        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Unavailable, Internal,
     };
 }
 
@@ -32,8 +35,9 @@ public sealed class PlatformError : ExecutionError
 
 /// <summary>
 /// Gives every error one of the contract codes: document (syntax/validation/variable) errors are the caller's
-/// input; exceptions from the encoder port keep their meaning; anything else is INTERNAL and, outside
-/// Development, shows no message or stack from inside the server.
+/// input; exceptions from the encoder port keep their meaning; storage failures are UNAVAILABLE with a retry hint
+/// (<c>extensions.retryAfterSeconds</c>); anything else is INTERNAL and, outside Development, shows no message or
+/// stack from inside the server.
 /// </summary>
 public sealed class PlatformErrorInfoProvider(bool exposeInternals)
     : ErrorInfoProvider(o => { o.ExposeExceptionDetails = exposeInternals; o.ExposeCodes = false; o.ExposeData = false; })
@@ -44,6 +48,8 @@ public sealed class PlatformErrorInfoProvider(bool exposeInternals)
         var (code, safeMessage) = Classify(executionError);
         var extensions = info.Extensions is null ? new Dictionary<string, object?>() : new Dictionary<string, object?>(info.Extensions);
         extensions["code"] = code;
+        if (code == ErrorCodes.Unavailable)
+            extensions["retryAfterSeconds"] = FindInChain<StorageUnavailableException>(executionError)?.RetryAfterSeconds ?? StorageUnavailableException.DefaultRetryAfterSeconds;
         if (safeMessage is not null) info.Message = safeMessage;
         info.Extensions = extensions;
         return info;
@@ -53,6 +59,9 @@ public sealed class PlatformErrorInfoProvider(bool exposeInternals)
     {
         if (error is PlatformError) return (error.Code!, null);
         if (error is DocumentError or ValidationError) return (ErrorCodes.BadUserInput, null);
+        if (FindInChain<StorageUnavailableException>(error) is { } unavailable) return (ErrorCodes.Unavailable, unavailable.Message);
+        if (FindInChain<Orleans.Storage.InconsistentStateException>(error) is not null)
+            return (ErrorCodes.Unavailable, "Storage changed under this write (a retry of a write whose answer was lost, or a concurrent writer); its outcome is unknown. Reload and retry.");
         return error.InnerException switch
         {
             OverloadedException ex => (ErrorCodes.Overloaded, ex.Message),
@@ -64,5 +73,16 @@ public sealed class PlatformErrorInfoProvider(bool exposeInternals)
             null => (ErrorCodes.BadUserInput, null),
             _ => (ErrorCodes.Internal, exposeInternals ? null : "Internal server error."),
         };
+    }
+
+    /// <summary>The first exception of type <typeparamref name="T"/> among the inner exceptions (grain calls and resolvers may wrap).</summary>
+    private static T? FindInChain<T>(ExecutionError error) where T : Exception
+    {
+        for (var ex = error.InnerException; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found) return found;
+            if (ex is AggregateException aggregate && aggregate.InnerExceptions.OfType<T>().FirstOrDefault() is { } inAggregate) return inAggregate;
+        }
+        return null;
     }
 }

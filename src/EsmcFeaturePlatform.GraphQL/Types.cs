@@ -212,6 +212,8 @@ public sealed class JobType : ObjectGraphType<JobInfo>
         Field<NonNullGraphType<IntGraphType>>("processed").Resolve(c => c.Source.Processed);
         Field<IntGraphType>("total").Resolve(c => c.Source.Total);
         Field<StringGraphType>("error").Resolve(c => c.Source.Error);
+        Field<StringGraphType>("waiting").Description("Why a RUNNING job is not moving now (e.g. \"waiting for storage since ...: ...\"); null otherwise.")
+            .Resolve(c => c.Source.Waiting);
         Field<NonNullGraphType<StringGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("O"));
         Field<NonNullGraphType<StringGraphType>>("updatedAt").Resolve(c => c.Source.UpdatedAt.UtcDateTime.ToString("O"));
     }

@@ -11,7 +11,7 @@ public sealed class ClusterIndexingTests
     private const int TopExamples = 5;
     private const int Codebook = 64;
 
-    private static async Task<string> StartJobAsync(SiloCluster cluster, string path)
+    internal static async Task<string> StartJobAsync(SiloCluster cluster, string path)
     {
         var id = JobKinds.NewIndexCorpusId();
         await cluster.Grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(TestEnvironment.SaeWithRealStats, path, TopExamples, "test"));
@@ -19,7 +19,7 @@ public sealed class ClusterIndexingTests
     }
 
     /// <summary>Every feature's statistics and top examples, as the platform serves them.</summary>
-    private static async Task<(CorpusStatistics Stats, ActivationExample[][] Examples)> SnapshotAsync(SiloCluster cluster)
+    internal static async Task<(CorpusStatistics Stats, ActivationExample[][] Examples)> SnapshotAsync(SiloCluster cluster)
     {
         var stats = await cluster.Grains.GetGrain<INormalizationStatsGrain>(TestEnvironment.SaeWithRealStats)
             .GetCorpusStatisticsAsync([.. Enumerable.Range(0, Codebook)]);
@@ -28,7 +28,7 @@ public sealed class ClusterIndexingTests
         return (stats, examples);
     }
 
-    private static void AssertMatches(ExpectedCorpus expected, (CorpusStatistics Stats, ActivationExample[][] Examples) actual)
+    internal static void AssertMatches(ExpectedCorpus expected, (CorpusStatistics Stats, ActivationExample[][] Examples) actual)
     {
         Assert.Equal(expected.CorpusSize, actual.Stats.CorpusSize);
         for (var i = 0; i < Codebook; i++)
@@ -69,7 +69,7 @@ public sealed class ClusterIndexingTests
         Assert.True(Math.Abs(expected - actual) <= tolerance, $"expected {expected:R}, got {actual:R}");
     }
 
-    private static async Task<ExpectedCorpus> ExpectAsync(IReadOnlyList<(string Id, string Sequence)> records)
+    internal static async Task<ExpectedCorpus> ExpectAsync(IReadOnlyList<(string Id, string Sequence)> records)
     {
         using var encoder = TestEnvironment.OpenEncoder();
         return await ExpectedCorpus.ComputeAsync(encoder, TestEnvironment.SaeWithRealStats, records, TopExamples);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -22,6 +23,9 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
     private string? dataRoot;
 
     public PlatformFactory() => TestEnvironment.EnsureAzurite();
+
+    /// <summary>Services added after the platform's own (e.g. a storage fault injector).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -48,6 +52,7 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
         };
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        if (ConfigureServices is { } configure) builder.ConfigureServices(configure);
     }
 
     public override async ValueTask DisposeAsync()

@@ -212,7 +212,9 @@ public sealed record JobInfo(
     [property: Id(5)] int? Total,
     [property: Id(6)] string? Error,
     [property: Id(7)] DateTimeOffset CreatedAt,
-    [property: Id(8)] DateTimeOffset UpdatedAt);
+    [property: Id(8)] DateTimeOffset UpdatedAt,
+    /// <summary>Why a RUNNING job is not moving now (e.g. "waiting for storage since ...: ..."), else null.</summary>
+    [property: Id(9)] string? Waiting = null);
 
 [GenerateSerializer, Alias("esmc.IndexCorpusRequest.v1")]
 public sealed record IndexCorpusRequest(
@@ -270,4 +272,20 @@ public static class AnalysisKeys
 {
     public static string For(string saeId, string sequence) =>
         $"{saeId}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sequence)))}";
+}
+
+/// <summary>
+/// Storage was unreachable, timed out, throttled or failed on its side (after the storage client's own retries), so a
+/// write was not made (or its outcome is unknown) and nothing in memory went ahead of storage: retrying later is safe.
+/// API callers see code UNAVAILABLE with <see cref="RetryAfterSeconds"/>.
+/// </summary>
+[GenerateSerializer, Alias("esmc.StorageUnavailableException")]
+public sealed class StorageUnavailableException : Exception
+{
+    /// <summary>What callers are told to wait before retrying.</summary>
+    public const int DefaultRetryAfterSeconds = 5;
+
+    public StorageUnavailableException(string message) : base(message) { }
+
+    [Id(0)] public int RetryAfterSeconds { get; init; } = DefaultRetryAfterSeconds;
 }

@@ -164,6 +164,13 @@ public interface IIndexingJobGrain : IJobGrain
     /// <summary>Activates the job and restarts its loop if it is unfinished (after a lost silo or a restart).</summary>
     [Alias("EnsureRunning")]
     Task EnsureRunningAsync();
+
+    /// <summary>
+    /// Whether a corpus row this job's batch <paramref name="batchNumber"/> claimed is abandoned: the job failed before
+    /// committing that batch, or has no state. Another job may then take the row over.
+    /// </summary>
+    [Alias("IsClaimAbandoned")]
+    Task<bool> IsClaimAbandonedAsync(int batchNumber);
 }
 
 /// <summary>The list of unfinished jobs, so a watchdog on every silo can revive those whose silo was lost.</summary>

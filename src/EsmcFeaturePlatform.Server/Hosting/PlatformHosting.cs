@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using EsmcFeaturePlatform.Abstractions;
@@ -113,13 +115,14 @@ public static class PlatformHosting
                 }
                 silo.AddAzureBlobGrainStorage(GrainStorage.Name, (OptionsBuilder<AzureBlobStorageOptions> ob) => ob.Configure<IServiceProvider>((o, sp) =>
                 {
-                    o.BlobServiceClient = new BlobServiceClient(storage.ConnectionString);
+                    o.BlobServiceClient = new BlobServiceClient(storage.ConnectionString, StorageClientOptions(new BlobClientOptions(), sp));
                     o.ContainerName = storage.Container;
                     // Orleans' binary format: compact for float arrays, and version-tolerant through the [Id] contracts.
                     o.GrainStorageSerializer = new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>());
                 }));
                 // Indexed proteins: one table row each, beside the grain state (CorpusTable's design note).
-                silo.Services.AddSingleton(new CorpusTable(new TableServiceClient(storage.ConnectionString), CorpusTable.TableNameFor(storage.Container)));
+                silo.Services.AddSingleton(sp => new CorpusTable(
+                    new TableServiceClient(storage.ConnectionString, StorageClientOptions(new TableClientOptions(), sp)), CorpusTable.TableNameFor(storage.Container)));
                 silo.Services.AddEsmcGrainServices(builder.Configuration);
             });
         }
@@ -135,6 +138,16 @@ public static class PlatformHosting
             });
         }
         return builder;
+    }
+
+    /// <summary>
+    /// Options for the grain-state and corpus clients: every <see cref="HttpPipelinePolicy"/> registered as a service joins
+    /// their pipelines once per try (the fault-injection tests refuse, cut off and drop storage answers this way).
+    /// </summary>
+    private static T StorageClientOptions<T>(T options, IServiceProvider services) where T : Azure.Core.ClientOptions
+    {
+        foreach (var policy in services.GetServices<HttpPipelinePolicy>()) options.AddPolicy(policy, HttpPipelinePosition.PerRetry);
+        return options;
     }
 
     private static IPAddress AdvertisedAddress(PlatformClusterOptions cluster)

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.Grains;
+using EsmcFeaturePlatform.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EsmcFeaturePlatform.Server.Tests;
+
+/// <summary>
+/// Issue 16, finding 4 (opt-in: ESMC_RUN_BENCHMARKS=1): a stream of distinct sequences through the analysis grains of a
+/// real silo for ESMC_SOAK_MINUTES (default 10), sampling the process's memory, the cache and the live analysis
+/// activations every ESMC_SOAK_SAMPLE_SECONDS (30). Memory must reach a plateau: the cache is bounded by bytes
+/// (Esmc:AnalysisCache:MaxMegabytes, ESMC_SOAK_CACHE_MB here, default 32 so a short run reaches the bound) and the
+/// activations age out.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class AnalysisCacheSoakBenchmark(ITestOutputHelper output)
+{
+    private static int Setting(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+
+    [BenchmarkFact]
+    public async Task Memory_under_a_stream_of_distinct_sequences_reaches_a_plateau()
+    {
+        var minutes = Setting("ESMC_SOAK_MINUTES", 10);
+        var sampleEvery = TimeSpan.FromSeconds(Setting("ESMC_SOAK_SAMPLE_SECONDS", 30));
+        var cacheMb = Setting("ESMC_SOAK_CACHE_MB", 32);
+        const int Callers = 8, Length = 200;
+        output.WriteLine("Start: " + BenchmarkMachine.Describe());
+        await using var cluster = new SiloCluster(TestEnvironment.UniqueName("soak"), new Dictionary<string, string?>
+        {
+            ["Esmc:AnalysisCache:MaxMegabytes"] = cacheMb.ToString(CultureInfo.InvariantCulture),
+        });
+        await cluster.StartSilosAsync(1);
+        var services = cluster.Silos[0].Host.Services;
+        var cache = services.GetRequiredService<AnalysisCache>();
+        var grains = cluster.Grains;
+        var management = grains.GetGrain<IManagementGrain>(0);
+        const string Sae = TestEnvironment.SaeWithRealStats;
+
+        long requests = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
+        var callers = Enumerable.Range(0, Callers).Select(c => Task.Run(async () =>
+        {
+            var random = new Random(1000 + c);
+            var residues = new char[Length];
+            while (!stop.IsCancellationRequested)
+            {
+                for (var i = 0; i < Length; i++) residues[i] = "ACDEFGHIKLMNPQRSTVWY"[random.Next(20)];
+                var sequence = new string(residues);
+                var outcome = await grains.GetGrain<IAnalysisGrain>(AnalysisKeys.For(Sae, sequence)).AnalyzeAsync(sequence);
+                Assert.Equal(EncodeFailure.None, outcome.Failure);
+                Interlocked.Increment(ref requests);
+            }
+        })).ToList();
+
+        var table = new StringBuilder();
+        table.AppendLine($"Tiny model, {Length}-residue random sequences, {Callers} concurrent callers, 1 silo in the test process, cache bound {cacheMb} MB, MaxAge default (10 min), analysis activations collected after 2 min idle");
+        table.AppendLine();
+        table.AppendLine("| minute | distinct sequences | working set (MB) | GC heap (MB) | gen2 GCs | cache (MB) | cache entries | analysis activations |");
+        table.AppendLine("|---|---|---|---|---|---|---|---|");
+        var clock = Stopwatch.StartNew();
+        async Task SampleAsync()
+        {
+            var stats = await management.GetSimpleGrainStatistics();
+            var activations = stats.Where(s => s.GrainType.Contains(nameof(AnalysisGrain), StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+            using var process = Process.GetCurrentProcess();
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"| {clock.Elapsed.TotalMinutes:F1} | {Interlocked.Read(ref requests)} | {process.WorkingSet64 / 1048576.0:F0} | {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F0} | {GC.CollectionCount(2)} | {cache.Bytes / 1048576.0:F1} | {cache.Count} | {activations} |");
+            table.AppendLine(line);
+            output.WriteLine(line);
+        }
+        while (!stop.IsCancellationRequested)
+        {
+            await SampleAsync();
+            try { await Task.Delay(sampleEvery, stop.Token); } catch (OperationCanceledException) { }
+        }
+        await Task.WhenAll(callers);
+        await SampleAsync();
+        Assert.True(cache.Bytes <= cacheMb * 1048576L, $"cache {cache.Bytes} bytes over its bound");
+        output.WriteLine("End: " + BenchmarkMachine.Describe());
+        output.WriteLine(table.ToString());
+        var file = Path.Combine(AppContext.BaseDirectory, "analysis-cache-soak.md");
+        await File.WriteAllTextAsync(file, table.ToString());
+        output.WriteLine("Written to " + file);
+    }
+}
