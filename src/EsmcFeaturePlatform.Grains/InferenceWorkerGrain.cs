@@ -35,11 +35,11 @@ public static class InferenceWorkerKey
 [Reentrant, SiloKeyedPlacement]
 public sealed class InferenceWorkerGrain(IFeatureEncoder encoder) : Grain, IInferenceWorkerGrain
 {
-    public async Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences)
+    public async Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences, CancellationToken cancellationToken = default)
     {
         try
         {
-            var results = await encoder.EncodeAsync(saeId, sequences);
+            var results = await encoder.EncodeAsync(saeId, sequences, cancellationToken);
             return new EncodeOutcome([.. results], EncodeFailure.None, null);
         }
         catch (InvalidSequenceException ex) { return EncodeOutcome.Failed(EncodeFailure.InvalidSequence, ex.Message); }
@@ -66,7 +66,7 @@ public sealed class AnalysisGrain : Grain, IAnalysisGrain
     private string? _sequence;
     private EncodeOutcome? _cached;
 
-    public async Task<EncodeOutcome> AnalyzeAsync(string sequence)
+    public async Task<EncodeOutcome> AnalyzeAsync(string sequence, CancellationToken cancellationToken = default)
     {
         if (_cached is not null && string.Equals(_sequence, sequence, StringComparison.Ordinal)) return _cached;
         var saeId = this.GetPrimaryKeyString();
@@ -75,7 +75,7 @@ public sealed class AnalysisGrain : Grain, IAnalysisGrain
         var sae = Array.Find(catalog.Saes, s => s.Id == saeId);
         if (sae is null) return EncodeOutcome.Failed(EncodeFailure.UnknownSae, $"Unknown SAE '{saeId}'.");
         var worker = GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.For(GrainContext.Address.SiloAddress!, sae.Model));
-        var outcome = await worker.EncodeAsync(saeId, [sequence]);
+        var outcome = await worker.EncodeAsync(saeId, [sequence], cancellationToken);
         if (outcome.Failure == EncodeFailure.None)
         {
             _sequence = sequence;
