@@ -96,6 +96,9 @@ public sealed class ServerFileRule
             throw new ServerFileException($"{shown} cannot be resolved (a broken or looping link?).");
         }
         if (!IsInsideRoots(real)) throw Outside(shown, "once its links are resolved ");
+        // /proc and /sys files claim to be regular files of size 0; no root should hold them, and none is read.
+        if (SystemFolders.Any(folder => real.StartsWith(folder, StringComparison.Ordinal)))
+            throw new ServerFileException($"{shown} is in a system folder ({string.Join(", ", SystemFolders)}); such files are never read.");
         CheckKind(Stat.OfPath(real), shown, maxBytes);
         return real;
     }
@@ -146,6 +149,8 @@ public sealed class ServerFileRule
             throw new ServerFileException($"Corpus name {Quote(name ?? "")} must be 1-200 letters, digits, '.', '_' or '-', not starting with '.'.");
         return Path.Combine(UploadRoot, name);
     }
+
+    private static readonly string[] SystemFolders = OperatingSystem.IsLinux() ? ["/proc/", "/sys/", "/dev/"] : [];
 
     private void CheckKind(Stat stat, string shown, long? maxBytes)
     {
