@@ -27,10 +27,10 @@ public sealed class ApiOptions
     public int MaxErrors { get; set; } = 20;
 
     /// <summary>Largest cost (<see cref="RequestCost"/>: fields, residues, search terms, features read) of one request with an API key.</summary>
-    public int MaxCost { get; set; } = 50_000;
+    public int MaxCost { get; set; } = 100_000;
 
     /// <summary>Largest cost of one anonymous request.</summary>
-    public int AnonymousMaxCost { get; set; } = 5_000;
+    public int AnonymousMaxCost { get; set; } = 10_000;
 
     /// <summary>Largest query complexity (graphql-dotnet's estimate) accepted.</summary>
     public int MaxComplexity { get; set; } = 1_000_000;

@@ -9,13 +9,16 @@ namespace EsmcFeaturePlatform.GraphQL;
 /// What a request will cost, estimated from its document and variables before anything runs, in units where a plain
 /// field is 1: every field 1; <c>analyzeSequence</c> its residues; <c>searchFeatures</c> <see cref="SearchTermCost"/>
 /// per query term (<see cref="ExpensiveSearchTermCost"/> for a fuzzy, wildcard or regular-expression term); every page
-/// argument (<c>first</c>) and <c>indices</c> list the features or rows it reads. The operation is walked expanded, which
+/// argument (<c>first</c>) and <c>indices</c> list 1 per <see cref="RowsPerUnit"/> features or rows it may read (a row is
+/// a stored value, far cheaper than a residue's forward pass, and <c>first</c> is a cap that is often not reached). The
+/// operation is walked expanded, which
 /// <see cref="DocumentLimits"/> bounded by Esmc:Api:MaxFields before this runs.
 /// </summary>
 public static class RequestCost
 {
     public const int SearchTermCost = 10;
     public const int ExpensiveSearchTermCost = 100;
+    public const int RowsPerUnit = 10;
 
     /// <summary>The cost of the operation the request selects (none: 0; validation reports a missing operation).</summary>
     public static long Estimate(GraphQLDocument document, string? operationName, Inputs? variables)
@@ -74,15 +77,17 @@ public static class RequestCost
                     cost += SearchTerms(query);
                     break;
                 case "first" when value is int or long or decimal or double:
-                    cost += (long)Math.Clamp(Convert.ToDouble(value, CultureInfo.InvariantCulture), 0, int.MaxValue);
+                    cost += Rows((long)Math.Clamp(Convert.ToDouble(value, CultureInfo.InvariantCulture), 0, int.MaxValue));
                     break;
                 case "indices" when value is ICollection list:
-                    cost += list.Count;
+                    cost += Rows(list.Count);
                     break;
             }
         }
         return cost;
     }
+
+    private static long Rows(long rows) => (rows + RowsPerUnit - 1) / RowsPerUnit;
 
     /// <summary>Terms of a search query as Lucene's syntax splits them, costed by how much of the index each scans.</summary>
     public static long SearchTerms(string query)

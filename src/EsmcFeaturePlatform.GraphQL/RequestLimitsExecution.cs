@@ -55,7 +55,7 @@ internal sealed class RequestLimitsExecution(ApiOptions api) : IConfigureExecuti
             var option = anonymous ? "AnonymousMaxCost" : "MaxCost";
             var hint = anonymous ? " or send an API key (Authorization: Bearer KEY), whose budget is " + api.MaxCost.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "";
             throw PlatformError.BadInput(
-                $"The request would cost {cost:N0} units (1 per field, 1 per residue analyzed, {RequestCost.SearchTermCost} per search term, 1 per feature or row a page reads); " +
+                $"The request would cost {cost:N0} units (1 per field, 1 per residue analyzed, {RequestCost.SearchTermCost} per search term, 1 per {RequestCost.RowsPerUnit} rows a page may read); " +
                 $"the limit per request is {budget:N0} (Esmc:Api:{option}). Split it into smaller requests{hint}.");
         }
         if (user.ChargeCost?.Invoke(cost) is { } retryAfter)

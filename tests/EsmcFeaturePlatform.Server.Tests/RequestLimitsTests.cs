@@ -102,17 +102,17 @@ public sealed class RequestLimitsTests(PlatformFactory platform) : IClassFixture
     public async Task Analyses_and_fuzzy_search_terms_are_charged_against_a_budget_before_they_run()
     {
         // Before: 1,000 analyzeSequence aliases cost 9.8 s of CPU and 800 fuzzy terms 6.9 s, for anonymous callers.
-        var sequence = new string('A', 100);
-        var analyses = "query($s: String!) {" + string.Concat(Enumerable.Range(0, 60).Select(i => $" a{i}: analyzeSequence(sae: \"{Sae}\", sequence: $s) {{ length }}")) + " }";
+        var sequence = new string('A', 120);
+        var analyses = "query($s: String!) {" + string.Concat(Enumerable.Range(0, 90).Select(i => $" a{i}: analyzeSequence(sae: \"{Sae}\", sequence: $s) {{ length }}")) + " }";
         var (_, anonymous) = await platform.PostAsync(analyses, new { s = sequence });
         Assert.Equal("BAD_USER_INPUT", PlatformFactory.ErrorCode(anonymous));
         Assert.Contains("Esmc:Api:AnonymousMaxCost", PlatformFactory.ErrorMessage(anonymous));
         Assert.Null(anonymous["data"]);
         // A key has the larger budget, so the same request runs.
         var keyed = await platform.DataAsync(analyses, new { s = sequence }, PlatformFactory.ReaderKey);
-        Assert.Equal(100, keyed["a59"]!["length"]!.GetValue<int>());
+        Assert.Equal(120, keyed["a89"]!["length"]!.GetValue<int>());
 
-        var fuzzy = string.Join(" ", Enumerable.Range(0, 800).Select(i => $"kinase{i}~2"));
+        var fuzzy = string.Join(" ", Enumerable.Range(0, 1_200).Select(i => $"kinase{i}~2"));
         var (_, search) = await platform.PostAsync("query($q: String!) { searchFeatures(query: $q, first: 5) { totalCount } }", new { q = fuzzy }, PlatformFactory.ReaderKey);
         Assert.Equal("BAD_USER_INPUT", PlatformFactory.ErrorCode(search));
         Assert.Contains("Esmc:Api:MaxCost", PlatformFactory.ErrorMessage(search));

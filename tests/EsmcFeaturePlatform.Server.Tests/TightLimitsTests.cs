@@ -22,12 +22,13 @@ public sealed class TightLimitsTests(TightLimitsPlatform platform) : IClassFixtu
     [Fact]
     public async Task The_rate_limiter_charges_a_request_by_its_cost()
     {
-        // Before: every request took one permit, whatever it asked for. Now 1,003 cost units take 11 of the 15 permits.
-        const string costly = "{ feature(sae: \"" + TestEnvironment.SaeWithRealStats + "\", index: 0) { topExamples(first: 1000) { sequenceId } } }";
-        var (first, _) = await platform.PostAsync(costly);
+        // Before: every request took one permit, whatever it asked for. Now 1,103 cost units take 12 of the 15 permits.
+        const string costly = "query($s: String!) { analyzeSequence(sae: \"" + TestEnvironment.SaeWithRealStats + "\", sequence: $s) { length } }";
+        var variables = new { s = new string('M', 1_100) };
+        var (first, _) = await platform.PostAsync(costly, variables);
         Assert.Equal(200, first);
         var client = platform.CreateClient();
-        var second = await client.PostAsync("/graphql", new StringContent(System.Text.Json.JsonSerializer.Serialize(new { query = costly }), System.Text.Encoding.UTF8, "application/json"));
+        var second = await client.PostAsync("/graphql", new StringContent(System.Text.Json.JsonSerializer.Serialize(new { query = costly, variables }), System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
         Assert.True(second.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         var body = System.Text.Json.Nodes.JsonNode.Parse(await second.Content.ReadAsStringAsync())!.AsObject();
