@@ -11,6 +11,12 @@ public sealed class ApiOptions
     /// <summary>Deepest selection set accepted (the standard introspection query needs about 13).</summary>
     public int MaxDepth { get; set; } = 15;
 
+    /// <summary>
+    /// The parser's nesting limit in AST levels (a selection level is two, a list or object value one): deeper documents
+    /// are refused before any of them is built. <see cref="MaxDepth"/> refuses deep selections with a clearer message.
+    /// </summary>
+    public int MaxNesting { get; set; } = 128;
+
     /// <summary>Longest query document accepted, in characters (variables are bounded by <see cref="MaxRequestBytes"/>).</summary>
     public int MaxDocumentChars { get; set; } = 65_536;
 
@@ -48,7 +54,7 @@ public sealed class ApiOptions
     {
         if (MaxRequestBytes < 1024) throw new ArgumentException($"{SectionName}:MaxRequestBytes must be at least 1024; got {MaxRequestBytes}.");
         if (MaxDepth < 2) throw new ArgumentException($"{SectionName}:MaxDepth must be at least 2; got {MaxDepth}.");
-        foreach (var (name, value) in new[] { ("MaxDocumentChars", MaxDocumentChars), ("MaxFields", MaxFields), ("MaxAliases", MaxAliases),
+        foreach (var (name, value) in new[] { ("MaxDocumentChars", MaxDocumentChars), ("MaxNesting", MaxNesting), ("MaxFields", MaxFields), ("MaxAliases", MaxAliases),
                      ("MaxFragmentSpreads", MaxFragmentSpreads), ("MaxErrors", MaxErrors), ("MaxCost", MaxCost), ("AnonymousMaxCost", AnonymousMaxCost) })
             if (value < 1) throw new ArgumentException($"{SectionName}:{name} must be positive; got {value}.");
         if (MaxComplexity < 1) throw new ArgumentException($"{SectionName}:MaxComplexity must be positive; got {MaxComplexity}.");

@@ -14,13 +14,6 @@ namespace EsmcFeaturePlatform.GraphQL;
 /// </summary>
 public static class DocumentLimits
 {
-    /// <summary>
-    /// The parser's own nesting limit (AST nodes: a selection level is two, a list value one). Deeper documents are refused
-    /// as BAD_USER_INPUT before any of them is built; <see cref="ApiOptions.MaxDepth"/> refuses deep selections earlier
-    /// with a clearer message.
-    /// </summary>
-    public const int ParserMaxDepth = 128;
-
     /// <summary>Parses <paramref name="query"/> and checks every limit; the first broken limit is thrown as BAD_USER_INPUT.</summary>
     public static GraphQLDocument ParseAndCheck(string query, ApiOptions options)
     {
@@ -29,11 +22,11 @@ public static class DocumentLimits
         GraphQLDocument document;
         try
         {
-            document = Parser.Parse(query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = ParserMaxDepth });
+            document = Parser.Parse(query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = options.MaxNesting });
         }
         catch (GraphQLMaxDepthExceededException)
         {
-            throw Refuse($"The document is nested more than {ParserMaxDepth} levels deep (selections, lists or objects); flatten it.");
+            throw Refuse($"The document is nested more than {options.MaxNesting} levels deep (selections, lists or objects; Esmc:Api:MaxNesting); flatten it.");
         }
         catch (GraphQLParserException ex)
         {
