@@ -53,6 +53,15 @@ public sealed class RequestLimitsTests(PlatformFactory platform) : IClassFixture
     }
 
     [Fact]
+    public async Task The_introspection_query_of_graphql_js_and_graphiql_is_within_every_limit()
+    {
+        // graphql 16.15.0 getIntrospectionQuery() with its defaults (typeDepth 9), as graphql clients send it.
+        var query = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "graphql", "introspection.graphql"));
+        var data = await platform.DataAsync(query);
+        Assert.Equal("Query", data["__schema"]!["queryType"]!["name"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Too_many_fields_aliases_or_characters_are_refused_naming_the_limit()
     {
         var fields = "{" + string.Concat(Enumerable.Range(0, 2_100).Select(i => " saes { id }")) + " }";
