@@ -20,6 +20,18 @@ public sealed record CorpusReadOptions
     /// </summary>
     public Action<CorpusFormatException>? OnInvalidRecord { get; init; }
 
+    /// <summary>Longest line, in bytes: a longer one (an endless line, a file of zeros) is a file-level error, read no further.</summary>
+    public int MaxLineBytes { get; init; } = 1 << 20;
+
+    /// <summary>Most bytes of text read (after gzip decompression): a gzip bomb is a file-level error at this point.</summary>
+    public long MaxTextBytes { get; init; } = long.MaxValue;
+
+    /// <summary>
+    /// Whether errors may quote a line of the file (40 characters). The command line does (it is the user's own file);
+    /// the server does not, since its errors reach API callers.
+    /// </summary>
+    public bool QuoteContent { get; init; } = true;
+
     public static CorpusReadOptions Strict { get; } = new();
 }
 
@@ -62,7 +74,7 @@ public static class CorpusReader
         ArgumentNullException.ThrowIfNull(options);
 
         var text = await OpenTextAsync(stream, cancellationToken).ConfigureAwait(false);
-        var lines = new LineSource(text.Stream, displayName, text.Compressed);
+        var lines = new LineSource(new BoundedTextStream(text.Stream, options.MaxLineBytes, options.MaxTextBytes), displayName, text.Compressed, options.QuoteContent);
         var first = await lines.PeekNonBlankAsync(cancellationToken).ConfigureAwait(false);
         if (first is null)
             yield break;
@@ -74,7 +86,7 @@ public static class CorpusReader
             records = UniProtParser.ParseAsync(lines, options, cancellationToken);
         else
             throw new CorpusFormatException(displayName, lines.LineNumber + 1, null,
-                $"expected a FASTA header ('>id description') or a UniProt 'ID' line, found '{LineSource.Preview(first)}'");
+                $"expected a FASTA header ('>id description') or a UniProt 'ID' line, found {lines.Preview(first)}");
 
         await foreach (var record in records.ConfigureAwait(false))
             yield return record;
@@ -104,7 +116,7 @@ public static class CorpusReader
 /// Lines with their 1-based numbers, and the checks every format needs: text only (binary data or invalid UTF-8
 /// is a file-level error), and a gzip stream that ends where its trailer says.
 /// </summary>
-internal sealed class LineSource(Stream stream, string source, bool compressed)
+internal sealed class LineSource(Stream stream, string source, bool compressed, bool quoteContent = true)
 {
     private readonly StreamReader _reader = new(stream, new UTF8Encoding(false, throwOnInvalidBytes: false), false, 1 << 16);
     private string? _peeked;
@@ -156,6 +168,10 @@ internal sealed class LineSource(Stream stream, string source, bool compressed)
         {
             line = await _reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (CorpusLimitException ex)
+        {
+            throw Error(null, ex.Message, line: LineNumber + 1);
+        }
         catch (InvalidDataException ex)
         {
             throw Error(null, $"the gzip data is corrupt or truncated ({ex.Message})", line: LineNumber + 1);
@@ -177,7 +193,10 @@ internal sealed class LineSource(Stream stream, string source, bool compressed)
         return line;
     }
 
-    public static string Preview(string line) => line.Length <= 40 ? line : line[..40] + "...";
+    /// <summary>A quoted excerpt of a line for an error, or a placeholder when the reader may not quote the file.</summary>
+    public string Preview(string line) =>
+        !quoteContent ? "[line not shown]" : "'" + (line.Length <= 40 ? line : line[..40] + "...") + "'";
+
 }
 
 /// <summary>Puts already-read bytes back in front of a non-seekable stream (format sniffing).</summary>
@@ -204,4 +223,53 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyForw
         return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
+}
+
+/// <summary>A limit of <see cref="CorpusReadOptions"/> was passed; reported as a file-level <see cref="CorpusFormatException"/>.</summary>
+internal sealed class CorpusLimitException(string message) : IOException(message);
+
+/// <summary>
+/// Counts the text as it is read: throws <see cref="CorpusLimitException"/> once a line runs past
+/// <c>maxLineBytes</c> without a newline or the text past <c>maxTextBytes</c>, so neither reaches the line reader's memory.
+/// </summary>
+internal sealed class BoundedTextStream(Stream inner, int maxLineBytes, long maxTextBytes) : ReadOnlyForwardStream
+{
+    private long _total;
+    private long _lineLength;
+
+    public override int Read(Span<byte> buffer) => Account(buffer[..inner.Read(buffer)]);
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return Account(buffer.Span[..n]);
+    }
+
+    private int Account(ReadOnlySpan<byte> data)
+    {
+        _total += data.Length;
+        if (_total > maxTextBytes)
+            throw new CorpusLimitException($"the text is longer than {maxTextBytes:N0} bytes (decompressed), the limit for one corpus");
+        var firstNewline = data.IndexOf((byte)'\n');
+        if (firstNewline < 0)
+        {
+            _lineLength += data.Length;
+        }
+        else
+        {
+            // Lines wholly inside one read are at most a read long; only the first can continue an earlier line.
+            if (_lineLength + firstNewline > maxLineBytes) Throw();
+            _lineLength = data.Length - data.LastIndexOf((byte)'\n') - 1;
+        }
+        if (_lineLength > maxLineBytes) Throw();
+        return data.Length;
+    }
+
+    private void Throw() => throw new CorpusLimitException($"a line is longer than {maxLineBytes:N0} bytes (binary data, or a file without line breaks?)");
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
 }

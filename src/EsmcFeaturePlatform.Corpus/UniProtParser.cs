@@ -28,7 +28,7 @@ internal static partial class UniProtParser
             {
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 if (!line.StartsWith("ID   ", StringComparison.Ordinal))
-                    throw lines.Error(null, $"expected a UniProt 'ID' line to start an entry, found '{LineSource.Preview(line)}'");
+                    throw lines.Error(null, $"expected a UniProt 'ID' line to start an entry, found {lines.Preview(line)}");
                 recordNumber++;
                 entry = new EntryBuilder(lines.LineNumber, recordNumber, line[5..].Trim().Split(' ', 2)[0]);
                 continue;
@@ -101,7 +101,7 @@ internal static partial class UniProtParser
                 case "SQ":
                     var match = SequenceHeader().Match(content);
                     if (!match.Success)
-                        throw lines.Error(DisplayId, $"malformed SQ line '{LineSource.Preview(line)}' (expected 'SQ   SEQUENCE   N AA; ...')");
+                        throw lines.Error(DisplayId, $"malformed SQ line {lines.Preview(line)} (expected 'SQ   SEQUENCE   N AA; ...')");
                     _declaredLength = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
                     _inSequence = true;
                     break;

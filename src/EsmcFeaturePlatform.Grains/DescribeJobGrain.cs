@@ -229,7 +229,8 @@ public sealed class DescribeJobGrain(
         {
             logger.LogError(ex, "Job {JobId} failed", JobId);
             state.State.Status = JobStatus.Failed;
-            state.State.Error = $"describing failed: {ex.Message}";
+            // The exception's text may hold internal details: the log has it, the job says where to look (issue 15).
+            state.State.Error = $"describing failed with an internal error; the server log has the details (job {JobId}).";
             try
             {
                 await SaveAsync();

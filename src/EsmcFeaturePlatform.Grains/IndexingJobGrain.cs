@@ -1,4 +1,5 @@
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Files;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.Corpus;
 using Microsoft.Extensions.Logging;
@@ -102,9 +103,17 @@ public sealed class IndexingJobGrain(
     [PersistentState("job", GrainStorage.Name)] IPersistentState<IndexingJobState> state,
     IOptions<IndexingOptions> options,
     IIndexingJobObserver observer,
+    ServerFileRule files,
     ILogger<IndexingJobGrain> logger) : Grain, IIndexingJobGrain
 {
-    private static readonly CorpusReadOptions ReadOptions = new() { AllowDuplicateIds = true };
+    // The file's own limits (Esmc:Corpus); errors never quote it: they reach whoever reads the job.
+    private CorpusReadOptions ReadOptions => new()
+    {
+        AllowDuplicateIds = true,
+        MaxLineBytes = files.Options.MaxLineBytes,
+        MaxTextBytes = files.Options.MaxDecompressedBytes,
+        QuoteContent = false,
+    };
 
     private CancellationTokenSource? _stop;
     private Task? _loop;
@@ -218,7 +227,7 @@ public sealed class IndexingJobGrain(
             {
                 // A first pass counts the records (progress) and rejects a malformed file before anything is stored.
                 var total = 0;
-                await foreach (var _ in CorpusReader.ReadAsync(request.Path, ReadOptions, stop)) total++;
+                await foreach (var _ in ReadCorpusAsync(request.Path, stop)) total++;
                 state.State.Total = total;
                 await SaveAsync();
             }
@@ -278,8 +287,9 @@ public sealed class IndexingJobGrain(
         }
         catch (Exception ex)
         {
+            // The exception's own text may hold internal details: it goes to the log, the job says where to look.
             logger.LogError(ex, "Job {JobId} failed", JobId);
-            failure = $"indexing failed: {ex.GetType().Name}: {ex.Message}";
+            failure = $"indexing failed with an internal error; the server log has the details (job {JobId}).";
         }
 
         if (failure is not null)
@@ -303,7 +313,7 @@ public sealed class IndexingJobGrain(
     }
 
     private static bool IsInputFailure(Exception ex) =>
-        ex is JobInputException or CorpusFormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidSequenceException or UnknownSaeException;
+        ex is JobInputException or CorpusFormatException or ServerFileException or InvalidSequenceException or UnknownSaeException;
 
     private async Task FailAsync(string error, Queue<Task<PreparedBatch>> inFlight, Dictionary<int, string[]> claims, IndexCorpusRequest request, CancellationToken stop)
     {
@@ -392,7 +402,7 @@ public sealed class IndexingJobGrain(
         var batch = new List<IndexedProtein>();
         var residues = 0;
         var seen = 0;
-        await foreach (var record in CorpusReader.ReadAsync(path, ReadOptions, stop))
+        await foreach (var record in ReadCorpusAsync(path, stop))
         {
             if (seen++ < skip) continue;
             var opts = options.Value;
@@ -406,6 +416,14 @@ public sealed class IndexingJobGrain(
             residues += record.Sequence.Length;
         }
         if (batch.Count > 0) yield return new Batch(number, batch);
+    }
+
+    /// <summary>The corpus through the server's file rule (roots, regular files, size and read-time limits).</summary>
+    private async IAsyncEnumerable<ProteinRecord> ReadCorpusAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
+    {
+        await using var stream = files.OpenRead(path);
+        await foreach (var record in CorpusReader.ReadAsync(stream, Path.GetFileName(path), ReadOptions, stop))
+            yield return record;
     }
 
     private static IndexedProtein ToIndexed(ProteinRecord record) => new(

@@ -35,11 +35,11 @@ public static class InferenceWorkerKey
 [Reentrant, SiloKeyedPlacement]
 public sealed class InferenceWorkerGrain(IFeatureEncoder encoder) : Grain, IInferenceWorkerGrain
 {
-    public async Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences)
+    public async Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences, CancellationToken cancellationToken = default)
     {
         try
         {
-            var results = await encoder.EncodeAsync(saeId, sequences);
+            var results = await encoder.EncodeAsync(saeId, sequences, cancellationToken);
             return new EncodeOutcome([.. results], EncodeFailure.None, null);
         }
         catch (InvalidSequenceException ex) { return EncodeOutcome.Failed(EncodeFailure.InvalidSequence, ex.Message); }
@@ -67,7 +67,7 @@ public sealed class SaeCatalogGrain(IFeatureEncoder encoder) : Grain, ISaeCatalo
 [PreferLocalPlacement, CollectionAgeLimit(Minutes = 2)]
 public sealed class AnalysisGrain(AnalysisCache cache) : Grain, IAnalysisGrain
 {
-    public async Task<EncodeOutcome> AnalyzeAsync(string sequence)
+    public async Task<EncodeOutcome> AnalyzeAsync(string sequence, CancellationToken cancellationToken = default)
     {
         var key = this.GetPrimaryKeyString();
         // The key is SAE|SHA-256(sequence): a hit is for this very sequence.
@@ -77,7 +77,7 @@ public sealed class AnalysisGrain(AnalysisCache cache) : Grain, IAnalysisGrain
         var sae = Array.Find(catalog.Saes, s => s.Id == saeId);
         if (sae is null) return EncodeOutcome.Failed(EncodeFailure.UnknownSae, $"Unknown SAE '{saeId}'.");
         var worker = GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.For(GrainContext.Address.SiloAddress!, sae.Model));
-        var outcome = await worker.EncodeAsync(saeId, [sequence]);
+        var outcome = await worker.EncodeAsync(saeId, [sequence], cancellationToken);
         if (outcome.Failure == EncodeFailure.None) cache.Add(key, outcome);
         return outcome;
     }

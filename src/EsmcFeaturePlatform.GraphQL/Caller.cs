@@ -18,6 +18,18 @@ public sealed class PlatformUserContext : Dictionary<string, object?>
 
     public required FeatureLoaders Loaders { get; init; }
 
+    /// <summary>
+    /// Charges the request's cost to the caller's rate limit before it runs (the host's limiter): null when charged,
+    /// else how long to wait. Unset (tests, other hosts): nothing is charged.
+    /// </summary>
+    public Func<long, TimeSpan?>? ChargeCost { get; init; }
+
+    /// <summary>The request's estimated cost (<see cref="RequestCost"/>), set before execution.</summary>
+    public long Cost { get; set; }
+
+    /// <summary>Set when the rate limit refused the request's cost: the host answers 429 with Retry-After.</summary>
+    public TimeSpan? RetryAfter { get; set; }
+
     /// <summary>Mutations call this before touching anything, so a refused call changes nothing.</summary>
     public void Require(CallerRole role, string operation)
     {

@@ -295,6 +295,6 @@ internal static class CurationAndSearchFields
                 return index;
         }
         catch (FormatException) { }
-        throw PlatformError.BadInput($"Argument 'after' ('{cursor}') is not a cursor returned by reviewQueue.");
+        throw PlatformError.BadInput($"Argument 'after' ({InputExcerpt.Quote(cursor)}) is not a cursor returned by reviewQueue.");
     }
 }

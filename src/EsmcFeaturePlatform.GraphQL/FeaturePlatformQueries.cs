@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Files;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using Microsoft.Extensions.Options;
 
 namespace EsmcFeaturePlatform.GraphQL;
 
 /// <summary>What the resolvers need from the cluster, with input validation that names the bad argument.</summary>
-public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOptions> options)
+public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOptions> options, ServerFileRule files)
 {
     private SaeCatalog? _catalog;
     private readonly Dictionary<string, NormalizationStats?> _checkpointStats = [];
@@ -29,7 +30,7 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         var sae = Array.Find(catalog.Saes, s => s.Id == saeId);
         if (sae is not null) return sae;
         var known = catalog.Saes.Length == 0 ? "none are loaded" : "known: " + string.Join(", ", catalog.Saes.Select(s => s.Id));
-        throw PlatformError.BadInput($"Unknown SAE '{saeId}' (argument 'sae'); {known}.");
+        throw PlatformError.BadInput($"Unknown SAE {InputExcerpt.Quote(saeId)} (argument 'sae'); {known}.");
     }
 
     public static void RequireIndex(SaeDescriptor sae, int index, string argument = "index")
@@ -45,10 +46,10 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         return first;
     }
 
-    public async Task<EncodedSequence> AnalyzeAsync(SaeDescriptor sae, string sequence)
+    public async Task<EncodedSequence> AnalyzeAsync(SaeDescriptor sae, string sequence, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(sequence)) throw PlatformError.BadInput("Argument 'sequence' is empty.");
-        var outcome = await grains.GetGrain<IAnalysisGrain>(AnalysisKeys.For(sae.Id, sequence)).AnalyzeAsync(sequence);
+        var outcome = await grains.GetGrain<IAnalysisGrain>(AnalysisKeys.For(sae.Id, sequence)).AnalyzeAsync(sequence, cancellationToken);
         return outcome.Failure switch
         {
             EncodeFailure.None => outcome.Results[0],
@@ -102,32 +103,32 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
     {
         if (topExamples < 1 || topExamples > maxTopExamples)
             throw PlatformError.BadInput($"Argument 'topExamples' must be between 1 and {maxTopExamples}; got {topExamples}.");
-        var path = RequireReadableFile(fastaPath, "fastaPath");
+        var path = RequireServerFile(fastaPath, "fastaPath");
         var id = JobKinds.NewIndexCorpusId();
         return await grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(sae.Id, path, topExamples, caller.Name));
     }
 
     public async Task ImportStatisticsAsync(SaeDescriptor sae, string path)
     {
-        var fullPath = RequireReadableFile(path, "path");
-        if (new FileInfo(fullPath).Length > Options.MaxImportBytes)
-            throw PlatformError.BadInput($"Statistics file '{path}' is larger than {Options.MaxImportBytes} bytes (Esmc:Api:MaxImportBytes).");
-        var stats = await NormalizationStatsFile.ReadAsync(fullPath, sae);
+        var fullPath = RequireServerFile(path, "path", Options.MaxImportBytes);
+        NormalizationStats stats;
+        try
+        {
+            await using var stream = files.OpenRead(fullPath, Options.MaxImportBytes);
+            stats = await NormalizationStatsFile.ReadAsync(stream, Path.GetFileName(fullPath), sae);
+        }
+        catch (ServerFileException ex)
+        {
+            throw PlatformError.BadInput($"Argument 'path': {ex.Message}");
+        }
         await grains.GetGrain<INormalizationStatsGrain>(sae.Id).ImportAsync(new ImportedStatistics(stats, fullPath, DateTimeOffset.UtcNow));
     }
 
-    private static string RequireReadableFile(string? path, string argument)
+    /// <summary>The server's one file rule (<see cref="ServerFileRule"/>), its refusals as BAD_USER_INPUT naming the argument.</summary>
+    private string RequireServerFile(string? path, string argument, long? maxBytes = null)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw PlatformError.BadInput($"Argument '{argument}' is empty.");
-        string full;
-        try { full = Path.GetFullPath(path); }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw PlatformError.BadInput($"Argument '{argument}' is not a valid path: '{path}'.");
-        }
-        if (Directory.Exists(full)) throw PlatformError.BadInput($"Argument '{argument}': '{path}' is a directory, not a file.");
-        if (!File.Exists(full)) throw PlatformError.BadInput($"Argument '{argument}': file '{path}' does not exist on the server.");
-        return full;
+        try { return files.Resolve(path, maxBytes); }
+        catch (ServerFileException ex) { throw PlatformError.BadInput($"Argument '{argument}': {ex.Message}"); }
     }
 }
 
@@ -138,17 +139,17 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
 /// </summary>
 public static class NormalizationStatsFile
 {
-    public static async Task<NormalizationStats> ReadAsync(string path, SaeDescriptor sae)
+    /// <summary>Reads the file; errors name it (<paramref name="path"/>) and the place, never its contents.</summary>
+    public static async Task<NormalizationStats> ReadAsync(Stream stream, string path, SaeDescriptor sae)
     {
         JsonDocument document;
         try
         {
-            await using var stream = File.OpenRead(path);
             document = await JsonDocument.ParseAsync(stream);
         }
         catch (JsonException ex)
         {
-            throw PlatformError.BadInput($"Statistics file '{path}' is not valid JSON: {ex.Message}");
+            throw PlatformError.BadInput($"Statistics file '{path}' is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).");
         }
         using (document)
         {
@@ -156,7 +157,7 @@ public static class NormalizationStatsFile
             if (root.ValueKind != JsonValueKind.Object)
                 throw PlatformError.BadInput($"Statistics file '{path}' must hold a JSON object with arrays \"max\" and \"idf\".");
             if (root.TryGetProperty("sae", out var saeProperty) && saeProperty.ValueKind == JsonValueKind.String && saeProperty.GetString() != sae.Id)
-                throw PlatformError.BadInput($"Statistics file '{path}' is for SAE '{saeProperty.GetString()}', not '{sae.Id}'.");
+                throw PlatformError.BadInput($"Statistics file '{path}' names another SAE in \"sae\", not '{sae.Id}'.");
             return new NormalizationStats(ReadArray(root, "max", path, sae), ReadArray(root, "idf", path, sae));
         }
     }
@@ -172,7 +173,7 @@ public static class NormalizationStatsFile
         foreach (var element in array.EnumerateArray())
         {
             if (element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out var value) || !double.IsFinite(value) || value < 0)
-                throw PlatformError.BadInput($"Statistics file '{path}': \"{name}\"[{i}] = {element.GetRawText()} is not a finite, non-negative number.");
+                throw PlatformError.BadInput($"Statistics file '{path}': \"{name}\"[{i}] is not a finite, non-negative number.");
             values[i++] = (float)value;
         }
         return values;

@@ -24,7 +24,8 @@ public static class GraphQLServiceCollectionExtensions
             // The complexity analyzer as a rule that also runs on cached documents: its limits may depend on variables.
             .AddValidationRule(new ComplexityValidationRule(new ComplexityOptions { MaxDepth = api.MaxDepth, MaxComplexity = api.MaxComplexity }),
                 useForCachedDocuments: true)
-            .ConfigureExecution(new GraphQLDocumentCache()));
+            .ConfigureExecution(new GraphQLDocumentCache())
+            .ConfigureExecution(new RequestLimitsExecution(api)));
         return services;
     }
 

@@ -28,7 +28,7 @@ public sealed class QueryType : ObjectGraphType
                     if (stats is null)
                         throw PlatformError.BadInput($"SAE '{sae.Id}' has no normalization statistics: its checkpoint statistics are placeholders, none were imported and no corpus was indexed. Ask with normalize: false, or index a corpus first.");
                 }
-                var encoded = await queries.AnalyzeAsync(sae, c.GetArgument<string>("sequence"));
+                var encoded = await queries.AnalyzeAsync(sae, c.GetArgument<string>("sequence"), c.CancellationToken);
                 var residues = encoded.Residues
                     .Select(row => (stats is null ? row : FeatureMath.Normalize(row, stats)).Select(f => new ActivationView(sae.Id, f.Index, f.Value, null)).ToArray())
                     .ToArray();

@@ -202,6 +202,9 @@ public sealed class JobStatusType : EnumerationGraphType<JobStatus>
 
 public sealed class JobType : ObjectGraphType<JobInfo>
 {
+    /// <summary>The role that may start a job of <paramref name="kind"/> (and so read its error); unknown kinds: admin.</summary>
+    public static CallerRole RoleToStart(string kind) => kind == JobKinds.DescribeFeatures ? CallerRole.Curator : CallerRole.Admin;
+
     public JobType()
     {
         Name = "Job";
@@ -211,7 +214,9 @@ public sealed class JobType : ObjectGraphType<JobInfo>
         Field<NonNullGraphType<JobStatusType>>("status").Resolve(c => c.Source.Status);
         Field<NonNullGraphType<IntGraphType>>("processed").Resolve(c => c.Source.Processed);
         Field<IntGraphType>("total").Resolve(c => c.Source.Total);
-        Field<StringGraphType>("error").Resolve(c => c.Source.Error);
+        Field<StringGraphType>("error")
+            .Description("Why the job failed. Shown only to keys whose role may start this kind of job (admin: INDEX_CORPUS, curator: DESCRIBE_FEATURES); null for other callers.")
+            .Resolve(c => c.User().Caller.Role >= RoleToStart(c.Source.Kind) ? c.Source.Error : null);
         Field<StringGraphType>("waiting").Description("Why a RUNNING job is not moving now (e.g. \"waiting for storage since ...: ...\"); null otherwise.")
             .Resolve(c => c.Source.Waiting);
         Field<NonNullGraphType<StringGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("O"));

@@ -22,6 +22,7 @@ if (platform.HostsApi) app.MapEsmcWebPage();
 app.MapEsmcEndpoints(platform.HostsApi);
 if (platform.HostsApi) app.MapEsmcRestEndpoints();   // /api/v1: bulk export, Biohub-style feature routes
 if (platform.HostsApi) app.MapEsmcAlphaFold();       // /api/v1/structures/alphafold/{uniprotId}
+if (platform.HostsApi) app.MapEsmcCorpusUpload();    // PUT /api/v1/corpora/{name}: admins upload a corpus into Esmc:Corpus:Roots
 app.Run();
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>

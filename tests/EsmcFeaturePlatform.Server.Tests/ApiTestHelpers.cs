@@ -17,7 +17,7 @@ internal static class ApiTestHelpers
             lines.Add(line);
             if (line.StartsWith("//", StringComparison.Ordinal) && ++count == entries) break;
         }
-        var path = Path.Combine(Path.GetTempPath(), $"esmc-uniprot-{entries}-{Guid.NewGuid():N}.dat");
+        var path = Path.Combine(TestEnvironment.CorpusRoot, $"esmc-uniprot-{entries}-{Guid.NewGuid():N}.dat");
         File.WriteAllLines(path, lines);
         return path;
     }

@@ -138,7 +138,7 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
 
         var max = Enumerable.Range(0, 64).Select(i => 0.5 + i * 0.25).ToArray();
         var idf = Enumerable.Range(0, 64).Select(i => 1.0 + (i % 7) * 0.5).ToArray();
-        var file = Path.Combine(Path.GetTempPath(), $"stats-{Guid.NewGuid():N}.json");
+        var file = Path.Combine(TestEnvironment.CorpusRoot, $"stats-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, new JsonObject { ["max"] = new JsonArray([.. max.Select(v => (JsonNode)v)]), ["idf"] = new JsonArray([.. idf.Select(v => (JsonNode)v)]) }.ToJsonString());
         var imported = await platform.DataAsync("mutation($p: String!) { importNormalizationStats(sae: \"" + placeholderSae + "\", path: $p) { id hasNormalizationStats normalizationSource } }", new { p = file }, PlatformFactory.AdminKey);
         Assert.True(imported["importNormalizationStats"]!["hasNormalizationStats"]!.GetValue<bool>());

@@ -13,7 +13,7 @@ using EsmcFeaturePlatform.TestSupport;
 namespace EsmcFeaturePlatform.Server.Tests;
 
 /// <summary>The real all-in-one host (silo + API) on Azurite, over the tiny golden model, with one key per role.</summary>
-public sealed class PlatformFactory : WebApplicationFactory<Program>
+public class PlatformFactory : WebApplicationFactory<Program>
 {
     public const string ReaderKey = "reader-key-1";
     public const string CuratorKey = "curator-key-1";
@@ -48,12 +48,20 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
             ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
             ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
+            ["Esmc:Corpus:Roots:0"] = TestEnvironment.CorpusRoot,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        AddSettings(settings);
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
-        builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs));
         if (ConfigureServices is { } configure) builder.ConfigureServices(configure);
     }
+
+    /// <summary>What the host logged (warnings and above), to check that nothing sensitive is logged.</summary>
+    public CapturedLogs Logs { get; } = new();
+
+    /// <summary>A subclass's extra or replaced settings (limits under test).</summary>
+    protected virtual void AddSettings(Dictionary<string, string> settings) { }
 
     public override async ValueTask DisposeAsync()
     {
@@ -88,4 +96,28 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
     }
 
     public static string ErrorMessage(JsonObject body) => body["errors"]![0]!["message"]!.GetValue<string>();
+}
+
+/// <summary>Log lines of a test host, kept in memory.</summary>
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose() { }
+
+    private sealed class Logger(CapturedLogs owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel)) owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+        }
+    }
 }

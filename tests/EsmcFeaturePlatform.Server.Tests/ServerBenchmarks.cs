@@ -78,6 +78,7 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
         ["Esmc:ModelRoot"] = root,
         ["Esmc:Inference:Device"] = Device ?? "auto",
         ["Esmc:RateLimit:Enabled"] = "false",
+        ["Esmc:Corpus:Roots:0"] = Path.GetTempPath(),   // the benchmark corpora are written there
         // Production indexing shape (SiloCluster's defaults are tiny batches and windows for the correctness tests).
         ["Esmc:Indexing:MaxBatchProteins"] = "32",
         ["Esmc:Indexing:PipelineDepth"] = "4",

@@ -41,6 +41,7 @@ public sealed class SiloCluster : IAsyncDisposable
             // Windows of two batches: several windows per job, and a stop at batch 2 lands inside one (replayed on resume).
             ["Esmc:Indexing:WindowBatches"] = "2",
             ["Esmc:Indexing:WatchdogInterval"] = "00:00:00.500",
+            ["Esmc:Corpus:Roots:0"] = TestEnvironment.CorpusRoot,
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>()) _settings[key] = value;

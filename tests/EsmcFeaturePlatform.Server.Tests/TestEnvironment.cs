@@ -36,6 +36,12 @@ public static class TestEnvironment
     public static TorchFeatureEncoder OpenEncoder() => TorchFeatureEncoder.OpenModelRoot(ModelRoot, new InferenceOptions());
 
 
+    /// <summary>
+    /// The corpus root the test hosts read from (Esmc:Corpus:Roots): the server reads no file outside its roots, so test
+    /// corpora and statistics files are written here.
+    /// </summary>
+    public static string CorpusRoot { get; } = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "esmc-test-corpora")).FullName;
+
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     /// <summary>A FASTA corpus of short random proteins (fixed seed), with one id repeated (its later record must be ignored).</summary>
@@ -50,7 +56,7 @@ public static class TestEnvironment
             records.Add(($"prot{seed}_{i:D3}", new string(Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray())));
         }
         records.Add((records[2].Item1, "MKWVTFISLLLLFSSAYS"));
-        var path = Path.Combine(Path.GetTempPath(), $"esmc-corpus-{seed}-{Guid.NewGuid():N}.fasta");
+        var path = Path.Combine(CorpusRoot, $"esmc-corpus-{seed}-{Guid.NewGuid():N}.fasta");
         File.WriteAllLines(path, records.SelectMany(r => new[] { $">{r.Item1} test protein", r.Item2 }));
         return (path, records);
     }

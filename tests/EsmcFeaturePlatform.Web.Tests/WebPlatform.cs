@@ -183,6 +183,7 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["urls"] = $"http://127.0.0.1:{port}",
                 ["Esmc:ModelRoot"] = modelRoot,
                 ["Esmc:DataRoot"] = dataRoot,
+                ["Esmc:Corpus:Roots:0"] = Path.GetTempPath(),   // the corpora these tests index are written there
                 ["Esmc:Storage:Container"] = name,
                 ["Esmc:Cluster:ClusterId"] = name,
                 ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),

@@ -13,7 +13,7 @@ public interface IInferenceWorkerGrain : IGrainWithStringKey
     /// 30 s response timeout would make an indexing job re-send (and re-encode) batches that are only queued.
     /// </summary>
     [Alias("Encode"), ResponseTimeout("00:15:00")]
-    Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences);
+    Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What the silos can serve; any silo answers (stateless worker).</summary>
@@ -32,8 +32,9 @@ public interface ISaeCatalogGrain : IGrainWithIntegerKey
 [Alias("esmc.IAnalysisGrain")]
 public interface IAnalysisGrain : IGrainWithStringKey
 {
+    /// <summary>Canceled with the caller's token (an HTTP client that leaves): the encoding stops if it has not run yet.</summary>
     [Alias("Analyze")]
-    Task<EncodeOutcome> AnalyzeAsync(string sequence);
+    Task<EncodeOutcome> AnalyzeAsync(string sequence, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One SAE feature, keyed by <see cref="FeatureKey.ToString"/>.</summary>

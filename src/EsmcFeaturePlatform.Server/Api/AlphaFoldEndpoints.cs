@@ -69,7 +69,7 @@ public static partial class AlphaFoldEndpoints
             if (!Accession().IsMatch(id))
             {
                 await RestEndpoints.ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput,
-                    $"'{uniprotId}' is not a UniProt accession (e.g. P69905, A0A1B0GTW7).");
+                    $"{InputExcerpt.Quote(uniprotId)} is not a UniProt accession (e.g. P69905, A0A1B0GTW7).");
                 return;
             }
             var result = await client.FetchAsync(id, http.RequestAborted);

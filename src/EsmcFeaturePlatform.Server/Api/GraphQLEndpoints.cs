@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.GraphQL;
+using EsmcFeaturePlatform.Server.Hosting;
 using GraphQL;
 using GraphQL.Transport;
 using GraphQL.Types;
@@ -17,6 +18,7 @@ public static class GraphQLEndpoints
         builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.SectionName))
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.AddEsmcServerFiles();
         builder.Services.AddEsmcGraphQL(builder.Configuration, exposeInternals: builder.Environment.IsDevelopment());
         return builder;
     }
@@ -78,7 +80,7 @@ public static class GraphQLEndpoints
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException or ArgumentException)
         {
-            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"Request body is not a GraphQL request in JSON ({{\"query\", \"variables\", \"operationName\"}}): {ex.Message}");
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, InputExcerpt.Bound($"Request body is not a GraphQL request in JSON ({{\"query\", \"variables\", \"operationName\"}}): {ex.Message}"));
             return;
         }
         finally
@@ -91,6 +93,13 @@ public static class GraphQLEndpoints
             return;
         }
 
+        var limiter = http.RequestServices.GetService<CostRateLimiter>();
+        var user = new PlatformUserContext
+        {
+            Caller = caller,
+            Loaders = new FeatureLoaders(queries),
+            ChargeCost = limiter is null ? null : cost => limiter.Charge(http, cost),
+        };
         var result = await executer.ExecuteAsync(new ExecutionOptions
         {
             Query = request.Query,
@@ -98,7 +107,7 @@ public static class GraphQLEndpoints
             Extensions = request.Extensions,
             OperationName = request.OperationName,
             RequestServices = http.RequestServices,
-            UserContext = new PlatformUserContext { Caller = caller, Loaders = new FeatureLoaders(queries) },
+            UserContext = user,
             CancellationToken = http.RequestAborted,
             UnhandledExceptionDelegate = context =>
             {
@@ -108,6 +117,12 @@ public static class GraphQLEndpoints
             },
         });
         http.Response.StatusCode = StatusCodes.Status200OK;
+        if (user.RetryAfter is { } retryAfter)
+        {
+            // The request's cost did not fit the caller's rate limit: answered like the middleware's own refusal.
+            http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         http.Response.ContentType = "application/json; charset=utf-8";
         await serializer.WriteAsync(http.Response.Body, result, http.RequestAborted);
     }

@@ -24,11 +24,71 @@ public sealed class RateLimitOptions
     public void Validate()
     {
         if (PermitsPerMinute < 1) throw new ArgumentException($"{SectionName}:PermitsPerMinute must be positive; got {PermitsPerMinute}.");
+        if (CostPerPermit < 1) throw new ArgumentException($"{SectionName}:CostPerPermit must be positive; got {CostPerPermit}.");
         if (AnonymousPermitsPerMinute < 1) throw new ArgumentException($"{SectionName}:AnonymousPermitsPerMinute must be positive; got {AnonymousPermitsPerMinute}.");
     }
 
+    /// <summary>Cost units (Esmc:Api cost, <c>RequestCost</c>) one permit buys: a GraphQL request costing more takes more permits.</summary>
+    public int CostPerPermit { get; set; } = 100;
+
     /// <summary>One token every 60 s / permits, so the long-run rate is exactly the configured one.</summary>
     public static TimeSpan Period(int permitsPerMinute) => TimeSpan.FromTicks(TimeSpan.FromMinutes(1).Ticks / permitsPerMinute);
+}
+
+/// <summary>
+/// The token buckets of <see cref="RateLimitOptions"/>, one per API key and one per anonymous client address. Every request
+/// takes one permit at the door (the rate-limiting middleware); a GraphQL request then pays for its cost before it runs
+/// (<see cref="Charge"/>), one permit per <see cref="RateLimitOptions.CostPerPermit"/> units, so a request that analyzes
+/// a thousand sequences uses up the bucket like the thousand requests it replaces.
+/// </summary>
+public sealed class CostRateLimiter
+{
+    private readonly RateLimitOptions _options;
+
+    public CostRateLimiter(RateLimitOptions options)
+    {
+        _options = options;
+        Limiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+        {
+            if (!options.Enabled || http.Request.Path.StartsWithSegments("/healthz")) return RateLimitPartition.GetNoLimiter("unlimited");
+            var (partition, permits) = PartitionOf(http);
+            return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = permits,
+                TokensPerPeriod = 1,
+                ReplenishmentPeriod = RateLimitOptions.Period(permits),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        });
+    }
+
+    public PartitionedRateLimiter<HttpContext> Limiter { get; }
+
+    /// <summary>Takes the permits <paramref name="cost"/> needs beyond the one taken at the door: null when taken, else how long to wait.</summary>
+    public TimeSpan? Charge(HttpContext http, long cost)
+    {
+        if (!_options.Enabled) return null;
+        var permits = (cost + _options.CostPerPermit - 1) / _options.CostPerPermit;
+        // A request never needs more than a full bucket (Esmc:Api:MaxCost bounds the cost, this the permits).
+        var extra = (int)Math.Min(permits - 1, PartitionOf(http).Permits);
+        if (extra <= 0) return null;
+        using var lease = Limiter.AttemptAcquire(http, extra);
+        if (lease.IsAcquired) return null;
+        return lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : RateLimitOptions.Period(PartitionOf(http).Permits) * extra;
+    }
+
+    /// <summary>
+    /// The key's name when the key is valid; anything else (no key, a wrong key) counts against the client address, so
+    /// guessing keys cannot buy a fresh bucket per guess.
+    /// </summary>
+    private (string Partition, int Permits) PartitionOf(HttpContext http)
+    {
+        var (outcome, caller) = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>().Authenticate(http.Request.Headers.Authorization);
+        return outcome == AuthOutcome.Authenticated
+            ? ("key:" + caller.Name, _options.PermitsPerMinute)
+            : ("anon:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown"), _options.AnonymousPermitsPerMinute);
+    }
 }
 
 /// <summary>Read-only REST routes under /api/v1 (bulk export, Biohub-alpha-style feature routes) and the rate limiter.</summary>
@@ -40,26 +100,11 @@ public static class RestEndpoints
     {
         var options = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
         options.Validate();
+        var limiter = new CostRateLimiter(options);
+        builder.Services.AddSingleton(limiter);
         builder.Services.AddRateLimiter(o =>
         {
-            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            {
-                if (!options.Enabled || http.Request.Path.StartsWithSegments("/healthz")) return RateLimitPartition.GetNoLimiter("unlimited");
-                // The partition is the key's name when the key is valid; anything else (no key, a wrong key) counts
-                // against the client address, so guessing keys cannot buy a fresh bucket per guess.
-                var (outcome, caller) = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>().Authenticate(http.Request.Headers.Authorization);
-                var (partition, permits) = outcome == AuthOutcome.Authenticated
-                    ? ("key:" + caller.Name, options.PermitsPerMinute)
-                    : ("anon:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown"), options.AnonymousPermitsPerMinute);
-                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = permits,
-                    TokensPerPeriod = 1,
-                    ReplenishmentPeriod = RateLimitOptions.Period(permits),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
-            });
+            o.GlobalLimiter = limiter.Limiter;
             o.OnRejected = async (context, ct) =>
             {
                 var http = context.HttpContext;
@@ -139,7 +184,7 @@ public static class RestEndpoints
             await http.Response.WriteAsJsonAsync(FeatureJson(row));
             return;
         }
-        await ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"'{tail.TrimStart('/')}' is not a feature index (a non-negative integer) or an export format (.jsonl, .csv).");
+        await ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"{InputExcerpt.Quote(tail.TrimStart('/'))} is not a feature index (a non-negative integer) or an export format (.jsonl, .csv).");
     }
 
     /// <summary>Streams every feature of the SAE, a page of grain reads at a time: the response never holds the whole set.</summary>

@@ -5,6 +5,8 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Files;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using EsmcFeaturePlatform.Grains;
 using EsmcFeaturePlatform.Inference.TorchSharp;
 using Microsoft.Extensions.Options;
@@ -41,6 +43,18 @@ public static class PlatformHosting
         var platform = builder.Configuration.GetPlatformOptions();
         builder.Services.AddSingleton(platform);
         Directory.CreateDirectory(platform.ResolvedDataRoot);
+        return builder;
+    }
+
+    /// <summary>
+    /// The one rule for files a request names (<see cref="ServerFileRule"/>): section Esmc:Corpus, roots defaulting to
+    /// DataRoot/corpora. Registered where grains read files (silos) and where requests are checked (the API).
+    /// </summary>
+    public static IHostApplicationBuilder AddEsmcServerFiles(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ServerFileOptions.SectionName).Get<ServerFileOptions>() ?? new ServerFileOptions();
+        if (options.Roots.Length == 0) options.Roots = [Path.Combine(builder.Configuration.GetPlatformOptions().ResolvedDataRoot, "corpora")];
+        builder.Services.TryAddSingleton(_ => new ServerFileRule(options));
         return builder;
     }
 
@@ -100,6 +114,7 @@ public static class PlatformHosting
 
         if (platform.HostsSilo)
         {
+            builder.AddEsmcServerFiles();
             builder.UseOrleans(silo =>
             {
                 silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
