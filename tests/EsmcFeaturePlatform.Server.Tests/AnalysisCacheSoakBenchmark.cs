@@ -16,7 +16,7 @@ namespace EsmcFeaturePlatform.Server.Tests;
 /// Issue 16, finding 4 (opt-in: ESMC_RUN_BENCHMARKS=1): a stream of distinct sequences through the analysis grains of a
 /// real silo for ESMC_SOAK_MINUTES (default 10), sampling the process's memory, the cache and the live analysis
 /// activations every ESMC_SOAK_SAMPLE_SECONDS (30). Memory must reach a plateau: the cache is bounded by bytes
-/// (Esmc:AnalysisCache:MaxMegabytes, ESMC_SOAK_CACHE_MB here, default 32 so a short run reaches the bound) and the
+/// (Esmc:AnalysisCache:MaxMegabytes, ESMC_SOAK_CACHE_MB here, default 8 so that a run on a slow machine reaches the bound) and the
 /// activations age out.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -30,7 +30,7 @@ public sealed class AnalysisCacheSoakBenchmark(ITestOutputHelper output)
     {
         var minutes = Setting("ESMC_SOAK_MINUTES", 10);
         var sampleEvery = TimeSpan.FromSeconds(Setting("ESMC_SOAK_SAMPLE_SECONDS", 30));
-        var cacheMb = Setting("ESMC_SOAK_CACHE_MB", 32);
+        var cacheMb = Setting("ESMC_SOAK_CACHE_MB", 8);
         const int Callers = 8, Length = 200;
         output.WriteLine("Start: " + BenchmarkMachine.Describe());
         await using var cluster = new SiloCluster(TestEnvironment.UniqueName("soak"), new Dictionary<string, string?>
@@ -68,8 +68,16 @@ public sealed class AnalysisCacheSoakBenchmark(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         async Task SampleAsync()
         {
-            var stats = await management.GetSimpleGrainStatistics();
-            var activations = stats.Where(s => s.GrainType.Contains(nameof(AnalysisGrain), StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+            string activations;
+            try
+            {
+                var stats = await management.GetSimpleGrainStatistics();
+                activations = stats.Where(s => s.GrainType.Contains(nameof(AnalysisGrain), StringComparison.Ordinal)).Sum(s => s.ActivationCount).ToString(CultureInfo.InvariantCulture);
+            }
+            catch (TimeoutException)
+            {
+                activations = "n/a (statistics timed out)";   // a loaded machine: the sample still counts
+            }
             using var process = Process.GetCurrentProcess();
             var line = string.Create(CultureInfo.InvariantCulture,
                 $"| {clock.Elapsed.TotalMinutes:F1} | {Interlocked.Read(ref requests)} | {process.WorkingSet64 / 1048576.0:F0} | {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F0} | {GC.CollectionCount(2)} | {cache.Bytes / 1048576.0:F1} | {cache.Count} | {activations} |");
