@@ -25,7 +25,7 @@ public sealed record FeatureStatsView(int Index, float? MaxActivation, int Docum
     {
         var max = stats.Max[corpus.Index];
         return max > 0
-            ? new(corpus.Index, max, corpus.DocumentCount, corpus.CorpusSize, stats.Idf[corpus.Index], source)
+            ? new(corpus.Index, max, corpus.DocumentCount, corpus.CorpusSize, FloatOutput.ToDouble(stats.Idf[corpus.Index]), source)
             : new(corpus.Index, null, corpus.DocumentCount, corpus.CorpusSize, null, source);
     }
 }
