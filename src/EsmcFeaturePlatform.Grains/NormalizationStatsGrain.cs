@@ -20,7 +20,8 @@ public sealed class NormalizationStatsState
 /// <summary>
 /// Per SAE: the corpus-wide statistics of every feature in two small arrays (so normalization and
 /// <c>normalizationStats</c> need one call, not one per feature), updated by the same idempotent batches that
-/// update the feature grains, and the statistics an admin imported.
+/// update the feature grains, the statistics an admin imported and the source an admin chose. It is where the server
+/// applies <see cref="NormalizationPrecedence"/>: every normalized answer asks <see cref="GetInEffectAsync"/>.
 /// </summary>
 public sealed class NormalizationStatsGrain(
     [PersistentState("stats", GrainStorage.Name)] IPersistentState<NormalizationStatsState> state) : Grain, INormalizationStatsGrain
@@ -65,8 +66,7 @@ public sealed class NormalizationStatsGrain(
         return Task.FromResult(new CorpusStatistics(s.CorpusSize, features));
     }
 
-    public Task<NormalizationStats?> GetCorpusNormalizationAsync(int codebookSize) => Task.FromResult(CorpusNormalization(codebookSize));
-
+    /// <summary>max and idf arrays from the corpus, or null when nothing is indexed (read only through the precedence rule).</summary>
     private NormalizationStats? CorpusNormalization(int codebookSize)
     {
         var s = state.State;

@@ -124,7 +124,7 @@ public interface ICorpusShardGrain : IGrainWithStringKey
     Task<IndexedProtein[]> SampleAsync(int count);
 }
 
-/// <summary>Per SAE: corpus-wide statistics (maintained by indexing) and imported normalization statistics.</summary>
+/// <summary>Per SAE: corpus-wide statistics (maintained by indexing), imported normalization statistics, and which source is in effect.</summary>
 [Alias("esmc.INormalizationStatsGrain")]
 public interface INormalizationStatsGrain : IGrainWithStringKey
 {
@@ -133,10 +133,6 @@ public interface INormalizationStatsGrain : IGrainWithStringKey
 
     [Alias("GetCorpusStatistics")]
     Task<CorpusStatistics> GetCorpusStatisticsAsync(int[] indices);
-
-    /// <summary>max and idf arrays from the corpus, or null when nothing is indexed.</summary>
-    [Alias("GetCorpusNormalization")]
-    Task<NormalizationStats?> GetCorpusNormalizationAsync(int codebookSize);
 
     [Alias("GetImported")]
     Task<ImportedStatistics?> GetImportedAsync();
