@@ -81,6 +81,11 @@ public sealed class WebPageTests(WebPlatform platform)
             var norm = (await platform.DataAsync(
                 "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s, normalize: true) { residues { index value } } }",
                 new { sae = WebPlatform.Sae, s = Sequence[..120] }))["analyzeSequence"]!["residues"]!.AsArray();
+            // The legend says which statistics normalized the values, as the API reports them.
+            var source = (await platform.DataAsync(
+                "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s, normalize: true) { normalization { source } } }",
+                new { sae = WebPlatform.Sae, s = Sequence[..120] }))["analyzeSequence"]!["normalization"]!["source"]!.GetValue<string>();
+            Assert.Contains($"{source.ToLowerInvariant()} statistics", await page.Locator("#legend-text").TextContentAsync());
             var normTracks = JsonNode.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.esmc.tracks())"))!.AsArray();
             foreach (var track in normTracks)
             {

@@ -49,7 +49,7 @@ export async function analyze(sequence, top = 20) {
   const featureFields = caps.feature.has('description') ? 'feature { description { label text status } }' : '';
   const data = await gql(`query Analyze($sae: ID!, $seq: String!, $norm: Boolean!) {
       raw: analyzeSequence(sae: $sae, sequence: $seq, normalize: false) { length sequence warnings residues { index value } pooled { index value position ${featureFields} } }
-      norm: analyzeSequence(sae: $sae, sequence: $seq, normalize: true) @include(if: $norm) { residues { index value } }
+      norm: analyzeSequence(sae: $sae, sequence: $seq, normalize: true) @include(if: $norm) { residues { index value } normalization { source corpusSize } }
     }`, { sae: currentSae(), seq: sequence, norm: withNorm });
   const dense = (residues, indices) => {
     const map = new Map(indices.map(i => [i, new Array(residues.length).fill(0)]));
@@ -71,7 +71,8 @@ export async function analyze(sequence, top = 20) {
     };
   });
   // The residues as the API analyzed them (upper-cased, white space removed): what the tracks are drawn against.
-  return { sae: currentSae(), sequence: data.raw.sequence, warnings: data.raw.warnings, length: data.raw.length, pooled, raw: make(raw), norm: norm ? make(norm) : null };
+  return { sae: currentSae(), sequence: data.raw.sequence, warnings: data.raw.warnings, length: data.raw.length, pooled, raw: make(raw), norm: norm ? make(norm) : null,
+    normalization: data.norm?.normalization ?? null };
 }
 
 // ---------------------------------------------------------------- analyze
@@ -111,7 +112,10 @@ async function analyzePage(params) {
     esmc.pixel = view.pixel;
     result.dataset.mode = mode;
     result.dataset.length = a.length;
-    $('#legend-text').textContent = mode === 'norm' ? '0 → max per track (normalized)' : '0 → max per track (raw)';
+    // Which statistics normalized the values (the API's precedence rule decides; the page only reports it).
+    const n = a.normalization;
+    const source = n ? `, ${n.source.toLowerCase()} statistics${n.corpusSize != null ? ` of ${n.corpusSize} proteins` : ''}` : '';
+    $('#legend-text').textContent = mode === 'norm' ? `0 → max per track (normalized${source})` : '0 → max per track (raw)';
   };
   main.querySelectorAll('input[name=mode]').forEach(r => r.addEventListener('change', render));
   const run = async () => {
