@@ -93,12 +93,11 @@ public sealed class NormalizationStatsGrain(
     public async Task<NormalizationInEffect> GetInEffectAsync(SaeDescriptor sae, bool withStatistics)
     {
         var s = state.State;
-        // The checkpoint's statistics are null when they are Biohub's all-ones placeholders: then they do not exist here.
-        var checkpoint = sae.HasCheckpointStatistics ? await GrainFactory.GetGrain<ISaeCatalogGrain>(0).GetCheckpointStatisticsAsync(sae.Id) : null;
+        // HasCheckpointStatistics is false when the checkpoint's are Biohub's all-ones placeholders: then they do not exist here.
         var source = NormalizationPrecedence.InEffect(s.Chosen, candidate => candidate switch
         {
             NormalizationSource.Imported => s.Imported is not null,
-            NormalizationSource.Checkpoint => checkpoint is not null,
+            NormalizationSource.Checkpoint => sae.HasCheckpointStatistics,
             NormalizationSource.Corpus => s.CorpusSize > 0,
             _ => false,
         });
@@ -106,7 +105,7 @@ public sealed class NormalizationStatsGrain(
         var (stats, corpusSize, importedFrom) = source switch
         {
             NormalizationSource.Imported => (s.Imported?.Stats, (int?)null, s.Imported?.SourcePath),
-            NormalizationSource.Checkpoint => (checkpoint, null, null),
+            NormalizationSource.Checkpoint => (withStatistics ? await GrainFactory.GetGrain<ISaeCatalogGrain>(0).GetCheckpointStatisticsAsync(sae.Id) : null, null, null),
             NormalizationSource.Corpus => (withStatistics ? CorpusNormalization(sae.CodebookSize) : null, s.CorpusSize, null),
             _ => ((NormalizationStats?)null, (int?)null, (string?)null),
         };
