@@ -94,6 +94,9 @@ public sealed class IndexingJobState
     [Id(9)] public int WindowBatches { get; set; }
     /// <summary>The batch number just after the window whose writes started last; a resumed job ends its first window there.</summary>
     [Id(10)] public int PendingWindowEnd { get; set; }
+    /// <summary>Committed records that were skipped (counted in CommittedRecords too), and the first few with their reasons.</summary>
+    [Id(11)] public int Skipped { get; set; }
+    [Id(12)] public List<SkippedRecord> FirstSkipped { get; set; } = [];
 }
 
 /// <summary>A failure caused by the job's input: the job ends FAILED with this message.</summary>
@@ -181,7 +184,8 @@ public sealed class IndexingJobGrain(
     private JobInfo Info()
     {
         var s = state.State;
-        return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt, _waiting);
+        return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt,
+            _waiting, s.Skipped, [.. s.FirstSkipped]);
     }
 
     private void StartLoop()
@@ -202,7 +206,14 @@ public sealed class IndexingJobGrain(
         _saved = Info();
     }
 
-    private sealed record Batch(int Number, IReadOnlyList<IndexedProtein> Proteins);
+    /// <summary>
+    /// Batch <c>Number</c>: the proteins to index and the records skipped among them (both count as the batch's records,
+    /// so a resumed job skips the same prefix of the file).
+    /// </summary>
+    private sealed record Batch(int Number, IReadOnlyList<IndexedProtein> Proteins, IReadOnlyList<SkippedRecord> Skipped)
+    {
+        public int Records => Proteins.Count + Skipped.Count;
+    }
 
     private sealed record PreparedBatch(Batch Batch, string[] Owned, IReadOnlyList<(string SequenceId, EncodedSequence Encoded)> Encoded);
 
@@ -217,7 +228,8 @@ public sealed class IndexingJobGrain(
         {
             // Idempotent; here rather than in StartAsync so that a refused registration never loses a started job.
             await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId); return true; }, stop);
-            var sae = await FindSaeAsync(request.SaeId);
+            var (sae, limit) = await FindSaeAsync(request.SaeId);
+            var rule = new RecordRule(request, limit);
             if (state.State.Status == JobStatus.Queued)
             {
                 state.State.Status = JobStatus.Running;
@@ -227,14 +239,14 @@ public sealed class IndexingJobGrain(
             {
                 // A first pass counts the records (progress) and rejects a malformed file before anything is stored.
                 var total = 0;
-                await foreach (var _ in ReadCorpusAsync(request.Path, stop)) total++;
+                await foreach (var _ in ReadCorpusAsync(request.Path, ReadOptions with { OnInvalidRecord = _ => total++ }, stop)) total++;
                 state.State.Total = total;
                 await SaveAsync();
             }
 
             var previousClaim = Task.CompletedTask;
             var windowBatches = Math.Max(1, state.State.WindowBatches);
-            await using var batches = ReadBatchesAsync(request.Path, stop).GetAsyncEnumerator(stop);
+            await using var batches = ReadBatchesAsync(request.Path, rule, stop).GetAsyncEnumerator(stop);
             var more = true;
             Window? window = null;
             while (true)
@@ -243,7 +255,7 @@ public sealed class IndexingJobGrain(
                 {
                     if (!await batches.MoveNextAsync()) { more = false; break; }
                     var claimed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    inFlight.Enqueue(PrepareAsync(batches.Current, sae, previousClaim, claimed, claims, stop));
+                    inFlight.Enqueue(PrepareAsync(batches.Current, sae, rule, previousClaim, claimed, claims, stop));
                     previousClaim = claimed.Task;
                 }
                 if (inFlight.Count == 0) break;
@@ -389,50 +401,108 @@ public sealed class IndexingJobGrain(
 
     private string BatchKey(int batchNumber) => $"{JobId}:{batchNumber}";
 
-    private async Task<SaeDescriptor> FindSaeAsync(string saeId)
+    private async Task<(SaeDescriptor Sae, SequenceLengthLimit? Limit)> FindSaeAsync(string saeId)
     {
         var catalog = await GrainFactory.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();
-        return Array.Find(catalog.Saes, s => s.Id == saeId) ?? throw new JobInputException($"Unknown SAE '{saeId}'.");
+        var sae = Array.Find(catalog.Saes, s => s.Id == saeId) ?? throw new JobInputException($"Unknown SAE '{saeId}'.");
+        return (sae, catalog.LengthLimit);
     }
 
-    private async IAsyncEnumerable<Batch> ReadBatchesAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
+    /// <summary>
+    /// Which records a job indexes: each record's sequence goes through <see cref="ProteinSequenceInput"/> (the rule every
+    /// entry point shares) and the encoder's length limit; a record that fails either, or that the reader found
+    /// malformed, is skipped and reported, or fails the job with <see cref="InvalidRecordPolicy.Fail"/>.
+    /// </summary>
+    private sealed class RecordRule(IndexCorpusRequest request, SequenceLengthLimit? limit)
+    {
+        public SequenceLengthLimit? Limit => limit;
+
+        /// <summary>Over the limit and to be encoded in windows (<see cref="OverLongPolicy.Window"/>).</summary>
+        public bool NeedsWindows(string sequence) => limit is not null && sequence.Length > limit.MaxResidues;
+
+        public SkippedRecord FromReader(int recordNumber, CorpusFormatException problem) =>
+            Skip(new SkippedRecord(recordNumber, problem.RecordId, SkipReasons.InvalidRecord, problem.Message));
+
+        /// <summary>The record as a protein to index, or null when it was skipped (then <paramref name="skipped"/> says why).</summary>
+        public IndexedProtein? Check(ProteinRecord record, int recordNumber, out SkippedRecord? skipped)
+        {
+            var id = record.Id.Length <= 60 ? $"'{record.Id}'" : ProteinSequenceInput.Excerpt(record.Id, 60);
+            var name = $"Record {recordNumber} ({id}) of {Path.GetFileName(request.Path)}";
+            skipped = null;
+            PreparedSequence prepared;
+            try { prepared = ProteinSequenceInput.Prepare(record.Sequence, name); }
+            catch (InvalidSequenceException ex)
+            {
+                skipped = Skip(new SkippedRecord(recordNumber, record.Id, SkipReasons.InvalidSequence, ex.Message));
+                return null;
+            }
+            if (limit is not null && prepared.Residues.Length > limit.MaxResidues && request.OnOverLong == OverLongPolicy.Skip)
+            {
+                skipped = Skip(new SkippedRecord(recordNumber, record.Id, SkipReasons.TooLong,
+                    limit.TooLongMessage(name, prepared.Residues.Length) + " Or index with onOverLong: WINDOW."));
+                return null;
+            }
+            return new IndexedProtein(
+                record.Id, prepared.Residues, record.Description,
+                [.. record.Annotations.Select(a => new ProteinAnnotation(a.Type, a.Start, a.End, a.Note))],
+                [.. record.Keywords]);
+        }
+
+        private SkippedRecord Skip(SkippedRecord skipped) =>
+            request.OnInvalidRecord == InvalidRecordPolicy.Fail
+                ? throw new JobInputException($"{skipped.Message} (onInvalidRecord: FAIL; send SKIP to skip such records and index the rest)")
+                : skipped;
+    }
+
+    private async IAsyncEnumerable<Batch> ReadBatchesAsync(string path, RecordRule rule, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
     {
         var skip = state.State.CommittedRecords;
         var number = state.State.CommittedBatches;
         var batch = new List<IndexedProtein>();
+        var skipped = new List<SkippedRecord>();
         var residues = 0;
         var seen = 0;
-        await foreach (var record in ReadCorpusAsync(path, stop))
+        // The reader reports a malformed record (no id, no sequence) here and goes on; it counts as a record of the file.
+        var malformed = new List<CorpusFormatException>();
+        var opts = options.Value;
+        await foreach (var record in ReadCorpusAsync(path, ReadOptions with { OnInvalidRecord = malformed.Add }, stop))
         {
+            foreach (var problem in malformed)
+                if (seen++ >= skip) skipped.Add(rule.FromReader(seen, problem));
+            malformed.Clear();
             if (seen++ < skip) continue;
-            var opts = options.Value;
-            if (batch.Count > 0 && (batch.Count >= opts.MaxBatchProteins || residues + record.Sequence.Length > opts.MaxBatchResidues))
+            var protein = rule.Check(record, seen, out var refused);
+            var length = protein?.Sequence.Length ?? 0;
+            if (batch.Count + skipped.Count > 0
+                && (batch.Count + skipped.Count >= opts.MaxBatchProteins || (batch.Count > 0 && residues + length > opts.MaxBatchResidues)))
             {
-                yield return new Batch(number++, batch);
+                yield return new Batch(number++, batch, skipped);
                 batch = [];
+                skipped = [];
                 residues = 0;
             }
-            batch.Add(ToIndexed(record));
-            residues += record.Sequence.Length;
+            if (protein is null) skipped.Add(refused!);
+            else
+            {
+                batch.Add(protein);
+                residues += length;
+            }
         }
-        if (batch.Count > 0) yield return new Batch(number, batch);
+        foreach (var problem in malformed)
+            if (seen++ >= skip) skipped.Add(rule.FromReader(seen, problem));
+        if (batch.Count + skipped.Count > 0) yield return new Batch(number, batch, skipped);
     }
 
     /// <summary>The corpus through the server's file rule (roots, regular files, size and read-time limits).</summary>
-    private async IAsyncEnumerable<ProteinRecord> ReadCorpusAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
+    private async IAsyncEnumerable<ProteinRecord> ReadCorpusAsync(string path, CorpusReadOptions readOptions, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
     {
         await using var stream = files.OpenRead(path);
-        await foreach (var record in CorpusReader.ReadAsync(stream, Path.GetFileName(path), ReadOptions, stop))
+        await foreach (var record in CorpusReader.ReadAsync(stream, Path.GetFileName(path), readOptions, stop))
             yield return record;
     }
 
-    private static IndexedProtein ToIndexed(ProteinRecord record) => new(
-        record.Id, record.Sequence, record.Description,
-        [.. record.Annotations.Select(a => new ProteinAnnotation(a.Type, a.Start, a.End, a.Note))],
-        [.. record.Keywords]);
-
     private async Task<PreparedBatch> PrepareAsync(
-        Batch batch, SaeDescriptor sae, Task previousClaim, TaskCompletionSource claimed, Dictionary<int, string[]> claims, CancellationToken stop)
+        Batch batch, SaeDescriptor sae, RecordRule rule, Task previousClaim, TaskCompletionSource claimed, Dictionary<int, string[]> claims, CancellationToken stop)
     {
         string[] owned;
         try
@@ -456,16 +526,27 @@ public sealed class IndexingJobGrain(
         if (owned.Length == 0) return new PreparedBatch(batch, owned, []);
 
         var byId = batch.Proteins.GroupBy(p => p.Id).ToDictionary(g => g.Key, g => g.First().Sequence, StringComparer.Ordinal);
-        var sequences = owned.Select(id => byId[id]).ToArray();
+        var proteins = owned.Select(id => byId[id]).ToArray();
+        // onOverLong: WINDOW (only such proteins are left over the limit): each becomes overlapping windows, merged below.
+        var plans = proteins.Select(p => rule.NeedsWindows(p) ? LongSequenceWindows.Plan(p.Length, rule.Limit!.MaxResidues) : null).ToArray();
+        var sequences = proteins.Zip(plans).SelectMany(x => x.Second is null ? [x.First] : x.Second.Select(w => x.First.Substring(w.Start, w.Length))).ToArray();
         var encoded = await RetryTransientAsync(async () =>
         {
             var worker = await NextWorkerAsync(sae.Model);
             var outcome = await worker.EncodeAsync(sae.Id, sequences);
             if (outcome.Failure == EncodeFailure.InvalidSequence)
-                throw new JobInputException(await NameInvalidRecordAsync(worker, sae.Id, owned, sequences, outcome.Message));
+                throw new JobInputException(await NameInvalidRecordAsync(worker, sae.Id, owned, proteins, outcome.Message));
             return outcome.ResultsOrThrow(sae.Id);
         }, stop);
-        return new PreparedBatch(batch, owned, owned.Zip(encoded).ToList());
+        var results = new List<(string, EncodedSequence)>(owned.Length);
+        var next = 0;
+        for (var i = 0; i < owned.Length; i++)
+        {
+            if (plans[i] is not { } windows) { results.Add((owned[i], encoded[next++])); continue; }
+            results.Add((owned[i], LongSequenceWindows.Merge(sae.Id, proteins[i].Length, windows, encoded[next..(next + windows.Length)])));
+            next += windows.Length;
+        }
+        return new PreparedBatch(batch, owned, results);
     }
 
     /// <summary>The encoder refused the batch: find which record(s) so the error names them.</summary>
@@ -590,10 +671,16 @@ public sealed class IndexingJobGrain(
                 return true;
             }, stop);
         }
+        // The window's skipped records join the job's full list before the commit; a replayed window adds nothing (tag).
+        var skipped = window.Batches.SelectMany(b => b.Batch.Skipped).ToArray();
+        if (skipped.Length > 0)
+            await RetryTransientAsync(async () => { await GrainFactory.GetGrain<ISkippedRecordsGrain>(JobId).AppendAsync(last, skipped); return true; }, stop);
         _lastWriteDuration = writing.Elapsed;
         foreach (var prepared in window.Batches) await observer.BatchWrittenAsync(JobId, prepared.Batch.Number, stop);
         state.State.CommittedBatches = last + 1;
-        state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Proteins.Count);
+        state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Records);
+        state.State.Skipped += skipped.Length;
+        state.State.FirstSkipped.AddRange(skipped.Take(Math.Max(0, options.Value.FirstSkippedShown - state.State.FirstSkipped.Count)));
         state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
         await SaveAsync();
         foreach (var prepared in window.Batches) claims.Remove(prepared.Batch.Number);

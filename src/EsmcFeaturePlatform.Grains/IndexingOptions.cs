@@ -53,6 +53,15 @@ public sealed class IndexingOptions
     /// <summary>Attempts for a batch step that failed for a transient reason (lost silo, timeout, full queue).</summary>
     public int TransientRetries { get; set; } = 10;
 
+    /// <summary>Skipped records shown with their reasons in the job itself (Job.firstSkipped); all are in Job.skippedRecords.</summary>
+    public int FirstSkippedShown { get; set; } = 20;
+
+    /// <summary>
+    /// Skipped records kept per job for Job.skippedRecords (one grain state: this bounds its size, about 200 bytes each);
+    /// past it only the count grows, and the list says how many it left out.
+    /// </summary>
+    public int MaxSkippedRecordsKept { get; set; } = 100_000;
+
     public void Validate()
     {
         if (MaxBatchProteins < 1) throw new ArgumentException($"{SectionName}:MaxBatchProteins must be positive; got {MaxBatchProteins}.");
@@ -67,6 +76,8 @@ public sealed class IndexingOptions
         if (MaxTopExamples < 1) throw new ArgumentException($"{SectionName}:MaxTopExamples must be positive; got {MaxTopExamples}.");
         if (WatchdogInterval <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:WatchdogInterval must be positive.");
         if (TransientRetries < 0) throw new ArgumentException($"{SectionName}:TransientRetries must not be negative.");
+        if (FirstSkippedShown < 0) throw new ArgumentException($"{SectionName}:FirstSkippedShown must not be negative; got {FirstSkippedShown}.");
+        if (MaxSkippedRecordsKept < 0) throw new ArgumentException($"{SectionName}:MaxSkippedRecordsKept must not be negative; got {MaxSkippedRecordsKept}.");
     }
 }
 

@@ -52,7 +52,7 @@ public sealed class InferenceWorkerGrain(IFeatureEncoder encoder) : Grain, IInfe
 [StatelessWorker]
 public sealed class SaeCatalogGrain(IFeatureEncoder encoder) : Grain, ISaeCatalogGrain
 {
-    public Task<SaeCatalog> GetCatalogAsync() => Task.FromResult(new SaeCatalog([.. encoder.Saes], [.. encoder.LoadProblems]));
+    public Task<SaeCatalog> GetCatalogAsync() => Task.FromResult(new SaeCatalog([.. encoder.Saes], [.. encoder.LoadProblems], encoder.LengthLimit));
 
     public Task<NormalizationStats?> GetCheckpointStatisticsAsync(string saeId) => Task.FromResult(encoder.GetCheckpointStatistics(saeId));
 }

@@ -11,7 +11,6 @@ namespace EsmcFeaturePlatform.GraphQL;
 public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOptions> options, ServerFileRule files)
 {
     private SaeCatalog? _catalog;
-    private readonly Dictionary<string, NormalizationStats?> _checkpointStats = [];
 
     public ApiOptions Options => options.Value;
 
@@ -46,47 +45,39 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         return first;
     }
 
-    public async Task<EncodedSequence> AnalyzeAsync(SaeDescriptor sae, string sequence, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The argument 'sequence' through the one input rule (<see cref="ProteinSequenceInput"/>), then its raw features.
+    /// The cache is keyed by the prepared residues, so "mktayiak" and "MKTAYIAK" are one analysis.
+    /// </summary>
+    public async Task<(EncodedSequence Encoded, PreparedSequence Prepared)> AnalyzeAsync(SaeDescriptor sae, string? sequence, bool strict, CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrEmpty(sequence)) throw PlatformError.BadInput("Argument 'sequence' is empty.");
-        var outcome = await grains.GetGrain<IAnalysisGrain>(AnalysisKeys.For(sae.Id, sequence)).AnalyzeAsync(sequence, cancellationToken);
+        PreparedSequence prepared;
+        try { prepared = ProteinSequenceInput.Prepare(sequence, "argument 'sequence'", strict); }
+        catch (InvalidSequenceException ex) { throw PlatformError.BadInput(ex.Message); }
+        var outcome = await grains.GetGrain<IAnalysisGrain>(AnalysisKeys.For(sae.Id, prepared.Residues)).AnalyzeAsync(prepared.Residues, cancellationToken);
         return outcome.Failure switch
         {
-            EncodeFailure.None => outcome.Results[0],
+            EncodeFailure.None => (outcome.Results[0], prepared),
             EncodeFailure.InvalidSequence => throw PlatformError.BadInput($"Argument 'sequence' is invalid: {outcome.Message}"),
             EncodeFailure.UnknownSae => throw PlatformError.BadInput($"Unknown SAE '{sae.Id}' (argument 'sae')."),
             _ => throw new PlatformError(ErrorCodes.Overloaded, outcome.Message ?? "The inference queue is full; retry later."),
         };
     }
 
-    public async Task<NormalizationStats?> GetCheckpointStatisticsAsync(SaeDescriptor sae)
-    {
-        if (!sae.HasCheckpointStatistics) return null;
-        lock (_checkpointStats)
-            if (_checkpointStats.TryGetValue(sae.Id, out var known)) return known;
-        var stats = await grains.GetGrain<ISaeCatalogGrain>(0).GetCheckpointStatisticsAsync(sae.Id);
-        lock (_checkpointStats) _checkpointStats[sae.Id] = stats;
-        return stats;
-    }
+    /// <summary>The statistics in effect and their source: the SAE's statistics grain applies <see cref="NormalizationPrecedence"/>.</summary>
+    public Task<NormalizationInEffect> GetNormalizationAsync(SaeDescriptor sae, bool withStatistics = true) =>
+        grains.GetGrain<INormalizationStatsGrain>(sae.Id).GetInEffectAsync(sae, withStatistics);
 
-    /// <summary>contracts.md: the SAE's own statistics when real, else imported, else corpus statistics, else none.</summary>
-    public async Task<(NormalizationStats? Stats, NormalizationSource Source)> GetNormalizationAsync(SaeDescriptor sae)
-    {
-        if (await GetCheckpointStatisticsAsync(sae) is { } checkpoint && !FeatureMath.IsPlaceholder(checkpoint))
-            return (checkpoint, NormalizationSource.Checkpoint);
-        var statistics = grains.GetGrain<INormalizationStatsGrain>(sae.Id);
-        if (await statistics.GetImportedAsync() is { } imported) return (imported.Stats, NormalizationSource.Imported);
-        if (await statistics.GetCorpusNormalizationAsync(sae.CodebookSize) is { } corpus) return (corpus, NormalizationSource.Corpus);
-        return (null, NormalizationSource.None);
-    }
+    public async Task<NormalizationSource> GetNormalizationSourceAsync(SaeDescriptor sae) =>
+        (await GetNormalizationAsync(sae, withStatistics: false)).Source;
 
-    public async Task<NormalizationSource> GetNormalizationSourceAsync(SaeDescriptor sae)
+    public Task<NormalizationSourceStatistics[]> GetNormalizationSourcesAsync(SaeDescriptor sae) =>
+        grains.GetGrain<INormalizationStatsGrain>(sae.Id).GetAvailableSourcesAsync(sae);
+
+    public async Task<NormalizationInEffect> ChooseNormalizationSourceAsync(SaeDescriptor sae, NormalizationSource? source)
     {
-        if (await GetCheckpointStatisticsAsync(sae) is { } checkpoint && !FeatureMath.IsPlaceholder(checkpoint)) return NormalizationSource.Checkpoint;
-        var statistics = grains.GetGrain<INormalizationStatsGrain>(sae.Id);
-        if (await statistics.GetImportedAsync() is not null) return NormalizationSource.Imported;
-        var corpus = await statistics.GetCorpusStatisticsAsync([]);
-        return corpus.CorpusSize > 0 ? NormalizationSource.Corpus : NormalizationSource.None;
+        try { return await grains.GetGrain<INormalizationStatsGrain>(sae.Id).ChooseSourceAsync(sae, source); }
+        catch (ArgumentException ex) { throw PlatformError.BadInput($"Argument 'source': {ex.Message}"); }
     }
 
     public Task<CorpusStatistics> GetCorpusStatisticsAsync(string saeId, int[] indices) =>
@@ -99,15 +90,23 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         return await grains.GetGrain<IIndexingJobGrain>(id).GetInfoAsync();
     }
 
-    public async Task<JobInfo> StartIndexingAsync(SaeDescriptor sae, string fastaPath, int topExamples, Caller caller, int maxTopExamples)
+    public async Task<JobInfo> StartIndexingAsync(
+        SaeDescriptor sae, string fastaPath, int topExamples, Caller caller, int maxTopExamples, InvalidRecordPolicy onInvalidRecord, OverLongPolicy onOverLong)
     {
         if (topExamples < 1 || topExamples > maxTopExamples)
             throw PlatformError.BadInput($"Argument 'topExamples' must be between 1 and {maxTopExamples}; got {topExamples}.");
         var path = RequireServerFile(fastaPath, "fastaPath");
         var id = JobKinds.NewIndexCorpusId();
-        return await grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(sae.Id, path, topExamples, caller.Name));
+        return await grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(sae.Id, path, topExamples, caller.Name, onInvalidRecord, onOverLong));
     }
 
+    /// <summary>A page of the records an indexing job skipped (empty for other jobs and unknown ids).</summary>
+    public Task<SkippedRecordPage> GetSkippedRecordsAsync(string jobId, int offset, int first) =>
+        jobId.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)
+            ? grains.GetGrain<ISkippedRecordsGrain>(jobId).GetPageAsync(offset, first)
+            : Task.FromResult(new SkippedRecordPage(0, []));
+
+    /// <summary>Stores the file's statistics as the SAE's imported statistics (the mutation then reports the source in effect).</summary>
     public async Task ImportStatisticsAsync(SaeDescriptor sae, string path)
     {
         var fullPath = RequireServerFile(path, "path", Options.MaxImportBytes);

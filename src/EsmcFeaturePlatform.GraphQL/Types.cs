@@ -8,7 +8,30 @@ namespace EsmcFeaturePlatform.GraphQL;
 /// <summary>What a FeatureActivation resolves from: value already raw or normalized, position only when pooled.</summary>
 public sealed record ActivationView(string SaeId, int Index, float Value, int? Position);
 
-public sealed record SequenceAnalysisView(string SaeId, int Length, ActivationView[][] Residues, ActivationView[] Pooled);
+public sealed record SequenceAnalysisView(
+    string SaeId, int Length, ActivationView[][] Residues, ActivationView[] Pooled,
+    string Sequence, int UnknownTokens, IReadOnlyList<string> Warnings, NormalizationInEffect? Normalization);
+
+/// <summary>
+/// One feature's statistics as the API shows them: from the corpus indexed here (<c>Feature.stats</c>), or from the
+/// normalization source a caller asked about, where max and idf are that source's and the counts are the corpus's.
+/// </summary>
+public sealed record FeatureStatsView(int Index, float? MaxActivation, int DocumentCount, int CorpusSize, double? Idf, NormalizationSource Source)
+{
+    public static FeatureStatsView FromCorpus(FeatureStats s) => new(s.Index, s.MaxActivation, s.DocumentCount, s.CorpusSize, s.Idf, NormalizationSource.Corpus);
+
+    /// <summary>max and idf of <paramref name="stats"/> (a feature with max 0 never fired there: both null).</summary>
+    public static FeatureStatsView FromSource(FeatureStats corpus, NormalizationStats stats, NormalizationSource source)
+    {
+        var max = stats.Max[corpus.Index];
+        return max > 0
+            ? new(corpus.Index, max, corpus.DocumentCount, corpus.CorpusSize, FloatOutput.ToDouble(stats.Idf[corpus.Index]), source)
+            : new(corpus.Index, null, corpus.DocumentCount, corpus.CorpusSize, null, source);
+    }
+}
+
+/// <summary>One available normalization source with some of its features' statistics.</summary>
+public sealed record NormalizationSourceView(NormalizationSourceStatistics Source, bool InEffect, bool Chosen, FeatureStatsView[] Features);
 
 public sealed record FeatureView(string SaeId, int Index)
 {
@@ -42,6 +65,12 @@ public sealed class SaeType : ObjectGraphType<SaeDescriptor>
                 NormalizationSource.None => null,
                 var source => source.ToString().ToUpperInvariant(),
             });
+        Field<NormalizationSourceType>("normalizationSourceChosen")
+            .Description("The source an admin chose with setNormalizationSource; null when the default order applies (imported, then real checkpoint statistics, then corpus statistics).")
+            .ResolveAsync(async c => (await c.Queries().GetNormalizationAsync(c.Source, withStatistics: false)).Chosen);
+        Field<NonNullGraphType<StringGraphType>>("normalizationExplanation")
+            .Description("Why normalizationSource is in effect, in one sentence.")
+            .ResolveAsync(async c => (await c.Queries().GetNormalizationAsync(c.Source, withStatistics: false)).Explanation);
         Field<NonNullGraphType<IntGraphType>>("corpusSize").Description("Proteins indexed into this SAE.")
             .ResolveAsync(async c => (await c.Queries().GetCorpusStatisticsAsync(c.Source.Id, [])).CorpusSize);
         Field<NonNullGraphType<IntGraphType>>("dModel").Resolve(c => c.Source.DModel);
@@ -70,19 +99,77 @@ public sealed class SequenceAnalysisType : ObjectGraphType<SequenceAnalysisView>
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureActivationType>>>>>>("residues")
             .Resolve(c => c.Source.Residues);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureActivationType>>>>("pooled").Resolve(c => c.Source.Pooled);
+        Field<NonNullGraphType<StringGraphType>>("sequence")
+            .Description("The residues analyzed, after the input rule (upper-cased, white space and one trailing '*' removed); with strict: false the text as sent.")
+            .Resolve(c => c.Source.Sequence);
+        Field<NonNullGraphType<IntGraphType>>("unknownTokens")
+            .Description("Characters encoded as <unk> (only with strict: false; strict input never has any).")
+            .Resolve(c => c.Source.UnknownTokens);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<StringGraphType>>>>("warnings")
+            .Description("What the input rule noticed without refusing the input (e.g. it looks like a nucleotide sequence; <unk> tokens were used).")
+            .Resolve(c => c.Source.Warnings);
+        Field<NormalizationUsedType>("normalization")
+            .Description("With normalize: true, the statistics used: their source and the corpus size they were computed over; null for raw values.")
+            .Resolve(c => c.Source.Normalization);
     }
 }
 
-public sealed class FeatureStatsType : ObjectGraphType<FeatureStats>
+public sealed class NormalizationSourceType : EnumerationGraphType
+{
+    public NormalizationSourceType()
+    {
+        Name = "NormalizationSource";
+        Description = "Where normalization statistics (per-feature max and idf) come from.";
+        Add("CHECKPOINT", NormalizationSource.Checkpoint, "The SAE checkpoint's own statistics (only when they are real, not all-ones placeholders).");
+        Add("IMPORTED", NormalizationSource.Imported, "Statistics an admin imported (importNormalizationStats).");
+        Add("CORPUS", NormalizationSource.Corpus, "Statistics of the corpus indexed on this platform (indexCorpus).");
+    }
+}
+
+public sealed class NormalizationUsedType : ObjectGraphType<NormalizationInEffect>
+{
+    public NormalizationUsedType()
+    {
+        Name = "NormalizationUsed";
+        Description = "The normalization statistics an answer used, and where they come from.";
+        Field<NonNullGraphType<NormalizationSourceType>>("source").Resolve(c => c.Source.Source);
+        Field<IntGraphType>("corpusSize").Description("Proteins the statistics were computed over, when the source says (the indexed corpus does; checkpoint and imported statistics do not).")
+            .Resolve(c => c.Source.CorpusSize);
+        Field<NonNullGraphType<BooleanGraphType>>("chosenByAdmin").Resolve(c => c.Source.Chosen is not null);
+        Field<NonNullGraphType<StringGraphType>>("explanation").Resolve(c => c.Source.Explanation);
+        Field<StringGraphType>("importedFrom").Description("The imported file, for IMPORTED.").Resolve(c => c.Source.ImportedFrom);
+    }
+}
+
+public sealed class NormalizationSourceStatsType : ObjectGraphType<NormalizationSourceView>
+{
+    public NormalizationSourceStatsType()
+    {
+        Name = "NormalizationSourceStats";
+        Description = "One available source of normalization statistics, side by side with the others.";
+        Field<NonNullGraphType<NormalizationSourceType>>("source").Resolve(c => c.Source.Source.Source);
+        Field<NonNullGraphType<BooleanGraphType>>("inEffect").Description("Whether normalize: true uses this source now.").Resolve(c => c.Source.InEffect);
+        Field<NonNullGraphType<BooleanGraphType>>("chosenByAdmin").Resolve(c => c.Source.Chosen);
+        Field<IntGraphType>("corpusSize").Description("Proteins the statistics were computed over, when the source says.").Resolve(c => c.Source.Source.CorpusSize);
+        Field<StringGraphType>("importedFrom").Resolve(c => c.Source.Source.ImportedFrom);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureStatsType>>>>("features").Resolve(c => c.Source.Features);
+    }
+}
+
+public sealed class FeatureStatsType : ObjectGraphType<FeatureStatsView>
 {
     public FeatureStatsType()
     {
         Name = "FeatureStats";
         Field<NonNullGraphType<IntGraphType>>("index").Resolve(c => c.Source.Index);
-        Field<FloatGraphType>("maxActivation").Resolve(c => c.Source.MaxActivation is { } max ? FloatOutput.ToDouble(max) : null);
-        Field<NonNullGraphType<IntGraphType>>("documentCount").Resolve(c => c.Source.DocumentCount);
-        Field<NonNullGraphType<IntGraphType>>("corpusSize").Resolve(c => c.Source.CorpusSize);
-        Field<FloatGraphType>("idf").Resolve(c => c.Source.Idf);
+        Field<FloatGraphType>("maxActivation").Description("From `source`: max raw activation; null if never active there.")
+            .Resolve(c => c.Source.MaxActivation is { } max ? FloatOutput.ToDouble(max) : null);
+        Field<NonNullGraphType<IntGraphType>>("documentCount").Description("Proteins of the corpus indexed here with the feature active (whatever `source` is: only the corpus has counts).")
+            .Resolve(c => c.Source.DocumentCount);
+        Field<NonNullGraphType<IntGraphType>>("corpusSize").Description("Proteins indexed here (whatever `source` is).").Resolve(c => c.Source.CorpusSize);
+        Field<FloatGraphType>("idf").Description("From `source`: for CORPUS ln(corpusSize / documentCount); null when never active there.")
+            .Resolve(c => c.Source.Idf);
+        Field<NonNullGraphType<NormalizationSourceType>>("source").Description("Where maxActivation and idf come from.").Resolve(c => c.Source.Source);
     }
 }
 
@@ -135,7 +222,8 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
         Name = "Feature";
         Field<NonNullGraphType<IdGraphType>>("sae").Resolve(c => c.Source.SaeId);
         Field<NonNullGraphType<IntGraphType>>("index").Resolve(c => c.Source.Index);
-        Field<FeatureStatsType>("stats").Resolve(c => c.User().Loaders.Stats.Load(c.Source.Key));
+        Field<FeatureStatsType>("stats").Description("Statistics of the corpus indexed on this platform (source CORPUS).")
+            .Resolve(c => new DataLoaderProjection<FeatureStats, FeatureStatsView>(c.User().Loaders.Stats.Load(c.Source.Key), s => s is null ? null : FeatureStatsView.FromCorpus(s)));
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ActivationExampleType>>>>("topExamples")
             .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 20)
             .ResolveAsync(async c =>
@@ -219,7 +307,68 @@ public sealed class JobType : ObjectGraphType<JobInfo>
             .Resolve(c => c.User().Caller.Role >= RoleToStart(c.Source.Kind) ? c.Source.Error : null);
         Field<StringGraphType>("waiting").Description("Why a RUNNING job is not moving now (e.g. \"waiting for storage since ...: ...\"); null otherwise.")
             .Resolve(c => c.Source.Waiting);
+        Field<NonNullGraphType<IntGraphType>>("skipped")
+            .Description("Records skipped (counted in processed): malformed, refused by the sequence rule, too long, ... (INDEX_CORPUS).")
+            .Resolve(c => c.Source.Skipped);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<SkippedRecordType>>>>("firstSkipped")
+            .Description("The first skipped records with their reasons; every one is in skippedRecords.")
+            .Resolve(c => c.Source.FirstSkipped ?? []);
+        Field<NonNullGraphType<SkippedRecordPageType>>("skippedRecords")
+            .Description("Every skipped record, in file order, a page at a time.")
+            .Argument<NonNullGraphType<IntGraphType>>("offset", a => a.DefaultValue = 0)
+            .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 100)
+            .ResolveAsync(async c =>
+            {
+                var queries = c.Queries();
+                var first = queries.RequirePageSize(c.GetArgument<int>("first"), "first");
+                var offset = c.GetArgument<int>("offset");
+                if (offset < 0) throw PlatformError.BadInput($"Argument 'offset' must not be negative; got {offset}.");
+                return await queries.GetSkippedRecordsAsync(c.Source.Id, offset, first);
+            });
         Field<NonNullGraphType<StringGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("O"));
         Field<NonNullGraphType<StringGraphType>>("updatedAt").Resolve(c => c.Source.UpdatedAt.UtcDateTime.ToString("O"));
+    }
+}
+
+public sealed class SkippedRecordType : ObjectGraphType<SkippedRecord>
+{
+    public SkippedRecordType()
+    {
+        Name = "SkippedRecord";
+        Field<NonNullGraphType<IntGraphType>>("recordNumber").Description("1-based position of the record in the file.").Resolve(c => c.Source.RecordNumber);
+        Field<StringGraphType>("sequenceId").Resolve(c => c.Source.SequenceId);
+        Field<NonNullGraphType<StringGraphType>>("reason").Description("INVALID_RECORD, INVALID_SEQUENCE, TOO_LONG, ... (new reasons may be added).").Resolve(c => c.Source.Reason);
+        Field<NonNullGraphType<StringGraphType>>("message").Resolve(c => c.Source.Message);
+    }
+}
+
+public sealed class SkippedRecordPageType : ObjectGraphType<SkippedRecordPage>
+{
+    public SkippedRecordPageType()
+    {
+        Name = "SkippedRecordPage";
+        Field<NonNullGraphType<IntGraphType>>("totalCount").Resolve(c => c.Source.TotalCount);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<SkippedRecordType>>>>("records").Resolve(c => c.Source.Records);
+    }
+}
+
+public sealed class InvalidRecordPolicyType : EnumerationGraphType
+{
+    public InvalidRecordPolicyType()
+    {
+        Name = "InvalidRecordPolicy";
+        Add("SKIP", InvalidRecordPolicy.Skip, "Skip the record and report it in the job (the default).");
+        Add("FAIL", InvalidRecordPolicy.Fail, "Fail the job at the first record that cannot be indexed, naming it.");
+    }
+}
+
+public sealed class OverLongPolicyType : EnumerationGraphType
+{
+    public OverLongPolicyType()
+    {
+        Name = "OverLongPolicy";
+        Add("SKIP", OverLongPolicy.Skip, "Skip proteins over Esmc:Inference:MaxTokens and report them (the default).");
+        Add("WINDOW", OverLongPolicy.Window,
+            "Encode them as overlapping windows of the longest accepted length; each residue takes its features from the window where it has the most context. A departure from the reference, which never sees more than the limit at once.");
     }
 }

@@ -8,6 +8,9 @@ public sealed class InferenceOptions
     /// <summary>Longest accepted input in tokens, including &lt;cls&gt; and &lt;eos&gt; (model spec 2.5).</summary>
     public int MaxTokens { get; set; } = 2048;
 
+    /// <summary>How the host calls <see cref="MaxTokens"/> (the CLI: --max-tokens), named in every too-long error.</summary>
+    public string MaxTokensSetting { get; set; } = $"{SectionName}:MaxTokens";
+
     /// <summary>Padded tokens (batch size x longest sequence) per forward pass.</summary>
     public int MaxBatchTokens { get; set; } = 8192;
 

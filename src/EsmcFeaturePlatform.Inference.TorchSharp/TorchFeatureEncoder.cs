@@ -55,6 +55,8 @@ public sealed class TorchFeatureEncoder : IFeatureEncoder, IDecoderNeighbors, ID
 
     public IReadOnlyList<LoadProblem> LoadProblems { get; }
 
+    public SequenceLengthLimit LengthLimit => new(_options.MaxTokens, _options.MaxTokensSetting);
+
     public InferenceMetrics Metrics { get; } = new();
 
     /// <summary>Every model and SAE found under <paramref name="modelRoot"/>; broken ones are in <see cref="LoadProblems"/>.</summary>
@@ -95,7 +97,7 @@ public sealed class TorchFeatureEncoder : IFeatureEncoder, IDecoderNeighbors, ID
         if (!_byId.TryGetValue(saeId, out var target)) throw new UnknownSaeException(saeId);
         var tokens = new TokenizedSequence[sequences.Count];
         for (var i = 0; i < sequences.Count; i++)
-            tokens[i] = EsmcTokenizer.TokenizeForSae(sequences[i], _options.MaxTokens, sequences.Count == 1 ? "#1" : $"#{i + 1} of {sequences.Count}");
+            tokens[i] = EsmcTokenizer.TokenizeForSae(sequences[i], LengthLimit, sequences.Count == 1 ? "#1" : $"#{i + 1} of {sequences.Count}");
         var outputs = await target.Worker.SubmitAsync(saeId, tokens, cancellationToken).ConfigureAwait(false);
         var result = new EncodedSequence[outputs.Length];
         for (var i = 0; i < outputs.Length; i++)

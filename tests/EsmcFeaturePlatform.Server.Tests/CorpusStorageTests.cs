@@ -169,20 +169,23 @@ public sealed class ClusterCorpusStorageTests
     [Fact]
     public async Task A_job_failing_on_an_invalid_record_releases_every_claim_it_made()
     {
-        // 30 records in batches of 5: the bad one is in batch 0, so nothing commits, while batches 1 and 2 are
-        // already claimed by the pipeline when it fails. Their rows must all be released.
+        // 30 records in batches of 5, onInvalidRecord: FAIL: the bad one is in batch 2, so batches 0 and 1 are already
+        // claimed by the pipeline when reading batch 2 fails the job, and nothing commits (a window is 8 batches).
+        // Their rows must all be released.
         var (path, records) = TestEnvironment.WriteCorpus(30, seed: 41);
         var lines = File.ReadAllLines(path);
-        lines[5] = "MKT<mask>AYIAK";   // record 2's sequence
+        lines[25] = "MKT<mask>AYIAK";   // record 12's sequence: '<' is refused by the sequence rule
         File.WriteAllLines(path, lines);
         await using var cluster = new SiloCluster(TestEnvironment.UniqueName("release"));
         await cluster.StartSilosAsync(1);
         var id = JobKinds.NewIndexCorpusId();
-        await cluster.Grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(TestEnvironment.SaeWithRealStats, path, 5, "test"));
+        await cluster.Grains.GetGrain<IIndexingJobGrain>(id).StartAsync(
+            new IndexCorpusRequest(TestEnvironment.SaeWithRealStats, path, 5, "test", InvalidRecordPolicy.Fail));
         var info = await cluster.WaitForJobAsync(id);
 
         Assert.Equal(JobStatus.Failed, info.Status);
-        Assert.Contains(records[2].Id, info.Error);
+        Assert.Contains(records[12].Id, info.Error);
+        Assert.Contains("'<' at position 4", info.Error);
         Assert.Equal(0, info.Processed);
         Assert.Equal(0, await CorpusRowsAsync(cluster, TestEnvironment.SaeWithRealStats));
         var stats = await cluster.Grains.GetGrain<INormalizationStatsGrain>(TestEnvironment.SaeWithRealStats).GetCorpusStatisticsAsync([0]);

@@ -85,7 +85,7 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
 
         var busiest = expected.Stats.OrderByDescending(s => s.Value.DocumentCount).ThenBy(s => s.Key).First().Key;
         var never = Enumerable.Range(0, 64).FirstOrDefault(i => !expected.Stats.ContainsKey(i), -1);
-        var data = await platform.DataAsync("query($i: Int!, $all: [Int!]!) { feature(sae: \"" + Sae + "\", index: $i) { sae index stats { index maxActivation documentCount corpusSize idf } topExamples(first: 2) { sequenceId maxValue position sequence activations } description { label } descriptions { version } } normalizationStats(sae: \"" + Sae + "\", indices: $all) { index maxActivation documentCount corpusSize idf } }",
+        var data = await platform.DataAsync("query($i: Int!, $all: [Int!]!) { feature(sae: \"" + Sae + "\", index: $i) { sae index stats { index maxActivation documentCount corpusSize idf } topExamples(first: 2) { sequenceId maxValue position sequence activations } description { label } descriptions { version } } normalizationStats(sae: \"" + Sae + "\", indices: $all, source: CORPUS) { index maxActivation documentCount corpusSize idf source } }",
             new { i = busiest, all = Enumerable.Range(0, 64).ToArray() });
 
         var feature = data["feature"]!;
@@ -110,6 +110,7 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
         {
             var s = all[i]!;
             Assert.Equal(i, s["index"]!.GetValue<int>());
+            Assert.Equal("CORPUS", s["source"]!.GetValue<string>());
             Assert.Equal(expected.CorpusSize, s["corpusSize"]!.GetValue<int>());
             if (expected.Stats.TryGetValue(i, out var e))
             {

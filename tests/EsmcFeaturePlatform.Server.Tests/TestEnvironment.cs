@@ -72,7 +72,9 @@ public sealed class ExpectedCorpus
     public required Dictionary<int, (float Max, int DocumentCount)> Stats { get; init; }
     public required Dictionary<int, List<ActivationExample>> TopExamples { get; init; }
 
-    public static async Task<ExpectedCorpus> ComputeAsync(IFeatureEncoder encoder, string saeId, IReadOnlyList<(string Id, string Sequence)> records, int topExamples)
+    /// <param name="windowResidues">When set, longer sequences are encoded as indexing's onOverLong: WINDOW does (LongSequenceWindows).</param>
+    public static async Task<ExpectedCorpus> ComputeAsync(
+        IFeatureEncoder encoder, string saeId, IReadOnlyList<(string Id, string Sequence)> records, int topExamples, int? windowResidues = null)
     {
         var distinct = new List<(string Id, string Sequence)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -82,7 +84,14 @@ public sealed class ExpectedCorpus
         var examples = new Dictionary<int, List<ActivationExample>>();
         foreach (var (id, sequence) in distinct)
         {
-            var encoded = (await encoder.EncodeAsync(saeId, [sequence]))[0];
+            EncodedSequence encoded;
+            if (windowResidues is { } longest && sequence.Length > longest)
+            {
+                var windows = LongSequenceWindows.Plan(sequence.Length, longest);
+                var parts = await encoder.EncodeAsync(saeId, [.. windows.Select(w => sequence.Substring(w.Start, w.Length))]);
+                encoded = LongSequenceWindows.Merge(saeId, sequence.Length, windows, parts);
+            }
+            else encoded = (await encoder.EncodeAsync(saeId, [sequence]))[0];
             var perFeature = new Dictionary<int, float[]>();
             for (var r = 0; r < encoded.Length; r++)
                 foreach (var f in encoded.Residues[r])

@@ -81,6 +81,11 @@ public sealed class WebPageTests(WebPlatform platform)
             var norm = (await platform.DataAsync(
                 "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s, normalize: true) { residues { index value } } }",
                 new { sae = WebPlatform.Sae, s = Sequence[..120] }))["analyzeSequence"]!["residues"]!.AsArray();
+            // The legend says which statistics normalized the values, as the API reports them.
+            var source = (await platform.DataAsync(
+                "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s, normalize: true) { normalization { source } } }",
+                new { sae = WebPlatform.Sae, s = Sequence[..120] }))["analyzeSequence"]!["normalization"]!["source"]!.GetValue<string>();
+            Assert.Contains($"{source.ToLowerInvariant()} statistics", await page.Locator("#legend-text").TextContentAsync());
             var normTracks = JsonNode.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.esmc.tracks())"))!.AsArray();
             foreach (var track in normTracks)
             {
@@ -91,10 +96,45 @@ public sealed class WebPageTests(WebPlatform platform)
             }
         }
 
-        // A bad sequence is refused plainly, before any request.
+        // A bad sequence is refused plainly, by the API's one input rule (the page no longer has its own).
         await page.FillAsync("#seq", "MKT1AY");
         await page.ClickAsync("#run");
-        Assert.Contains("'1' at residue 4", await page.Locator("#status .error").TextContentAsync());
+        await page.Locator("#status .error").WaitForAsync();
+        Assert.Contains("'1' at position 4", await page.Locator("#status .error").TextContentAsync());
+    }
+
+    [Fact]
+    public async Task Lower_case_input_shows_the_features_the_API_gives_for_the_same_text_and_nucleotides_get_a_warning()
+    {
+        var page = await OpenAsync("#/analyze");
+        await page.SelectOptionAsync("#sae", WebPlatform.Sae);
+        var lower = Sequence[..60].ToLowerInvariant();
+        await page.FillAsync("#seq", lower);
+        await page.ClickAsync("#run");
+        await WaitReadyAsync(page, "#result");
+
+        // The API, sent the very same lower-case text, upper-cases it: the page draws exactly those numbers.
+        var api = (await platform.DataAsync(
+            "query($sae: ID!, $s: String!) { analyzeSequence(sae: $sae, sequence: $s) { sequence residues { index value } } }",
+            new { sae = WebPlatform.Sae, s = lower }))["analyzeSequence"]!;
+        Assert.Equal(Sequence[..60], api["sequence"]!.GetValue<string>());
+        var residues = api["residues"]!.AsArray();
+        var tracks = JsonNode.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.esmc.tracks())"))!.AsArray();
+        Assert.NotEmpty(tracks);
+        foreach (var track in tracks)
+        {
+            var index = track!["index"]!.GetValue<int>();
+            var values = track["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            for (var r = 0; r < residues.Count; r++)
+                Assert.Equal(residues[r]!.AsArray().FirstOrDefault(f => f!["index"]!.GetValue<int>() == index)?["value"]!.GetValue<double>() ?? 0, values[r], 6);
+        }
+
+        // A nucleotide sequence is analyzed (A, C, G, T are amino acids too) but the page says what it looks like.
+        await page.FillAsync("#seq", "ACGTTGCAACGTAGCTAGCTAGGA");
+        await page.ClickAsync("#run");
+        var warning = page.Locator("#status .notice", new PageLocatorOptions { HasText = "nucleotide" });
+        await warning.WaitForAsync();
+        Assert.Contains("looks like a nucleotide sequence", await warning.TextContentAsync());
     }
 
     [Fact]

@@ -27,7 +27,8 @@ public sealed record EncodeOutcome(
 [GenerateSerializer, Alias("esmc.SaeCatalog.v1")]
 public sealed record SaeCatalog(
     [property: Id(0)] SaeDescriptor[] Saes,
-    [property: Id(1)] LoadProblem[] LoadProblems);
+    [property: Id(1)] LoadProblem[] LoadProblems,
+    [property: Id(2)] SequenceLengthLimit? LengthLimit = null);
 
 /// <summary>One annotation of an indexed protein (a UniProt feature-table row), kept for example enrichment.</summary>
 [GenerateSerializer, Alias("esmc.ProteinAnnotation.v1")]
@@ -192,6 +193,28 @@ public sealed record CorpusStatistics(
     [property: Id(0)] int CorpusSize,
     [property: Id(1)] FeatureStats[] Features);
 
+/// <summary>
+/// The normalization statistics in effect for an SAE (<see cref="NormalizationPrecedence"/>), and where they come from.
+/// <see cref="CorpusSize"/> is the number of proteins the statistics were computed over when the source says (the
+/// indexed corpus does; checkpoint statistics do not), <see cref="Chosen"/> the admin's choice (null: default order).
+/// </summary>
+[GenerateSerializer, Alias("esmc.NormalizationInEffect.v1")]
+public sealed record NormalizationInEffect(
+    [property: Id(0)] NormalizationSource Source,
+    [property: Id(1)] NormalizationStats? Stats,
+    [property: Id(2)] int? CorpusSize,
+    [property: Id(3)] NormalizationSource? Chosen,
+    [property: Id(4)] string Explanation,
+    [property: Id(5)] string? ImportedFrom);
+
+/// <summary>One source of normalization statistics that exists for an SAE, for side-by-side comparison.</summary>
+[GenerateSerializer, Alias("esmc.NormalizationSourceStatistics.v1")]
+public sealed record NormalizationSourceStatistics(
+    [property: Id(0)] NormalizationSource Source,
+    [property: Id(1)] NormalizationStats Stats,
+    [property: Id(2)] int? CorpusSize,
+    [property: Id(3)] string? ImportedFrom);
+
 /// <summary>Statistics imported from a file for an SAE (published per-feature max and idf).</summary>
 [GenerateSerializer, Alias("esmc.ImportedStatistics.v1")]
 public sealed record ImportedStatistics(
@@ -214,14 +237,55 @@ public sealed record JobInfo(
     [property: Id(7)] DateTimeOffset CreatedAt,
     [property: Id(8)] DateTimeOffset UpdatedAt,
     /// <summary>Why a RUNNING job is not moving now (e.g. "waiting for storage since ...: ..."), else null.</summary>
-    [property: Id(9)] string? Waiting = null);
+    [property: Id(9)] string? Waiting = null,
+    [property: Id(10)] int Skipped = 0,
+    [property: Id(11)] SkippedRecord[]? FirstSkipped = null);
 
 [GenerateSerializer, Alias("esmc.IndexCorpusRequest.v1")]
 public sealed record IndexCorpusRequest(
     [property: Id(0)] string SaeId,
     [property: Id(1)] string Path,
     [property: Id(2)] int TopExamples,
-    [property: Id(3)] string RequestedBy);
+    [property: Id(3)] string RequestedBy,
+    [property: Id(4)] InvalidRecordPolicy OnInvalidRecord = InvalidRecordPolicy.Skip,
+    [property: Id(5)] OverLongPolicy OnOverLong = OverLongPolicy.Skip);
+
+/// <summary>What an indexing job does with a record it cannot index (bad sequence, malformed record, too long).</summary>
+public enum InvalidRecordPolicy { Skip = 0, Fail = 1 }
+
+/// <summary>
+/// What an indexing job does with a protein longer than the encoder's limit: skip it (reported), or encode it in
+/// overlapping windows whose features are merged per residue (<see cref="LongSequenceWindows"/>; a departure from the
+/// reference, which never sees more than the limit at once).
+/// </summary>
+public enum OverLongPolicy { Skip = 0, Window = 1 }
+
+/// <summary>
+/// Why an indexing job skipped a record. Codes are strings so that new reasons (e.g. <c>SCREENED</c> by a biosecurity
+/// screen) fit without a contract change: <c>INVALID_RECORD</c> (the file's record is malformed: no id, no sequence,
+/// duplicate), <c>INVALID_SEQUENCE</c> (refused by <see cref="ProteinSequenceInput"/>), <c>TOO_LONG</c> (over the
+/// encoder's limit with <see cref="OverLongPolicy.Skip"/>).
+/// </summary>
+public static class SkipReasons
+{
+    public const string InvalidRecord = "INVALID_RECORD";
+    public const string InvalidSequence = "INVALID_SEQUENCE";
+    public const string TooLong = "TOO_LONG";
+}
+
+/// <summary>One record an indexing job skipped: its 1-based number in the file, its id when it has one, why.</summary>
+[GenerateSerializer, Immutable, Alias("esmc.SkippedRecord.v1")]
+public sealed record SkippedRecord(
+    [property: Id(0)] int RecordNumber,
+    [property: Id(1)] string? SequenceId,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] string Message);
+
+/// <summary>A page of the records a job skipped, in file order, and how many there are in all.</summary>
+[GenerateSerializer, Alias("esmc.SkippedRecordPage.v1")]
+public sealed record SkippedRecordPage(
+    [property: Id(0)] int TotalCount,
+    [property: Id(1)] SkippedRecord[] Records);
 
 /// <summary>Job ids carry their kind as a prefix so a lookup by id alone finds the right grain type.</summary>
 public static class JobKinds

@@ -125,7 +125,7 @@ public interface ICorpusShardGrain : IGrainWithStringKey
     Task<IndexedProtein[]> SampleAsync(int count);
 }
 
-/// <summary>Per SAE: corpus-wide statistics (maintained by indexing) and imported normalization statistics.</summary>
+/// <summary>Per SAE: corpus-wide statistics (maintained by indexing), imported normalization statistics, and which source is in effect.</summary>
 [Alias("esmc.INormalizationStatsGrain")]
 public interface INormalizationStatsGrain : IGrainWithStringKey
 {
@@ -135,15 +135,29 @@ public interface INormalizationStatsGrain : IGrainWithStringKey
     [Alias("GetCorpusStatistics")]
     Task<CorpusStatistics> GetCorpusStatisticsAsync(int[] indices);
 
-    /// <summary>max and idf arrays from the corpus, or null when nothing is indexed.</summary>
-    [Alias("GetCorpusNormalization")]
-    Task<NormalizationStats?> GetCorpusNormalizationAsync(int codebookSize);
-
     [Alias("GetImported")]
     Task<ImportedStatistics?> GetImportedAsync();
 
     [Alias("Import")]
     Task ImportAsync(ImportedStatistics statistics);
+
+    /// <summary>
+    /// The statistics in effect for <paramref name="sae"/> by <see cref="NormalizationPrecedence"/> (the one place the
+    /// server asks), with their source; <paramref name="withStatistics"/> false leaves the arrays out (source only).
+    /// </summary>
+    [Alias("GetInEffect")]
+    Task<NormalizationInEffect> GetInEffectAsync(SaeDescriptor sae, bool withStatistics);
+
+    /// <summary>Every source that exists for the SAE, in the default order, for side-by-side comparison.</summary>
+    [Alias("GetAvailableSources")]
+    Task<NormalizationSourceStatistics[]> GetAvailableSourcesAsync(SaeDescriptor sae);
+
+    /// <summary>
+    /// An admin's choice of source (null: back to the default order). A source that does not exist for the SAE is
+    /// refused with an <see cref="ArgumentException"/> naming what exists. Returns what is now in effect.
+    /// </summary>
+    [Alias("ChooseSource")]
+    Task<NormalizationInEffect> ChooseSourceAsync(SaeDescriptor sae, NormalizationSource? source);
 }
 
 /// <summary>Any job, read by id.</summary>
@@ -172,6 +186,20 @@ public interface IIndexingJobGrain : IJobGrain
     /// </summary>
     [Alias("IsClaimAbandoned")]
     Task<bool> IsClaimAbandonedAsync(int batchNumber);
+}
+
+/// <summary>
+/// The full list of records one indexing job skipped (keyed by the job id), appended once per committed write window
+/// (tagged by its last batch, so a replayed window adds nothing) and read in pages.
+/// </summary>
+[Alias("esmc.ISkippedRecordsGrain")]
+public interface ISkippedRecordsGrain : IGrainWithStringKey
+{
+    [Alias("Append")]
+    Task AppendAsync(int windowLastBatch, SkippedRecord[] records);
+
+    [Alias("GetPage")]
+    Task<SkippedRecordPage> GetPageAsync(int offset, int count);
 }
 
 /// <summary>The list of unfinished jobs, so a watchdog on every silo can revive those whose silo was lost.</summary>

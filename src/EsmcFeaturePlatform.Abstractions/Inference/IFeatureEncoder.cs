@@ -15,6 +15,9 @@ public interface IFeatureEncoder
     /// <summary>Models and SAEs found under the model root that did not load, with the reason.</summary>
     IReadOnlyList<LoadProblem> LoadProblems { get; }
 
+    /// <summary>The longest sequence <see cref="EncodeAsync"/> accepts, and the setting that raises it.</summary>
+    SequenceLengthLimit LengthLimit { get; }
+
     /// <summary>The SAE's own statistics from its checkpoint (null when they are all-ones placeholders).</summary>
     NormalizationStats? GetCheckpointStatistics(string saeId);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.Cli.CommandLine;
 using EsmcFeaturePlatform.Cli.Output;
 using EsmcFeaturePlatform.Corpus;
@@ -45,8 +46,9 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
             new OptionSpec("layer", "N", "SAE layer to use (reads layer_N.safetensors).", Required: true),
             new OptionSpec("fasta", "FILE", "Input FASTA, plain or gzip (detected from the content). Record id = header up to the first white space; ids must be unique.", Required: true),
             new OptionSpec("out", "FILE", "Write JSON Lines here instead of stdout. Written to FILE.partial and renamed when every record succeeded; on failure FILE.partial keeps the records before the failing one.", Default: "stdout"),
-            new OptionSpec("normalize", null, "Write normalized values (raw / max * idf per feature) instead of raw activations. Uses the SAE's own statistics; if they are placeholders (all ones), --stats is required."),
-            new OptionSpec("stats", "FILE", "Imported normalization statistics for --normalize (used instead of the SAE's own): CSV with header 'feature,max,idf' (unlisted features count as never active) or JSON {\"max\":[...],\"idf\":[...]} with one entry per feature."),
+            new OptionSpec("normalize", null, "Write normalized values (raw / max * idf per feature) instead of raw activations, with the statistics the server's rule puts in effect: --stats when given (a choice of imported statistics), else the SAE's own when they are real; placeholders (all ones) without --stats are an error. Each line says which (\"normalizationSource\")."),
+            new OptionSpec("stats", "FILE", "Imported normalization statistics for --normalize (an explicit choice: used instead of the SAE's own): CSV with header 'feature,max,idf' (unlisted features count as never active) or JSON {\"max\":[...],\"idf\":[...]} with one entry per feature."),
+            new OptionSpec("unknown-as-unk", null, "The reference tokenizer's behaviour, for parity with Biohub: sequences go in as written (case sensitive) and characters outside the ESMC vocabulary become <unk>; each line counts them (\"unknownTokens\"). By default letters are upper-cased, white space and one trailing '*' removed, and any other character refuses the record, naming it and its position."),
             new OptionSpec("skip-invalid", null, "Skip records that cannot be encoded (empty, too long, duplicate id, <mask>) instead of stopping; each is reported on stderr and the summary gives the count."),
             new OptionSpec("max-tokens", "N", "Longest accepted record in tokens including <cls> and <eos> (residues + 2).", Default: "2048"),
             new OptionSpec("device", "auto|cpu|cuda[:N]", "Where to run the model. auto picks CUDA when libtorch sees a GPU.", Default: "auto"),
@@ -60,6 +62,7 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
         var options = new InferenceOptions
         {
             MaxTokens = settings.MaxTokens,
+            MaxTokensSetting = "--max-tokens",
             MaxBatchTokens = Math.Max(new InferenceOptions().MaxBatchTokens, settings.MaxTokens),
             Device = settings.Device,
         };
@@ -72,8 +75,8 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
                 ?? throw new InvalidOperationException(
                     $"SAE layer {settings.Layer} of '{settings.SaeDirectory}' did not load: "
                     + (encoder.LoadProblems.Count > 0 ? string.Join("; ", encoder.LoadProblems.Select(p => $"{p.Path}: {p.Reason}")) : "no such layer"));
-            var stats = settings.Normalize ? ChooseStatistics(encoder, sae, settings.StatsPath, stderr, settings.Quiet) : null;
-            return await EncodeAllAsync(encoder, sae, stats, settings, stdout, stderr, cancellationToken).ConfigureAwait(false);
+            var normalization = settings.Normalize ? ChooseStatistics(encoder, sae, settings.StatsPath, stderr, settings.Quiet) : null;
+            return await EncodeAllAsync(encoder, sae, normalization, settings, stdout, stderr, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -85,22 +88,31 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
         }
     }
 
-    private static NormalizationStats ChooseStatistics(IFeatureEncoder encoder, SaeDescriptor sae, string? statsPath, TextWriter stderr, bool quiet)
+    /// <summary>The statistics in effect by <see cref="NormalizationPrecedence"/> (the server's rule): --stats is a choice of IMPORTED.</summary>
+    private static Normalization ChooseStatistics(IFeatureEncoder encoder, SaeDescriptor sae, string? statsPath, TextWriter stderr, bool quiet)
     {
-        if (statsPath is not null)
+        var checkpoint = encoder.GetCheckpointStatistics(sae.Id);
+        var source = NormalizationPrecedence.InEffect(
+            statsPath is null ? null : NormalizationSource.Imported,
+            s => s == NormalizationSource.Checkpoint && checkpoint is not null);
+        var stats = source switch
         {
-            var imported = StatisticsFile.Load(statsPath, sae.CodebookSize);
-            if (!quiet && encoder.GetCheckpointStatistics(sae.Id) is not null)
-                stderr.WriteLine($"esmc encode: using the statistics in '{statsPath}' instead of the SAE's own");
-            return imported;
-        }
-        return encoder.GetCheckpointStatistics(sae.Id)
-            ?? throw new InvalidOperationException(
-                $"SAE '{sae.Id}' has placeholder normalization statistics (max = idf = 1), so --normalize would be meaningless; pass --stats FILE with imported statistics, or drop --normalize");
+            NormalizationSource.Imported => StatisticsFile.Load(statsPath!, sae.CodebookSize),
+            NormalizationSource.Checkpoint => checkpoint!,
+            _ => throw new InvalidOperationException(
+                $"SAE '{sae.Id}' has placeholder normalization statistics (max = idf = 1), so --normalize would be meaningless; pass --stats FILE with imported statistics, or drop --normalize"),
+        };
+        if (!quiet)
+            stderr.WriteLine(source == NormalizationSource.Imported
+                ? $"esmc encode: normalizing with IMPORTED statistics from '{statsPath}' (--stats{(checkpoint is not null ? ", instead of the SAE's own" : "")})"
+                : "esmc encode: normalizing with the SAE's own CHECKPOINT statistics");
+        return new Normalization(NormalizationPrecedence.Name(source), stats);
     }
 
+    private sealed record Normalization(string Source, NormalizationStats Stats);
+
     private static async Task<int> EncodeAllAsync(
-        IFeatureEncoder encoder, SaeDescriptor sae, NormalizationStats? stats, Settings settings,
+        IFeatureEncoder encoder, SaeDescriptor sae, Normalization? stats, Settings settings,
         TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var progress = new Progress(stderr, settings.Quiet);
@@ -126,17 +138,17 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
                 await foreach (var record in CorpusReader.ReadAsync(settings.FastaPath, readerOptions, cancellationToken).ConfigureAwait(false))
                 {
                     if (readerFailure is not null) break;
-                    if (!IsEncodable(record, settings, out var reason))
+                    if (Prepare(record, settings, progress) is not { } prepared)
                     {
                         if (!settings.SkipInvalid)
                         {
-                            stop = new InvalidRecordException(reason);
+                            stop = new InvalidRecordException(progress.LastRefusal!);
                             break;
                         }
-                        progress.Skipped(reason);
+                        progress.Skipped(progress.LastRefusal!);
                         continue;
                     }
-                    chunk.Add(record);
+                    chunk.Add(prepared);
                     if (chunk.Tokens >= ChunkTokens || chunk.Records.Count >= ChunkMaxRecords)
                     {
                         inFlight.Enqueue(chunk.Submit(encoder, sae.Id, cancellationToken));
@@ -185,23 +197,29 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
         }
     }
 
-    private static bool IsEncodable(ProteinRecord record, Settings settings, out string reason)
+    /// <summary>
+    /// The record through the one input rule (<see cref="ProteinSequenceInput"/>; reference mode with --unknown-as-unk)
+    /// and the --max-tokens limit: the record to encode, or null with the reason in <see cref="Progress.LastRefusal"/>.
+    /// </summary>
+    private static ProteinRecord? Prepare(ProteinRecord record, Settings settings, Progress progress)
     {
+        var name = $"record {record.RecordNumber} ('{record.Id}')";
         try
         {
-            EsmcTokenizer.TokenizeForSae(record.Sequence, settings.MaxTokens, $"'{record.Id}'");
-            reason = "";
-            return true;
+            var prepared = ProteinSequenceInput.Prepare(record.Sequence, name, strict: !settings.UnknownAsUnk);
+            foreach (var warning in prepared.Warnings) progress.Warn($"{settings.FastaPath}: {warning}");
+            EsmcTokenizer.TokenizeForSae(prepared.Residues, new SequenceLengthLimit(settings.MaxTokens, "--max-tokens"), $"'{record.Id}'");
+            return record with { Sequence = prepared.Residues };
         }
         catch (InvalidSequenceException ex)
         {
-            reason = $"{settings.FastaPath}: record {record.RecordNumber} ('{record.Id}'): {ex.Message}";
-            return false;
+            progress.LastRefusal = $"{settings.FastaPath}: {(ex.Message.StartsWith("Record ", StringComparison.Ordinal) ? "" : $"{name}: ")}{ex.Message}";
+            return null;
         }
     }
 
     private static async Task WriteChunkAsync(
-        Chunk chunk, IFeatureEncoder encoder, SaeDescriptor sae, NormalizationStats? stats, Settings settings,
+        Chunk chunk, IFeatureEncoder encoder, SaeDescriptor sae, Normalization? normalization, Settings settings,
         TextWriter output, Progress progress, CancellationToken cancellationToken)
     {
         if (chunk.Records.Count == 0) return;
@@ -227,12 +245,14 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
                 throw new InvalidOperationException($"the encoder returned {encoded.Residues.Length} residue rows for record '{record.Id}' of length {encoded.Length}");
             IReadOnlyList<FeatureActivation[]> residues = encoded.Residues;
             IReadOnlyList<PooledActivation> pooled = encoded.Pooled;
-            if (stats is not null)
+            if (normalization is not null)
             {
-                residues = encoded.Residues.Select(row => FeatureMath.Normalize(row, stats)).ToArray();
-                pooled = FeatureMath.Normalize(encoded.Pooled, stats);
+                residues = encoded.Residues.Select(row => FeatureMath.Normalize(row, normalization.Stats)).ToArray();
+                pooled = FeatureMath.Normalize(encoded.Pooled, normalization.Stats);
             }
-            await output.WriteAsync(FeatureJsonLines.Format(record.Id, sae.Id, stats is not null, residues, pooled).AsMemory(), cancellationToken).ConfigureAwait(false);
+            var line = FeatureJsonLines.Format(record.Id, sae.Id, normalization is not null, residues, pooled,
+                normalization?.Source, settings.UnknownAsUnk ? encoded.UnknownTokens : null);
+            await output.WriteAsync(line.AsMemory(), cancellationToken).ConfigureAwait(false);
             await output.WriteAsync("\n".AsMemory(), cancellationToken).ConfigureAwait(false);
             progress.Encoded(encoded.Length);
         }
@@ -315,6 +335,14 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
             stderr.WriteLine($"esmc encode: {Records} records, {Residues} residues, {Rate():F0} residues/s");
         }
 
+        /// <summary>Why the last record was refused (set by <see cref="Prepare"/>).</summary>
+        public string? LastRefusal { get; set; }
+
+        public void Warn(string warning)
+        {
+            if (!quiet) stderr.WriteLine($"esmc encode: warning: {warning}");
+        }
+
         public void Skipped(string reason)
         {
             SkippedCount++;
@@ -333,7 +361,7 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
 
     private sealed record Settings(
         string ModelDirectory, string SaeDirectory, int Layer, string FastaPath, bool Normalize, string? OutPath,
-        bool SkipInvalid, int MaxTokens, string Device, string? StatsPath, bool Quiet)
+        bool SkipInvalid, int MaxTokens, string Device, string? StatsPath, bool Quiet, bool UnknownAsUnk)
     {
         public static Settings From(ParsedArguments args)
         {
@@ -359,7 +387,7 @@ public sealed class EncodeCommand(EncoderOpener openEncoder)
             catch (ArgumentException) { throw new UsageException($"--device must be auto, cpu, cuda or cuda:N; got '{device}'"); }
             return new Settings(
                 model, sae, args.Int("layer", 0, 10_000)!.Value, fasta, args.Flag("normalize"), outPath,
-                args.Flag("skip-invalid"), args.Int("max-tokens", 3, 1 << 20) ?? 2048, device, stats, args.Flag("quiet"));
+                args.Flag("skip-invalid"), args.Int("max-tokens", 3, 1 << 20) ?? 2048, device, stats, args.Flag("quiet"), args.Flag("unknown-as-unk"));
         }
 
         private static string ExistingDirectory(string path, string option, string what)

@@ -20,7 +20,12 @@ public static class FeatureJsonLines
         SkipValidation = false,
     };
 
-    public static string Format(string id, string saeId, bool normalized, IReadOnlyList<FeatureActivation[]> residues, IReadOnlyList<PooledActivation> pooled)
+    /// <remarks>
+    /// Beyond contracts.md: <paramref name="normalizationSource"/> (CHECKPOINT or IMPORTED) is written when normalized,
+    /// <paramref name="unknownTokens"/> when the reference behaviour (--unknown-as-unk) was asked for.
+    /// </remarks>
+    public static string Format(string id, string saeId, bool normalized, IReadOnlyList<FeatureActivation[]> residues, IReadOnlyList<PooledActivation> pooled,
+        string? normalizationSource = null, int? unknownTokens = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, WriterOptions))
@@ -30,6 +35,8 @@ public static class FeatureJsonLines
             json.WriteNumber("length", residues.Count);
             json.WriteString("sae", saeId);
             json.WriteBoolean("normalized", normalized);
+            if (normalizationSource is not null) json.WriteString("normalizationSource", normalizationSource);
+            if (unknownTokens is { } unknown) json.WriteNumber("unknownTokens", unknown);
             json.WriteStartArray("residues");
             foreach (var row in residues)
             {

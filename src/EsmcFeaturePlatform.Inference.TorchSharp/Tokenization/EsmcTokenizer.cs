@@ -84,14 +84,17 @@ public static class EsmcTokenizer
     /// <paramref name="maxTokens"/> (counting &lt;cls&gt;/&lt;eos&gt;) and &lt;mask&gt; tokens (model spec 3.8),
     /// with an <see cref="InvalidSequenceException"/> naming <paramref name="sequenceName"/>.
     /// </summary>
-    public static TokenizedSequence TokenizeForSae(string? sequence, int maxTokens, string sequenceName)
+    public static TokenizedSequence TokenizeForSae(string? sequence, int maxTokens, string sequenceName) =>
+        TokenizeForSae(sequence, new SequenceLengthLimit(maxTokens, $"{InferenceOptions.SectionName}:MaxTokens"), sequenceName);
+
+    /// <summary>As above; the too-long error names <paramref name="limit"/>'s setting, so it says how to raise the limit.</summary>
+    public static TokenizedSequence TokenizeForSae(string? sequence, SequenceLengthLimit limit, string sequenceName)
     {
         if (string.IsNullOrEmpty(sequence))
             throw new InvalidSequenceException($"Sequence {sequenceName} is empty.");
         var tokens = Tokenize(sequence);
-        if (tokens.TokenCount > maxTokens)
-            throw new InvalidSequenceException(
-                $"Sequence {sequenceName} has {tokens.ResidueCount} residues ({tokens.TokenCount} tokens with <cls>/<eos>), more than the maximum of {maxTokens} tokens ({maxTokens - 2} residues).");
+        if (tokens.TokenCount > limit.MaxTokens)
+            throw new InvalidSequenceException(limit.TooLongMessage($"Sequence {sequenceName}", tokens.ResidueCount));
         if (tokens.MaskTokens > 0)
             throw new InvalidSequenceException(
                 $"Sequence {sequenceName} contains {tokens.MaskTokens} <mask> token(s); SAEs were trained on unmasked sequences, so masked input is refused.");

@@ -22,7 +22,10 @@ public sealed record EncodedLine(string Id, int Length, string Sae, bool Normali
     {
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
-        Assert.Equal(["id", "length", "sae", "normalized", "residues", "pooled"], root.EnumerateObject().Select(p => p.Name));
+        // contracts.md's fields in order; "normalizationSource" (when normalized) and "unknownTokens" (--unknown-as-unk) are extensions.
+        Assert.Equal(["id", "length", "sae", "normalized", "residues", "pooled"],
+            root.EnumerateObject().Select(p => p.Name).Where(n => n is not ("normalizationSource" or "unknownTokens")));
+        Assert.Equal(root.GetProperty("normalized").GetBoolean(), root.TryGetProperty("normalizationSource", out _));
         return new EncodedLine(
             root.GetProperty("id").GetString()!,
             root.GetProperty("length").GetInt32(),

@@ -135,6 +135,29 @@ public sealed class EncodeEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task Normalize_follows_the_servers_precedence_rule_and_each_line_says_which_source_it_used()
+    {
+        // Layer 2 of the tiny SAE has real checkpoint statistics: without --stats they are in effect.
+        var fasta = _harness.Write("q.fa", ">a\nMKTAYIAKQRQ\n");
+        var checkpoint = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta, "--normalize"));
+        Assert.True(checkpoint.ExitCode == 0, checkpoint.Stderr);
+        Assert.Contains("\"normalizationSource\":\"CHECKPOINT\"", checkpoint.Stdout, StringComparison.Ordinal);
+
+        // An explicit --stats is an admin's choice of IMPORTED statistics, as on the server: used, and said so.
+        var raw = Assert.Single((await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta))).Lines);
+        var max = Enumerable.Range(0, 64).Select(j => 0.5f + j * 0.25f).ToArray();
+        var idf = Enumerable.Range(0, 64).Select(j => 0.1f * (j % 7 + 1)).ToArray();
+        var json = "{\"max\":[" + string.Join(",", max.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "],\"idf\":["
+            + string.Join(",", idf.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]}";
+        var imported = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta, "--normalize", "--stats", _harness.Write("stats.json", json)));
+        Assert.True(imported.ExitCode == 0, imported.Stderr);
+        Assert.Contains("\"normalizationSource\":\"IMPORTED\"", imported.Stdout, StringComparison.Ordinal);
+        var line = Assert.Single(imported.Lines);
+        foreach (var (feature, value, _) in line.Pooled)
+            Assert.Equal(raw.Pooled.Single(f => f.Index == feature).Value / max[feature] * idf[feature], value, 1e-6f);
+    }
+
+    [Fact]
     public async Task Imported_json_statistics_are_accepted_and_checked_against_the_codebook()
     {
         var fasta = _harness.Write("q.fa", ">a\nMKTAYIAKQRQ\n");

@@ -31,12 +31,52 @@ public sealed class EncodeInputErrorTests : IDisposable
     {
         var fasta = _harness.Write("long.fa", ">short\nMKT\n>long\nMKTAYIAKQR\n");
         var tooLong = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta, "--max-tokens", "8"));
-        AssertOneLineError(tooLong, 1, "record 2 ('long')", "maximum of 8 tokens");
+        AssertOneLineError(tooLong, 1, "record 2 ('long')", "maximum of 8 tokens", "raise --max-tokens");
         Assert.Equal(["short"], tooLong.Lines.Select(l => l.Id));
 
-        var masked = await CliHarness.RunAsync(CliHarness.EncodeArgs(_harness.Write("mask.fa", ">m\nMK<mask>T\n")));
-        AssertOneLineError(masked, 1, "'m'", "<mask>");
+        // Strict (the default): '<' is not an amino-acid code. In the reference mode the <mask> literal is still refused.
+        var mask = _harness.Write("mask.fa", ">m\nMK<mask>T\n");
+        var masked = await CliHarness.RunAsync(CliHarness.EncodeArgs(mask));
+        AssertOneLineError(masked, 1, "Record 1 ('m')", "'<' at position 3");
         Assert.Empty(masked.Stdout);
+        var maskedReference = await CliHarness.RunAsync(CliHarness.EncodeArgs(mask, "--unknown-as-unk"));
+        AssertOneLineError(maskedReference, 1, "'m'", "<mask>");
+    }
+
+    [Fact]
+    public async Task Sequences_follow_the_one_input_rule_lower_case_white_space_and_a_trailing_stop_are_accepted()
+    {
+        var upper = await CliHarness.RunAsync(CliHarness.EncodeArgs(_harness.Write("upper.fa", ">p\nMKTAYIAKQRQ\n")));
+        var lower = await CliHarness.RunAsync(CliHarness.EncodeArgs(_harness.Write("lower.fa", ">p\nmktayiak\nqrq*\n")));
+        Assert.True(lower.ExitCode == 0, lower.Stderr);
+        Assert.Equal(upper.Stdout, lower.Stdout);
+        Assert.Equal(11, Assert.Single(lower.Lines).Length);
+    }
+
+    [Fact]
+    public async Task A_character_outside_the_vocabulary_is_refused_by_name_and_position_unless_unknown_as_unk()
+    {
+        var fasta = _harness.Write("digit.fa", ">ok\nMKT\n>bad\nMKT1AY\n");
+        var refused = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta));
+        AssertOneLineError(refused, 1, "Record 2 ('bad')", "'1' at position 4", "--unknown-as-unk");
+        Assert.Equal(["ok"], refused.Lines.Select(l => l.Id));
+
+        // The reference behaviour: the text goes in as written and every unknown character is one <unk>, counted per line.
+        var reference = await CliHarness.RunAsync(CliHarness.EncodeArgs(_harness.Write("ref.fa", ">bad\nmKT1AY\n"), "--unknown-as-unk"));
+        Assert.True(reference.ExitCode == 0, reference.Stderr);
+        Assert.Equal(6, Assert.Single(reference.Lines).Length);
+        using var line = System.Text.Json.JsonDocument.Parse(reference.Stdout.Split('\n')[0]);
+        Assert.Equal(2, line.RootElement.GetProperty("unknownTokens").GetInt32());   // 'm' and '1'
+    }
+
+    [Fact]
+    public async Task A_nucleotide_looking_record_is_encoded_with_a_warning()
+    {
+        var fasta = _harness.Write("dna.fa", ">dna\nACGTTGCAACGTAGCTAG\n");
+        var result = await CliHarness.RunAsync(CliHarness.EncodeArgs(fasta).Where(a => a != "--quiet").ToArray());
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Single(result.Lines);
+        Assert.Contains(result.StderrLines, l => l.Contains("warning", StringComparison.Ordinal) && l.Contains("nucleotide", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -19,7 +19,11 @@ export { esc };
 
 const DEMO = { name: 'Human ubiquitin (P0CG48, residues 1-76)', sequence: 'MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG' };
 
-/** One protein from a pasted sequence or FASTA: { id, sequence } or throws with a message a person can act on. */
+/**
+ * One protein from a pasted sequence or FASTA: { id, sequence, note }. Only the FASTA framing is handled here (the first
+ * record's id; its sequence lines joined); the residues go to the API as typed, so the page and the API apply the one
+ * input rule (upper-casing, white space, trailing '*', refusing other characters by name) the same way.
+ */
 export function parseSequence(text) {
   const lines = text.split(/\r?\n/);
   let id = 'pasted', seq = '', records = 0;
@@ -30,10 +34,7 @@ export function parseSequence(text) {
     if (records > 1) break;
     seq += line.replace(/\s+/g, '');
   }
-  seq = seq.toUpperCase().replace(/\*$/, '');
   if (!seq) throw new Error('No sequence: paste amino acids (one-letter codes) or a FASTA record.');
-  const bad = /[^A-Z]/.exec(seq);
-  if (bad) throw new Error(`Not a protein sequence: '${bad[0]}' at residue ${bad.index + 1}. Use one-letter amino-acid codes.`);
   return { id, sequence: seq, note: records > 1 ? 'Only the first FASTA record is analyzed.' : '' };
 }
 
@@ -47,8 +48,8 @@ export async function analyze(sequence, top = 20) {
   const withNorm = !!sae?.hasNormalizationStats;
   const featureFields = caps.feature.has('description') ? 'feature { description { label text status } }' : '';
   const data = await gql(`query Analyze($sae: ID!, $seq: String!, $norm: Boolean!) {
-      raw: analyzeSequence(sae: $sae, sequence: $seq, normalize: false) { length residues { index value } pooled { index value position ${featureFields} } }
-      norm: analyzeSequence(sae: $sae, sequence: $seq, normalize: true) @include(if: $norm) { residues { index value } }
+      raw: analyzeSequence(sae: $sae, sequence: $seq, normalize: false) { length sequence warnings residues { index value } pooled { index value position ${featureFields} } }
+      norm: analyzeSequence(sae: $sae, sequence: $seq, normalize: true) @include(if: $norm) { residues { index value } normalization { source corpusSize } }
     }`, { sae: currentSae(), seq: sequence, norm: withNorm });
   const dense = (residues, indices) => {
     const map = new Map(indices.map(i => [i, new Array(residues.length).fill(0)]));
@@ -69,7 +70,9 @@ export async function analyze(sequence, top = 20) {
       href: featureHref(p.index),
     };
   });
-  return { sae: currentSae(), sequence, length: data.raw.length, pooled, raw: make(raw), norm: norm ? make(norm) : null };
+  // The residues as the API analyzed them (upper-cased, white space removed): what the tracks are drawn against.
+  return { sae: currentSae(), sequence: data.raw.sequence, warnings: data.raw.warnings, length: data.raw.length, pooled, raw: make(raw), norm: norm ? make(norm) : null,
+    normalization: data.norm?.normalization ?? null };
 }
 
 // ---------------------------------------------------------------- analyze
@@ -109,7 +112,10 @@ async function analyzePage(params) {
     esmc.pixel = view.pixel;
     result.dataset.mode = mode;
     result.dataset.length = a.length;
-    $('#legend-text').textContent = mode === 'norm' ? '0 → max per track (normalized)' : '0 → max per track (raw)';
+    // Which statistics normalized the values (the API's precedence rule decides; the page only reports it).
+    const n = a.normalization;
+    const source = n ? `, ${n.source.toLowerCase()} statistics${n.corpusSize != null ? ` of ${n.corpusSize} proteins` : ''}` : '';
+    $('#legend-text').textContent = mode === 'norm' ? `0 → max per track (normalized${source})` : '0 → max per track (raw)';
   };
   main.querySelectorAll('input[name=mode]').forEach(r => r.addEventListener('change', render));
   const run = async () => {
@@ -124,8 +130,8 @@ async function analyzePage(params) {
       a.id = parsed.id;
       esmc.analysis = state.analysis = a;
       sessionStorage.setItem('esmc.sequenceText', seqBox.value);
-      sessionStorage.setItem('esmc.sequence', JSON.stringify({ id: parsed.id, sequence: parsed.sequence, sae: a.sae }));
-      status.innerHTML = parsed.note ? `<div class="notice">${esc(parsed.note)}</div>` : '';
+      sessionStorage.setItem('esmc.sequence', JSON.stringify({ id: parsed.id, sequence: a.sequence, sae: a.sae }));
+      status.innerHTML = [parsed.note, ...a.warnings].filter(Boolean).map(n => `<div class="notice">${esc(n)}</div>`).join('');
       render();
       result.dataset.ready = 'true';
     } catch (e) {
