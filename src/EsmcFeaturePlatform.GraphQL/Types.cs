@@ -45,6 +45,12 @@ public sealed class SaeType : ObjectGraphType<SaeDescriptor>
         Field<NonNullGraphType<IntGraphType>>("corpusSize").Description("Proteins indexed into this SAE.")
             .ResolveAsync(async c => (await c.Queries().GetCorpusStatisticsAsync(c.Source.Id, [])).CorpusSize);
         Field<NonNullGraphType<IntGraphType>>("dModel").Resolve(c => c.Source.DModel);
+        Field<NonNullGraphType<BooleanGraphType>>("isDemo")
+            .Description("The base model is the generated RANDOM demo checkpoint: its features carry no biological meaning.")
+            .Resolve(c => c.Source.IsDemo);
+        Field<StringGraphType>("notice")
+            .Description($"\"{SaeDescriptor.DemoNotice}\" for a demo SAE; null otherwise. Show it with every result of this SAE.")
+            .Resolve(c => c.Source.Notice);
     }
 }
 
@@ -70,6 +76,8 @@ public sealed class SequenceAnalysisType : ObjectGraphType<SequenceAnalysisView>
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureActivationType>>>>>>("residues")
             .Resolve(c => c.Source.Residues);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureActivationType>>>>("pooled").Resolve(c => c.Source.Pooled);
+        Field<StringGraphType>("notice").Description("Sae.notice of the SAE analyzed: set when its base model is the random demo model.")
+            .ResolveAsync(async c => (await c.Queries().RequireSaeAsync(c.Source.SaeId)).Notice);
     }
 }
 
@@ -120,12 +128,19 @@ public sealed class DescriptionVersionType : ObjectGraphType<DescriptionVersion>
         Field<NonNullGraphType<StringGraphType>>("text").Resolve(c => c.Source.Text);
         Field<NonNullGraphType<DescriptionStatusType>>("status").Resolve(c => c.Source.Status);
         Field<NonNullGraphType<DescriptionSourceType>>("source").Resolve(c => c.Source.Source);
-        Field<NonNullGraphType<StringGraphType>>("author").Resolve(c => c.Source.Author);
-        Field<NonNullGraphType<StringGraphType>>("createdAt")
-            .Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        Field<NonNullGraphType<StringGraphType>>("author").Description("Who proposed this version: the API key's name, or the describer (agent model, evidence-only).")
+            .Resolve(c => c.Source.Author);
+        Field<NonNullGraphType<StringGraphType>>("createdAt").Description("When it was proposed (UTC, ISO 8601).")
+            .Resolve(c => Timestamp(c.Source.CreatedAt));
+        Field<StringGraphType>("reviewer").Description("Who approved or rejected it (the API key's name); null while PROPOSED.")
+            .Resolve(c => c.Source.Reviewer);
+        Field<StringGraphType>("reviewedAt").Description("When it was approved or rejected (UTC, ISO 8601); null while PROPOSED.")
+            .Resolve(c => c.Source.ReviewedAt is { } at ? Timestamp(at) : null);
         Field<FloatGraphType>("score").Resolve(c => c.Source.Score);
         Field<StringGraphType>("reviewNote").Resolve(c => c.Source.ReviewNote);
     }
+
+    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 public sealed class FeatureType : ObjectGraphType<FeatureView>
@@ -135,6 +150,8 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
         Name = "Feature";
         Field<NonNullGraphType<IdGraphType>>("sae").Resolve(c => c.Source.SaeId);
         Field<NonNullGraphType<IntGraphType>>("index").Resolve(c => c.Source.Index);
+        Field<StringGraphType>("notice").Description("Sae.notice of the feature's SAE: set when its base model is the random demo model.")
+            .ResolveAsync(async c => (await c.Queries().RequireSaeAsync(c.Source.SaeId)).Notice);
         Field<FeatureStatsType>("stats").Resolve(c => c.User().Loaders.Stats.Load(c.Source.Key));
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ActivationExampleType>>>>("topExamples")
             .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 20)
@@ -167,9 +184,10 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
                     c.User().Loaders.Neighbors.Load(new NeighborRequest(c.Source.Key, first)), n => n ?? []);
             });
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<AnnotationEnrichmentType>>>>("annotationEnrichment")
-            .Description("UniProt feature types and named domains/sites that overlap the active residues of the feature's top examples "
-                + "(the description agent's residue-level annotation enrichment): significant ones first, then by F1. Empty when no "
-                + "example has annotations (e.g. a FASTA corpus) or the feature never fired.")
+            .Description("UniProt feature types and named domains/sites annotated where the feature is active in its top examples "
+                + "(the description agent's residue-level annotation enrichment): one row per term tested, significant ones first "
+                + "(Benjamini-Hochberg over every feature x term of the SAE), then by F1. Empty when no example has annotations "
+                + "(e.g. a FASTA corpus) or the feature never fired.")
             .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 10)
             .Resolve(c =>
             {

@@ -12,10 +12,12 @@ using EsmcFeaturePlatform.TestSupport;
 namespace EsmcFeaturePlatform.Server.Tests;
 
 /// <summary>The real all-in-one host (silo + API) on Azurite, over the tiny golden model, with one key per role.</summary>
-public sealed class PlatformFactory : WebApplicationFactory<Program>
+public class PlatformFactory : WebApplicationFactory<Program>
 {
     public const string ReaderKey = "reader-key-1";
     public const string CuratorKey = "curator-key-1";
+    /// <summary>A second curator ("dave"): reviews what carol proposes (a curator may not approve their own proposal).</summary>
+    public const string SecondCuratorKey = "curator-key-2";
     public const string AdminKey = "admin-key-1";
 
     // The host's data folder (search index, demo files), deleted with the factory so test runs leave no folders behind.
@@ -42,13 +44,18 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Auth:ApiKeys:alice:Role"] = "reader",
             ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
             ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
+            ["Esmc:Auth:ApiKeys:dave:Key"] = SecondCuratorKey,
+            ["Esmc:Auth:ApiKeys:dave:Role"] = "curator",
             ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
             ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        foreach (var (key, value) in settings.Concat(ExtraSettings)) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
     }
+
+    /// <summary>Settings a derived factory adds or replaces.</summary>
+    protected virtual IReadOnlyDictionary<string, string> ExtraSettings => new Dictionary<string, string>();
 
     public override async ValueTask DisposeAsync()
     {

@@ -295,31 +295,48 @@ public sealed class WebPageTests(WebPlatform platform)
         var curate = await OpenAsync("#/curate");
         await WaitReadyAsync(curate, "#queue");
         var item = curate.Locator($".queue-item[data-feature-index='{index}']");
-        await item.Locator("button[data-act=APPROVE]").ClickAsync();
-        await item.Locator(".status .error[data-code=UNAUTHENTICATED]").WaitForAsync();
+        await item.Locator(".pending[data-version='1'] button[data-act=APPROVE]").ClickAsync();
+        await item.Locator(".pending[data-version='1'] .status .error[data-code=UNAUTHENTICATED]").WaitForAsync();
 
-        // With a key, an edit against a version someone else has since replaced is a conflict, shown plainly.
-        await curate.FillAsync("#key-form input[name=key]", WebPlatform.CuratorKey);
+        // With a key (dave: carol proposed), an edit against a version someone else has since replaced is a conflict
+        // that names the version now in place.
+        await curate.FillAsync("#key-form input[name=key]", WebPlatform.SecondCuratorKey);
         await curate.ClickAsync("#key-form button");
         await platform.DataAsync("mutation($sae: ID!, $i: Int!) { proposeDescription(sae: $sae, index: $i, label: \"Someone else\", text: \"A concurrent edit.\") { version } }",
             new { sae = WebPlatform.Sae, i = index }, WebPlatform.CuratorKey);
         await item.Locator("button[data-act=edit]").ClickAsync();
         await item.Locator("form.edit input[name=label]").FillAsync("My edit " + word);
         await item.Locator("form.edit button").ClickAsync();
-        await item.Locator(".status .error[data-code=CONFLICT]").WaitForAsync();
-        Assert.Contains("Conflict", await item.Locator(".status").TextContentAsync());
-        await curate.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("curate.png"), FullPage = true });
+        await item.Locator(".edit-status .error[data-code=CONFLICT]").WaitForAsync();
+        Assert.Contains("is at version 2", await item.Locator(".edit-status").TextContentAsync());
 
-        // Reload: the latest version is approved with the key.
+        // Reload: both proposals wait for review, each with its own buttons; the latest is approved with the key.
         await curate.ClickAsync("#reload");
         await WaitReadyAsync(curate, "#queue");
         var latest = curate.Locator($".queue-item[data-feature-index='{index}']");
-        await latest.Locator("button[data-act=APPROVE]").ClickAsync();
-        await latest.Locator(".status .ok").WaitForAsync();
-        var status = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { description { status label } } }",
+        Assert.Equal(2, await latest.Locator(".pending").CountAsync());
+        var v2 = latest.Locator(".pending[data-version='2']");
+        await v2.Locator("button[data-act=APPROVE]").ClickAsync();
+        await v2.Locator(".status .ok").WaitForAsync();
+        Assert.Contains("dave", await v2.Locator(".status").TextContentAsync());
+        var status = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { description { status label reviewer } } }",
             new { sae = WebPlatform.Sae, i = index }))["feature"]!["description"]!;
         Assert.Equal("APPROVED", status["status"]!.GetValue<string>());
         Assert.Equal("Someone else", status["label"]!.GetValue<string>());
+        Assert.Equal("dave", status["reviewer"]!.GetValue<string>());
+
+        // Approving again says who approved it (its real cause), not that someone saved a newer version.
+        await v2.Locator("button[data-act=APPROVE]").ClickAsync();
+        await v2.Locator(".status .error[data-code=CONFLICT]").WaitForAsync();
+        var again = await v2.Locator(".status").TextContentAsync();
+        Assert.Contains("already APPROVED by 'dave'", again);
+        Assert.DoesNotContain("newer version", again);
+        await curate.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("curate.png"), FullPage = true });
+
+        // The older proposal is still in the queue after the newer one was approved.
+        await curate.ClickAsync("#reload");
+        await WaitReadyAsync(curate, "#queue");
+        Assert.Equal(new[] { "1" }, await curate.Locator($".queue-item[data-feature-index='{index}'] .pending").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.version)"));
     }
 
     [Fact]

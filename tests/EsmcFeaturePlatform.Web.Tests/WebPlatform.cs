@@ -22,6 +22,8 @@ namespace EsmcFeaturePlatform.Web.Tests;
 public sealed class WebPlatform : IAsyncLifetime
 {
     public const string CuratorKey = "curator-key-web";
+    /// <summary>A second curator ("dave"): a curator may not approve their own proposal.</summary>
+    public const string SecondCuratorKey = "curator-key-web-2";
     public const string AdminKey = "admin-key-web";
     public const string StatesRepo = TinyModelRoot.SaeRepository;
     public const string Sae = StatesRepo + "/layer2";
@@ -190,6 +192,8 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["Esmc:Indexing:MaxBatchProteins"] = "8",
                 ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
                 ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
+                ["Esmc:Auth:ApiKeys:dave:Key"] = SecondCuratorKey,
+                ["Esmc:Auth:ApiKeys:dave:Role"] = "curator",
                 ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
                 ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
                 ["Esmc:AlphaFold:BaseUrl"] = alphaFoldUrl,

@@ -153,7 +153,7 @@ async function featurePage(params) {
   host.innerHTML = '<p class="muted">Loading…</p>';
   const caps = state.caps;
   const desc = caps.feature.has('descriptions') ? `description { version label text status source author createdAt score reviewNote }
-      descriptions { version label text status source author createdAt score reviewNote }` : '';
+      descriptions { version label text status source author createdAt score reviewNote reviewer reviewedAt }` : '';
   const quant = caps.feature.has('quantileSamples') ? 'quantileSamples(count: 5) { sequenceId maxValue position sequence activations }' : '';
   const near = caps.feature.has('nearestFeatures')
     ? `nearestFeatures(first: 10) { index cosine ${caps.feature.has('description') ? 'feature { description { label status } }' : ''} }` : '';
@@ -234,9 +234,10 @@ function enrichmentTable(list) {
 
 function historyTable(list) {
   if (!list.length) return '<p class="muted">No versions yet.</p>';
-  return `<table><thead><tr><th>v</th><th>label</th><th>status</th><th>source</th><th>author</th><th>when</th><th>note</th></tr></thead><tbody>${
-    list.map(d => `<tr><td>${d.version}</td><td title="${esc(d.text)}">${esc(d.label)}</td><td><span class="badge ${esc(d.status)}">${esc(d.status)}</span></td>
-      <td>${esc(d.source)}</td><td>${esc(d.author)}</td><td>${esc(d.createdAt.replace('T', ' ').slice(0, 16))}</td><td>${esc(d.reviewNote ?? '')}</td></tr>`).join('')}</tbody></table>`;
+  const when = t => esc((t ?? '').replace('T', ' ').slice(0, 16));
+  return `<table id="history"><thead><tr><th>v</th><th>label</th><th>status</th><th>source</th><th>proposed by</th><th>when</th><th>reviewed by</th><th>when</th><th>note</th></tr></thead><tbody>${
+    list.map(d => `<tr data-version="${d.version}"><td>${d.version}</td><td title="${esc(d.text)}">${esc(d.label)}</td><td><span class="badge ${esc(d.status)}">${esc(d.status)}</span></td>
+      <td>${esc(d.source)}</td><td>${esc(d.author)}</td><td>${when(d.createdAt)}</td><td class="reviewer">${esc(d.reviewer ?? '')}</td><td>${when(d.reviewedAt)}</td><td>${esc(d.reviewNote ?? '')}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function proposeForm(f) {
@@ -314,47 +315,56 @@ async function curatePage(params) {
   const host = $('#queue');
   let d;
   try {
-    d = await gql(`query Queue($sae: ID!, $status: DescriptionStatus!) { reviewQueue(sae: $sae, status: $status, first: 50) { totalCount
-        edges { cursor latestVersion latestSource node { sae index descriptions { version label text status source author createdAt score reviewNote } } } } }`,
+    d = await gql(`query Queue($sae: ID!, $status: DescriptionStatus!) { reviewQueue(sae: $sae, status: $status, first: 50) { totalCount pendingVersionCount
+        edges { cursor latestVersion latestSource pendingVersions node { sae index descriptions { version label text status source author createdAt score reviewNote reviewer reviewedAt } } } } }`,
       { sae: currentSae(), status });
   } catch (e) { host.innerHTML = `<div class="error">${esc(explain(e))}</div>`; return; }
   const q = d.reviewQueue;
-  host.innerHTML = `<p class="muted">${q.totalCount} feature(s) with a ${esc(status.toLowerCase())} latest version.</p>`;
+  host.innerHTML = status === 'PROPOSED'
+    ? `<p class="muted">${q.pendingVersionCount} version(s) awaiting review in ${q.totalCount} feature(s).</p>`
+    : `<p class="muted">${q.totalCount} feature(s) with a ${esc(status.toLowerCase())} latest version.</p>`;
   for (const e of q.edges) {
     const n = e.node, latest = n.descriptions.find(v => v.version === e.latestVersion) ?? n.descriptions.at(-1);
+    // Every version still awaiting review gets its own buttons: an older proposal stays reviewable after a later one.
+    const versions = status === 'PROPOSED' ? e.pendingVersions : [e.latestVersion];
     const card = document.createElement('div');
     card.className = 'card queue-item';
     card.dataset.featureIndex = n.index; card.dataset.version = e.latestVersion;
-    card.innerHTML = `<div class="row" style="justify-content:space-between"><h2 style="margin:0"><a href="${featureHref(n.index, n.sae)}">#${n.index}</a> · v${e.latestVersion} ${esc(latest?.label ?? '')}
-        <span class="badge ${esc(latest?.status)}">${esc(latest?.status)}</span></h2><span class="muted">${esc(latest?.source)} · ${esc(latest?.author)}</span></div>
-      <p>${esc(latest?.text ?? '')}</p>
-      <div class="row"><label>Note <input type="text" name="note" style="width:22em"></label>
-        <button data-act="APPROVE">Approve v${e.latestVersion}</button><button data-act="REJECT" class="secondary">Reject v${e.latestVersion}</button>
-        <button data-act="edit" class="secondary">Edit…</button></div>
+    const who = v => `${esc(v?.source)} · proposed by ${esc(v?.author)} ${esc((v?.createdAt ?? '').replace('T', ' ').slice(0, 16))}`
+      + (v?.reviewer ? ` · ${esc(v.status.toLowerCase())} by ${esc(v.reviewer)} ${esc((v.reviewedAt ?? '').replace('T', ' ').slice(0, 16))}` : '');
+    card.innerHTML = `<h2 style="margin:0 0 6px"><a href="${featureHref(n.index, n.sae)}">#${n.index}</a> · latest v${e.latestVersion}</h2>
+      ${versions.map(ver => { const v = n.descriptions.find(x => x.version === ver); return `<div class="pending" data-version="${ver}">
+        <div class="row" style="justify-content:space-between"><b>v${ver} ${esc(v?.label ?? '')} <span class="badge ${esc(v?.status)}">${esc(v?.status)}</span></b>
+          <span class="muted">${who(v)}</span></div>
+        <p>${esc(v?.text ?? '')}</p>
+        <div class="row"><label>Note <input type="text" name="note" style="width:22em"></label>
+          <button data-act="APPROVE">Approve v${ver}</button><button data-act="REJECT" class="secondary">Reject v${ver}</button></div>
+        <div class="status" role="status"></div></div>`; }).join('')}
+      <div class="row"><button data-act="edit" class="secondary">Edit the latest…</button></div>
       <form class="edit" hidden><div class="row"><label>Label <input type="text" name="label" value="${esc(latest?.label ?? '')}" style="width:24em" required></label></div>
         <label>Text <textarea name="text" required>${esc(latest?.text ?? '')}</textarea></label>
         <button>Propose version ${e.latestVersion + 1}</button></form>
-      <div class="status" role="status"></div>`;
-    const out = card.querySelector('.status');
-    const show = (ok, msg) => { out.innerHTML = ok ? `<span class="ok">${esc(msg)}</span>` : `<div class="error" data-code="${esc(msg.code)}">${esc(explain(msg))}</div>`; };
-    card.querySelectorAll('button[data-act=APPROVE], button[data-act=REJECT]').forEach(b => b.addEventListener('click', async () => {
+      <div class="status edit-status" role="status"></div>`;
+    const show = (out, ok, msg) => { out.innerHTML = ok ? `<span class="ok">${esc(msg)}</span>` : `<div class="error" data-code="${esc(msg.code)}">${esc(explain(msg))}</div>`; };
+    card.querySelectorAll('.pending').forEach(block => block.querySelectorAll('button[data-act=APPROVE], button[data-act=REJECT]').forEach(b => b.addEventListener('click', async () => {
+      const out = block.querySelector('.status');
       try {
         const r = await gql(`mutation R($sae: ID!, $index: Int!, $version: Int!, $decision: ReviewDecision!, $note: String) {
-          reviewDescription(sae: $sae, index: $index, version: $version, decision: $decision, note: $note) { version status } }`,
-          { sae: n.sae, index: n.index, version: e.latestVersion, decision: b.dataset.act, note: card.querySelector('[name=note]').value || null }, curatorKey());
-        show(true, `Version ${r.reviewDescription.version} is now ${r.reviewDescription.status}.`);
-      } catch (err) { show(false, err); }
-    }));
+          reviewDescription(sae: $sae, index: $index, version: $version, decision: $decision, note: $note) { version status reviewer } }`,
+          { sae: n.sae, index: n.index, version: Number(block.dataset.version), decision: b.dataset.act, note: block.querySelector('[name=note]').value || null }, curatorKey());
+        show(out, true, `Version ${r.reviewDescription.version} is now ${r.reviewDescription.status} (reviewer: ${r.reviewDescription.reviewer}).`);
+      } catch (err) { show(out, false, err); }
+    })));
     card.querySelector('button[data-act=edit]').addEventListener('click', () => { const f = card.querySelector('form.edit'); f.hidden = !f.hidden; if (!f.hidden) f.label.focus(); });
     card.querySelector('form.edit').addEventListener('submit', async ev => {
       ev.preventDefault();
-      const f = ev.target;
+      const f = ev.target, out = card.querySelector('.edit-status');
       try {
         const r = await gql(`mutation P($sae: ID!, $index: Int!, $label: String!, $text: String!, $expected: Int) {
           proposeDescription(sae: $sae, index: $index, label: $label, text: $text, expectedVersion: $expected) { version } }`,
           { sae: n.sae, index: n.index, label: f.label.value, text: f.text.value, expected: e.latestVersion }, curatorKey());
-        show(true, `Saved as version ${r.proposeDescription.version} (proposed).`);
-      } catch (err) { show(false, err); }
+        show(out, true, `Saved as version ${r.proposeDescription.version} (proposed).`);
+      } catch (err) { show(out, false, err); }
     });
     host.append(card);
   }
