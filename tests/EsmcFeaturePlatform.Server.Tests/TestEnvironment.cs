@@ -27,7 +27,15 @@ public static class TestEnvironment
         return launcher;
     });
 
-    private static readonly Lazy<string> Root = new(() => TinyModelRoot.Create("esmc-tests-models"));
+    /// <summary>The generated RANDOM demo model's residual-stream SAE, beside the golden tiny model (what a fresh server serves).</summary>
+    public const string DemoSae = "ESMC-demo-sae-layer3-k16-codebook512/layer3";
+
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        var root = TinyModelRoot.Create("esmc-tests-models");
+        if (!DemoModel.Create(root).Contains(DemoSae)) throw new InvalidOperationException($"The demo model no longer has SAE {DemoSae}.");
+        return root;
+    });
 
     public static void EnsureAzurite() => _ = Azurite.Value;
 
