@@ -33,6 +33,7 @@ public class PlatformFactory : WebApplicationFactory<Program>
         var settings = new Dictionary<string, string>
         {
             ["Esmc:ModelRoot"] = TestEnvironment.ModelRoot,
+            ["Esmc:Storage:ConnectionString"] = TestStorage.ConnectionString,
             ["Esmc:DataRoot"] = dataRoot,
             ["Esmc:Storage:Container"] = name,
             ["Esmc:Cluster:ClusterId"] = name,

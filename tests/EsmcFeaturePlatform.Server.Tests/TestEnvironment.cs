@@ -7,8 +7,8 @@ using EsmcFeaturePlatform.TestSupport;
 namespace EsmcFeaturePlatform.Server.Tests;
 
 /// <summary>
-/// What every test here shares: one Azurite (the one CI started on 10000-10002, else one this process starts
-/// from the repository's node_modules, in memory), the golden tiny model arranged as a model root, and a
+/// What every test here shares: one Azurite on the tests' own ports (TestStorage: the one CI started, else one this
+/// process starts from the repository's node_modules, in memory), the golden tiny model arranged as a model root, and a
 /// small deterministic corpus.
 /// </summary>
 public static class TestEnvironment
@@ -19,10 +19,10 @@ public static class TestEnvironment
 
     private static readonly Lazy<AzuriteLauncher> Azurite = new(() =>
     {
-        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-tests-azurite"), inMemory: true, _ => { });
+        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-tests-azurite"), inMemory: true, _ => { }, TestStorage.ConnectionString);
         // Deliberately left running when this process exits: the test assemblies of one `dotnet test` run in
-        // parallel processes and share the emulator on 10000-10002, so whichever started it must not take it
-        // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
+        // parallel processes and share the emulator on the tests' ports (TestStorage), so whichever started it must
+        // not take it away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
         GC.KeepAlive(launcher);
         return launcher;
     });
@@ -38,6 +38,16 @@ public static class TestEnvironment
     });
 
     public static void EnsureAzurite() => _ = Azurite.Value;
+
+    /// <summary>The tests' emulator (TestStorage), with Azurite started there if nothing listens yet.</summary>
+    public static string StorageConnectionString
+    {
+        get
+        {
+            EnsureAzurite();
+            return TestStorage.ConnectionString;
+        }
+    }
 
     public static string ModelRoot => Root.Value;
 

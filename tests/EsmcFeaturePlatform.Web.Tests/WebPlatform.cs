@@ -53,10 +53,11 @@ public sealed class WebPlatform : IAsyncLifetime
         {
             try
             {
-                var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { });
+                var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { },
+                    TestStorage.ConnectionString);
                 // Deliberately left running when this process exits: the test assemblies of one `dotnet test` run in
-                // parallel processes and share the emulator on 10000-10002, so whichever started it must not take it
-                // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
+                // parallel processes and share the emulator on the tests' ports (TestStorage), so whichever started it
+                // must not take it away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
                 GC.KeepAlive(launcher);
                 port = LoopbackPorts.Free();
                 factory = new Factory(modelRoot, port, alphaFold.BaseUrl);
@@ -185,6 +186,7 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["urls"] = $"http://127.0.0.1:{port}",
                 ["Esmc:ModelRoot"] = modelRoot,
                 ["Esmc:DataRoot"] = dataRoot,
+                ["Esmc:Storage:ConnectionString"] = TestStorage.ConnectionString,
                 ["Esmc:Storage:Container"] = name,
                 ["Esmc:Cluster:ClusterId"] = name,
                 ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
