@@ -168,7 +168,8 @@ public sealed class FeatureGrain(
         var lookups = examples.GroupBy(e => CorpusSharding.ShardOf(e.SequenceId))
             .Select(g => GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(saeId, g.Key))
                 .GetAsync(g.Select(e => e.SequenceId).ToArray()));
-        var proteins = (await Task.WhenAll(lookups)).SelectMany(p => p).ToDictionary(p => p.Id, p => p.Sequence, StringComparer.Ordinal);
-        return examples.Where(e => proteins.ContainsKey(e.SequenceId)).Select(e => e.ToExample(proteins[e.SequenceId])).ToArray();
+        var proteins = (await Task.WhenAll(lookups)).SelectMany(p => p).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        return examples.Where(e => proteins.ContainsKey(e.SequenceId))
+            .Select(e => e.ToExample(proteins[e.SequenceId].Sequence) with { ProteinName = proteins[e.SequenceId].Description }).ToArray();
     }
 }

@@ -103,6 +103,8 @@ public sealed class ActivationExampleType : ObjectGraphType<ActivationExample>
         Field<NonNullGraphType<FloatGraphType>>("maxValue").Resolve(c => FloatOutput.ToDouble(c.Source.MaxValue));
         Field<NonNullGraphType<IntGraphType>>("position").Resolve(c => c.Source.Position);
         Field<NonNullGraphType<StringGraphType>>("sequence").Resolve(c => c.Source.Sequence);
+        Field<StringGraphType>("proteinName").Description("The protein's name from its corpus record (UniProt's recommended name, or the FASTA header's description); null when it has none.")
+            .Resolve(c => c.Source.ProteinName);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<FloatGraphType>>>>("activations")
             .Resolve(c => c.Source.Activations.Select(FloatOutput.ToDouble).ToArray());
     }
@@ -183,6 +185,18 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
                 return new DataLoaderProjection<FeatureNeighborView[], FeatureNeighborView[]>(
                     c.User().Loaders.Neighbors.Load(new NeighborRequest(c.Source.Key, first)), n => n ?? []);
             });
+        Field<NonNullGraphType<ActivationHistogramType>>("activationHistogram")
+            .Description("How strongly the feature fires in the proteins it fires in: each protein's peak activation, over the uniform sample of "
+                + "activating proteins indexing keeps (up to Esmc:Indexing:SampleCapacity), in equal bins from 0 to the feature's max activation.")
+            .Argument<NonNullGraphType<IntGraphType>>("bins", a => a.DefaultValue = 20)
+            .ResolveAsync(async c =>
+            {
+                var bins = c.GetArgument<int>("bins");
+                if (bins is < 1 or > 200) throw PlatformError.BadInput($"Argument 'bins' must be between 1 and 200; got {bins}.");
+                var key = c.Source.Key;
+                var statistics = await c.Queries().Grains.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(key)).GetAsync(key.Index, 0, withSamples: true);
+                return ActivationHistogramView.Of(statistics, bins);
+            });
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<AnnotationEnrichmentType>>>>("annotationEnrichment")
             .Description("UniProt feature types and named domains/sites annotated where the feature is active in its top examples "
                 + "(the description agent's residue-level annotation enrichment): one row per term tested, significant ones first "
@@ -232,5 +246,46 @@ public sealed class JobType : ObjectGraphType<JobInfo>
         Field<StringGraphType>("error").Resolve(c => c.Source.Error);
         Field<NonNullGraphType<StringGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("O"));
         Field<NonNullGraphType<StringGraphType>>("updatedAt").Resolve(c => c.Source.UpdatedAt.UtcDateTime.ToString("O"));
+    }
+}
+
+/// <summary>Feature.activationHistogram: per-protein peak activations of the stored uniform sample, binned from 0 to the max.</summary>
+public sealed record ActivationHistogramView(int SampleSize, int DocumentCount, double Max, HistogramBinView[] Bins)
+{
+    public static ActivationHistogramView Of(FeatureStatistics statistics, int bins)
+    {
+        var peaks = statistics.Samples.Select(s => (double)s.MaxValue).Where(v => v > 0).ToArray();
+        var max = Math.Max(statistics.MaxActivation ?? 0, peaks.Length == 0 ? 0 : peaks.Max());
+        var counts = new int[bins];
+        var width = max > 0 ? max / bins : 0;
+        foreach (var v in peaks) counts[width > 0 ? Math.Min(bins - 1, (int)(v / width)) : 0]++;
+        return new ActivationHistogramView(peaks.Length, statistics.DocumentCount, max,
+            [.. Enumerable.Range(0, bins).Select(i => new HistogramBinView(i * width, i == bins - 1 ? max : (i + 1) * width, counts[i]))]);
+    }
+}
+
+public sealed record HistogramBinView(double From, double To, int Count);
+
+public sealed class HistogramBinType : ObjectGraphType<HistogramBinView>
+{
+    public HistogramBinType()
+    {
+        Name = "HistogramBin";
+        Field<NonNullGraphType<FloatGraphType>>("from").Description("Lower edge (inclusive).").Resolve(c => c.Source.From);
+        Field<NonNullGraphType<FloatGraphType>>("to").Description("Upper edge (exclusive; the last bin includes the max).").Resolve(c => c.Source.To);
+        Field<NonNullGraphType<IntGraphType>>("count").Description("Sampled proteins whose peak activation falls in the bin.").Resolve(c => c.Source.Count);
+    }
+}
+
+public sealed class ActivationHistogramType : ObjectGraphType<ActivationHistogramView>
+{
+    public ActivationHistogramType()
+    {
+        Name = "ActivationHistogram";
+        Field<NonNullGraphType<IntGraphType>>("sampleSize").Description("Proteins in the sample the histogram counts.").Resolve(c => c.Source.SampleSize);
+        Field<NonNullGraphType<IntGraphType>>("documentCount").Description("All indexed proteins the feature fires in (the sample is drawn from these).")
+            .Resolve(c => c.Source.DocumentCount);
+        Field<NonNullGraphType<FloatGraphType>>("max").Description("The feature's max activation: the upper edge of the last bin.").Resolve(c => c.Source.Max);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<HistogramBinType>>>>("bins").Resolve(c => c.Source.Bins);
     }
 }

@@ -35,6 +35,9 @@ public sealed class WebPlatform : IAsyncLifetime
     private readonly HttpClient http = new();
 
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The SAEs of the random demo model in the model root.</summary>
+    public IReadOnlyList<string> DemoSaes { get; private set; } = [];
     public IBrowser Browser { get; private set; } = null!;
     public IReadOnlyList<(string Id, string Sequence)> Corpus { get; private set; } = [];
 
@@ -46,6 +49,8 @@ public sealed class WebPlatform : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var modelRoot = TinyModelRoot.Create("esmc-web-tests-models");
+        // The generated random demo model beside it, as a fresh server serves it: its pages must say what it is.
+        DemoSaes = EsmcFeaturePlatform.Inference.TorchSharp.DemoModel.Create(modelRoot);
         alphaFold = await FakeAlphaFold.StartAsync();
         var port = 0;
         // The emulator may be busy (a shared, loaded machine: its port probe can time out once): try again a few times.

@@ -35,7 +35,11 @@ public sealed record ActivationExample(
     [property: Id(1)] float MaxValue,
     [property: Id(2)] int Position,
     [property: Id(3)] string Sequence,
-    [property: Id(4)] float[] Activations);
+    [property: Id(4)] float[] Activations)
+{
+    /// <summary>The protein's name from its corpus record (UniProt's recommended name, a FASTA header's description), when it has one.</summary>
+    [Id(5)] public string? ProteinName { get; init; }
+}
 
 public enum DescriptionStatus { Proposed, Approved, Rejected }
 
