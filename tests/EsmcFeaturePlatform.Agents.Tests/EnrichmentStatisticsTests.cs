@@ -86,4 +86,42 @@ public class EnrichmentStatisticsTests
         Assert.True(EnrichmentFamily.Of([p]).Adjust(p) < EnrichmentFamily.FalseDiscoveryRate);
         Assert.False(EnrichmentFamily.Of([p, .. Enumerable.Repeat(0.5, 1_000_000)]).Adjust(p) < EnrichmentFamily.FalseDiscoveryRate);
     }
+
+    [Fact]
+    public void The_residue_matched_p_value_equals_a_brute_force_count_over_every_shuffle_within_amino_acids()
+    {
+        // One protein, two amino acids; the active residues are re-drawn among residues of the same amino acid.
+        const string sequence = "ACAACCAACA";
+        var mask = Mask(10, 1, 2, 4, 6);                 // C, A, C, A active
+        int[] concept = [1, 2, 3, 4];
+        var protein = new RotationTest.Protein(mask, concept, sequence);
+        var observed = concept.Count(c => mask[c]);
+        var a = Enumerable.Range(0, 10).Where(i => sequence[i] == 'A').ToArray();
+        var c = Enumerable.Range(0, 10).Where(i => sequence[i] == 'C').ToArray();
+        int atLeast = 0, all = 0;
+        foreach (var activeA in Subsets(a, 2))
+            foreach (var activeC in Subsets(c, 2))
+            {
+                all++;
+                if (activeA.Concat(activeC).Count(concept.Contains) >= observed) atLeast++;
+            }
+        Assert.Equal((double)atLeast / all, ResidueMatchedTest.UpperTail([protein]), 12);
+    }
+
+    [Fact]
+    public void A_feature_firing_on_every_cysteine_is_not_a_disulfide_feature_but_one_firing_on_bonded_cysteines_is()
+    {
+        // Ten proteins with six cysteines each, four of them bonded.
+        const string sequence = "MACKLCAAGCLLKCAAPCGGLACKK";
+        var cysteines = Enumerable.Range(0, sequence.Length).Where(i => sequence[i] == 'C').ToArray();
+        var bonded = cysteines.Take(4).ToArray();
+        RotationTest.Protein[] Proteins(int[] active) =>
+            [.. Enumerable.Range(0, 10).Select(_ => new RotationTest.Protein(Mask(sequence.Length, active), bonded, sequence))];
+        Assert.Equal(1.0, ResidueMatchedTest.UpperTail(Proteins(cysteines)), 12);
+        Assert.True(ResidueMatchedTest.UpperTail(Proteins(bonded)) < 1e-6);
+    }
+
+    private static IEnumerable<int[]> Subsets(int[] items, int size) =>
+        size == 0 ? [[]] : Enumerable.Range(0, items.Length - size + 1)
+            .SelectMany(i => Subsets(items[(i + 1)..], size - 1).Select(rest => (int[])[items[i], .. rest]));
 }

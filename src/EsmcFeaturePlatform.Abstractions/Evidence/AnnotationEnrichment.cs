@@ -90,7 +90,7 @@ public static class AnnotationEnrichment
                 overlap[concept] = overlap.GetValueOrDefault(concept) + hits;
                 if (activeHere == 0 || set.Count == 0) continue;
                 if (!perProtein.TryGetValue(concept, out var list)) perProtein[concept] = list = [];
-                list.Add(new RotationTest.Protein(mask, [.. set.Select(p => p - 1)]));
+                list.Add(new RotationTest.Protein(mask, [.. set.Select(p => p - 1)], ex.Example.Sequence));
             }
         }
 
@@ -103,7 +103,10 @@ public static class AnnotationEnrichment
         {
             var tp = overlap[concept];
             var k = annotated[concept];
-            residue.Add(Make(concept, "residue", tp, active - tp, k - tp, total, k, RotationTest.UpperTail(proteins)));
+            // Both nulls must be rejected (an intersection-union test: the larger p-value): the overlap beats chance
+            // placement of the feature's runs within each protein, and beats what the active amino acids alone explain.
+            residue.Add(Make(concept, "residue", tp, active - tp, k - tp, total, k,
+                Math.Max(RotationTest.UpperTail(proteins), ResidueMatchedTest.UpperTail(proteins))));
         }
 
         // Keywords are per protein: proteins are independent observations, so a hypergeometric test over proteins holds.

@@ -22,8 +22,11 @@ namespace EsmcFeaturePlatform.Abstractions.Evidence;
 /// </summary>
 public static class RotationTest
 {
-    /// <summary>One protein: its active-residue mask and the 0-based residues of the concept (sorted, distinct, within the mask).</summary>
-    public readonly record struct Protein(bool[] Mask, int[] ConceptResidues);
+    /// <summary>
+    /// One protein: its active-residue mask, the 0-based residues of the concept (sorted, distinct, within the mask), and
+    /// its sequence (same length as the mask; used by <see cref="ResidueMatchedTest"/>).
+    /// </summary>
+    public readonly record struct Protein(bool[] Mask, int[] ConceptResidues, string Sequence = "");
 
     /// <summary>P(sum of rotated overlaps &gt;= the observed sum of overlaps at offset 0).</summary>
     public static double UpperTail(IEnumerable<Protein> proteins)
@@ -39,12 +42,7 @@ public static class RotationTest
             observed += observedHere;
             (dist, offset) = Convolve(dist, offset, counts, p.Mask.Length);
         }
-        var from = observed - offset;
-        if (from <= 0) return 1.0;
-        if (from >= dist.Length) return 0.0;
-        var tail = 0.0;
-        for (var t = dist.Length - 1; t >= from; t--) tail += dist[t];   // smallest terms first
-        return Math.Clamp(tail, 0.0, 1.0);
+        return Tail(dist, offset, observed);
     }
 
     /// <summary>
@@ -93,19 +91,80 @@ public static class RotationTest
         return counts;
     }
 
-    private static (double[] Dist, int Offset) Convolve(double[] dist, int offset, int[] counts, int length)
+    internal static (double[] Dist, int Offset) Convolve(double[] dist, int offset, int[] counts, int length) =>
+        Convolve(dist, offset, [.. counts.Select(c => (double)c / length)]);
+
+    /// <summary>The distribution of the sum of two independent counts: <paramref name="dist"/> (from <paramref name="offset"/>) and <paramref name="probabilities"/> (from 0).</summary>
+    internal static (double[] Dist, int Offset) Convolve(double[] dist, int offset, double[] probabilities)
     {
         var lo = 0;
-        while (counts[lo] == 0) lo++;
-        var hi = counts.Length - 1;
-        while (counts[hi] == 0) hi--;
+        while (lo < probabilities.Length - 1 && probabilities[lo] == 0) lo++;
+        var hi = probabilities.Length - 1;
+        while (hi > lo && probabilities[hi] == 0) hi--;
         var result = new double[dist.Length + hi - lo];
         for (var t = lo; t <= hi; t++)
         {
-            if (counts[t] == 0) continue;
-            var w = (double)counts[t] / length;
+            var w = probabilities[t];
+            if (w == 0) continue;
             for (var i = 0; i < dist.Length; i++) result[i + t - lo] += dist[i] * w;
         }
         return (result, offset + lo);
+    }
+
+    /// <summary>P(X &gt;= observed) for a distribution over [offset, offset + dist.Length).</summary>
+    internal static double Tail(double[] dist, int offset, int observed)
+    {
+        var from = observed - offset;
+        if (from <= 0) return 1.0;
+        if (from >= dist.Length) return 0.0;
+        var tail = 0.0;
+        for (var t = dist.Length - 1; t >= from; t--) tail += dist[t];   // smallest terms first
+        return Math.Clamp(tail, 0.0, 1.0);
+    }
+}
+
+/// <summary>
+/// The second null hypothesis of the residue-level test: the feature fires on residues because of what they are, not
+/// where they are. Within each protein and each amino acid, which residues are active is shuffled (the number of
+/// active residues per amino acid and protein is kept), so a feature that fires on every cysteine does not thereby
+/// look like a disulfide-bond feature, nor one that fires on hydrophobic residues like a transmembrane one. Per protein
+/// and amino acid the overlap is hypergeometric (n residues of that amino acid, c of them in the concept, k active);
+/// the exact distribution of the total is their convolution.
+/// </summary>
+public static class ResidueMatchedTest
+{
+    /// <summary>P(sum of shuffled overlaps &gt;= the observed one).</summary>
+    public static double UpperTail(IEnumerable<RotationTest.Protein> proteins)
+    {
+        var observed = 0;
+        double[] dist = [1.0];
+        var offset = 0;
+        foreach (var p in proteins)
+        {
+            var inConcept = new bool[p.Mask.Length];
+            foreach (var c in p.ConceptResidues) inConcept[c] = true;
+            // Per amino acid: residues, residues in the concept, active residues (one class when the sequence does not fit).
+            var classes = new Dictionary<char, (int N, int C, int K)>();
+            for (var i = 0; i < p.Mask.Length; i++)
+            {
+                var aa = p.Sequence.Length == p.Mask.Length ? p.Sequence[i] : '*';
+                var (n, c, k) = classes.GetValueOrDefault(aa);
+                classes[aa] = (n + 1, c + (inConcept[i] ? 1 : 0), k + (p.Mask[i] ? 1 : 0));
+                if (inConcept[i] && p.Mask[i]) observed++;
+            }
+            foreach (var (n, c, k) in classes.Values)
+                if (c > 0 && k > 0) (dist, offset) = RotationTest.Convolve(dist, offset, Pmf(n, c, k));   // else the overlap is 0
+        }
+        return RotationTest.Tail(dist, offset, observed);
+    }
+
+    /// <summary>P(X = x) for x in 0..min(c, k): x of the k active residues among the c concept residues of n.</summary>
+    private static double[] Pmf(int n, int c, int k)
+    {
+        var pmf = new double[Math.Min(c, k) + 1];
+        var denominator = Hypergeometric.LogChoose(n, k);
+        for (var x = Math.Max(0, k - (n - c)); x < pmf.Length; x++)
+            pmf[x] = Math.Exp(Hypergeometric.LogChoose(c, x) + Hypergeometric.LogChoose(n - c, k - x) - denominator);
+        return pmf;
     }
 }
