@@ -38,7 +38,9 @@ if (!React || !ReactDOM || !GraphiQL) {
     fetcher,
     defaultQuery: params.get('query') ?? EXAMPLE,
     defaultHeaders: key ? JSON.stringify({ authorization: 'Bearer ' + key }, null, 2) : undefined,
-    defaultVariables: JSON.stringify({ sae }, null, 2),
+    // `variables`, not `defaultVariables`: this graphiql (3.x) ignores the latter when it creates the first tab of a fresh
+    // browser, so the example ran without $sae ("No value provided for a non-null variable").
+    variables: JSON.stringify({ sae }, null, 2),
     shouldPersistHeaders: false,   // keys stay out of localStorage
     defaultEditorToolsVisibility: true,
   }));
