@@ -29,8 +29,9 @@ public sealed class AnnotationEnrichmentType : ObjectGraphType<ConceptEnrichment
         Field<NonNullGraphType<FloatGraphType>>("f1").Description("Harmonic mean of precision and recall (InterPLM's concept F1).").Resolve(c => c.Source.F1);
         Field<NonNullGraphType<FloatGraphType>>("foldEnrichment").Description("Precision over the term's share of all residues of the examples.")
             .Resolve(c => c.Source.FoldEnrichment);
-        Field<NonNullGraphType<FloatGraphType>>("pValue").Description("Exact p-value of an overlap at least this large when each example's active residues "
-                + "are rotated by a random offset within their own protein (proteins, not residues, are the independent units).")
+        Field<NonNullGraphType<FloatGraphType>>("pValue").Description("Exact p-value of an overlap at least this large by chance, the larger of two nulls: "
+                + "each example's active residues rotated by a random offset within their own protein (proteins, not residues, are the independent "
+                + "units), and the active residues shuffled among residues of the same amino acid (what residue identity alone explains).")
             .Resolve(c => c.Source.PValue);
         Field<NonNullGraphType<FloatGraphType>>("adjustedPValue").Description("pValue after Benjamini-Hochberg over every test of the SAE (every feature x term "
                 + "over the features' top examples): the false discovery rate at which this row would be called significant.")

@@ -3,7 +3,8 @@ namespace EsmcFeaturePlatform.Abstractions.Evidence;
 /// <summary>
 /// One concept's overlap with the feature. At residue level, precision is the share of active
 /// residues inside the concept and recall the share of the concept's residues that are active
-/// (InterPLM's concept F1), and the p-value is the protein-level rotation test (<see cref="RotationTest"/>);
+/// (InterPLM's concept F1), and the p-value is the larger of the protein-level rotation test (<see cref="RotationTest"/>)
+/// and the residue-matched shuffle (<see cref="ResidueMatchedTest"/>);
 /// at protein level (keywords) the same over proteins, with a hypergeometric test over proteins.
 /// <see cref="AdjustedPValue"/> is Benjamini-Hochberg over the family the report was corrected with
 /// (<see cref="EnrichmentFamily"/>).

@@ -190,7 +190,7 @@ async function featurePage(params) {
     ${f.nearestFeatures ? `<div class="card"><h2 style="margin-top:0">Nearest features</h2>
       <p class="muted">By cosine between the SAE decoder rows (the directions the features write into the model).</p>${neighboursTable(f)}</div>` : ''}
     ${f.annotationEnrichment ? `<div class="card"><h2 style="margin-top:0">Enriched annotations</h2>
-      <p class="muted">UniProt annotations where this feature is active in its top examples. p: each example's active residues rotated within their own protein (proteins are the independent units); adjusted p: Benjamini-Hochberg over every feature × annotation of this SAE; significant: adjusted p &lt; 0.05 and fold enrichment &gt; 1.</p>${enrichmentTable(f.annotationEnrichment)}</div>` : ''}
+      <p class="muted">UniProt annotations where this feature is active in its top examples. p: the larger of two exact tests, each example's active residues rotated within their own protein (proteins are the independent units) and shuffled among residues of the same amino acid; adjusted p: Benjamini-Hochberg over every feature × annotation of this SAE; significant: adjusted p &lt; 0.05 and fold enrichment &gt; 1.</p>${enrichmentTable(f.annotationEnrichment)}</div>` : ''}
     ${f.descriptions ? `<div class="card"><h2 style="margin-top:0">Description history</h2>${historyTable(f.descriptions)}${caps.mutation.has('proposeDescription') ? proposeForm(f) : ''}</div>` : ''}`;
   $('#copy').addEventListener('click', async () => {
     const box = $('#share'); box.select();
