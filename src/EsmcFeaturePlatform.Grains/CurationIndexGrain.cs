@@ -20,8 +20,11 @@ public sealed class CurationIndexGrain(
 {
     public async Task UpdateAsync(CurationEntry entry)
     {
+        // A feature grain sends its updates one after another (it awaits each), so the same latest version with other
+        // pending versions is a review of an older version: newer news, not a stale one.
         if (state.State.Entries.TryGetValue(entry.Index, out var known)
-            && (known.LatestVersion > entry.LatestVersion || known with { UpdatedAt = entry.UpdatedAt } == entry)) return;
+            && (known.LatestVersion > entry.LatestVersion
+                || (known.LatestVersion == entry.LatestVersion && known.LatestStatus == entry.LatestStatus && known.Pending.SequenceEqual(entry.Pending)))) return;
         state.State.Entries[entry.Index] = entry;
         await state.WriteOrDropAsync(this);
     }
@@ -31,10 +34,19 @@ public sealed class CurationIndexGrain(
 
     public Task<CurationPage> PageAsync(DescriptionStatus status, DescriptionSource? source, int first, int afterIndex)
     {
-        var matching = state.State.Entries.Values.Where(e => e.LatestStatus == status && (source is null || e.LatestSource == source));
-        var total = matching.Count();
+        // PROPOSED is the review queue: every version still awaiting review, also when a later version was reviewed
+        // first. APPROVED and REJECTED describe where features stand: their latest version.
+        var matching = state.State.Entries.Values.Where(e =>
+            (status == DescriptionStatus.Proposed ? e.Pending.Length > 0 : e.LatestStatus == status) && (source is null || e.LatestSource == source));
+        var total = 0;
+        var pending = 0;
+        foreach (var e in matching)
+        {
+            total++;
+            if (status == DescriptionStatus.Proposed) pending += e.Pending.Length;
+        }
         var after = matching.Where(e => e.Index > afterIndex).Take(first + 1).ToList();
         var hasNext = after.Count > first;
-        return Task.FromResult(new CurationPage(total, [.. after.Take(first)], hasNext));
+        return Task.FromResult(new CurationPage(total, [.. after.Take(first)], hasNext) { PendingVersionCount = pending });
     }
 }

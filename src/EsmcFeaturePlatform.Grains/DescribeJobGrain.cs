@@ -149,6 +149,8 @@ public sealed class DescribeJobGrain(
         await state.WriteOrDropAsync(this);
     }
 
+    private EnrichmentFamily? _family;
+
     private sealed record PoolProtein(IndexedProtein Protein, HashSet<int> Active);
 
     private async Task RunAsync(CancellationToken stop)
@@ -167,6 +169,9 @@ public sealed class DescribeJobGrain(
             }
             var opts = options.Value;
             var pool = await LoadNonActivatingPoolAsync(request.SaeId, opts.NonActivatingPool, stop);
+            // The SAE's family of enrichment tests: each feature's tests are corrected against all of them (BH), not alone.
+            _family = EnrichmentFamily.FromSorted(await GrainFactory.GetGrain<IEnrichmentFamilyGrain>(request.SaeId)
+                .GetSortedPValuesAsync(request.CodebookSize, opts.TopExamples));
             var gate = new SemaphoreSlim(opts.MaxConcurrency);
             while (state.State.Processed < features.Length)
             {
@@ -268,7 +273,7 @@ public sealed class DescribeJobGrain(
         var evidence = new FeatureEvidence(key, stats,
             [.. top.Select(e => Annotate(e, proteins.GetValueOrDefault(e.SequenceId)))],
             [.. quantiles.Select(e => Annotate(e, proteins.GetValueOrDefault(e.SequenceId)))],
-            nonActivating, neighbours);
+            nonActivating, neighbours) { EnrichmentFamily = _family };
         DescriptionResult result;
         try
         {

@@ -71,9 +71,10 @@ public sealed class FeatureGrain(
         return new CurationOutcome(version, CurationFailure.None, null);
     }
 
-    public async Task<CurationOutcome> ReviewDescriptionAsync(int version, ReviewDecision decision, string? note, string reviewer)
+    public async Task<CurationOutcome> ReviewDescriptionAsync(DescriptionReview review)
     {
         var history = state.State.Descriptions;
+        var version = review.Version;
         var at = history.FindIndex(v => v.Version == version);
         if (at < 0)
             return CurationOutcome.Failed(CurationFailure.NotFound,
@@ -81,11 +82,21 @@ public sealed class FeatureGrain(
         var target = history[at];
         if (target.Status != DescriptionStatus.Proposed)
             return CurationOutcome.Failed(CurationFailure.Conflict,
-                $"Version {version} of feature {Key.Index} was already reviewed ({target.Status.ToString().ToUpperInvariant()}); only PROPOSED versions can be reviewed.");
+                $"Version {version} of feature {Key.Index} was already {target.Status.ToString().ToUpperInvariant()}"
+                + (target.Reviewer is null ? "" : $" by '{target.Reviewer}'")
+                + (target.ReviewedAt is { } when ? $" at {when.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : "")
+                + "; a version is reviewed once. Nothing was changed.");
+        if (review.Decision == ReviewDecision.Approve && !review.AllowSelfApproval
+            && string.Equals(target.Author, review.Reviewer, StringComparison.Ordinal))
+            return CurationOutcome.Failed(CurationFailure.SelfApproval,
+                $"Version {version} of feature {Key.Index} was proposed by '{target.Author}', who may not approve it: another curator must review it "
+                + "(a single-person deployment can set Esmc:Curation:AllowSelfApproval=true). Nothing was changed.");
         var reviewed = target with
         {
-            Status = decision == ReviewDecision.Approve ? DescriptionStatus.Approved : DescriptionStatus.Rejected,
-            ReviewNote = note,
+            Status = review.Decision == ReviewDecision.Approve ? DescriptionStatus.Approved : DescriptionStatus.Rejected,
+            ReviewNote = review.Note,
+            Reviewer = review.Reviewer,
+            ReviewedAt = DateTimeOffset.UtcNow,
         };
         history[at] = reviewed;
         await state.WriteOrDropAsync(this);   // a failed write drops the activation: memory never runs ahead of storage
@@ -119,9 +130,13 @@ public sealed class FeatureGrain(
     /// <summary>The review queue and search follow the grain's state; both are derived and can be rebuilt from it.</summary>
     private async Task AfterDescriptionChangeAsync()
     {
-        var latest = state.State.Descriptions[^1];
+        var history = state.State.Descriptions;
+        var latest = history[^1];
         await GrainFactory.GetGrain<ICurationIndexGrain>(Key.SaeId)
-            .UpdateAsync(new CurationEntry(Key.Index, latest.Version, latest.Status, latest.Source, DateTimeOffset.UtcNow));
+            .UpdateAsync(new CurationEntry(Key.Index, latest.Version, latest.Status, latest.Source, DateTimeOffset.UtcNow)
+            {
+                PendingVersions = [.. history.Where(v => v.Status == DescriptionStatus.Proposed).Select(v => v.Version)],
+            });
         changes.FeatureChanged(Key);
     }
 
@@ -138,7 +153,8 @@ public sealed class FeatureGrain(
         var lookups = examples.GroupBy(e => CorpusSharding.ShardOf(e.SequenceId))
             .Select(g => GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(saeId, g.Key))
                 .GetAsync(g.Select(e => e.SequenceId).ToArray()));
-        var proteins = (await Task.WhenAll(lookups)).SelectMany(p => p).ToDictionary(p => p.Id, p => p.Sequence, StringComparer.Ordinal);
-        return examples.Where(e => proteins.ContainsKey(e.SequenceId)).Select(e => e.ToExample(proteins[e.SequenceId])).ToArray();
+        var proteins = (await Task.WhenAll(lookups)).SelectMany(p => p).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        return examples.Where(e => proteins.ContainsKey(e.SequenceId))
+            .Select(e => e.ToExample(proteins[e.SequenceId].Sequence) with { ProteinName = proteins[e.SequenceId].Description }).ToArray();
     }
 }

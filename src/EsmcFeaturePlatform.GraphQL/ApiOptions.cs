@@ -62,3 +62,15 @@ public sealed class ApiOptions
         if (MaxPageSize < 1) throw new ArgumentException($"{SectionName}:MaxPageSize must be positive; got {MaxPageSize}.");
     }
 }
+
+/// <summary>Curation rules, bound from <see cref="SectionName"/>.</summary>
+public sealed class CurationOptions
+{
+    public const string SectionName = "Esmc:Curation";
+
+    /// <summary>
+    /// Lets a curator approve a version they proposed. Off by default: a description becomes the approved one only after
+    /// a second person read it. Turn it on for a single-person deployment (the reviewer is still recorded).
+    /// </summary>
+    public bool AllowSelfApproval { get; set; }
+}

@@ -17,7 +17,7 @@ public sealed record HighlightView(string Field, string[] Snippets);
 
 public sealed record ReviewQueueEdgeView(string Cursor, FeatureView Node, CurationEntry Entry);
 
-public sealed record ReviewQueueView(int TotalCount, ReviewQueueEdgeView[] Edges, PageInfoView PageInfo);
+public sealed record ReviewQueueView(int TotalCount, int PendingVersionCount, ReviewQueueEdgeView[] Edges, PageInfoView PageInfo);
 
 public sealed class ReviewDecisionType : EnumerationGraphType<ReviewDecision>
 {
@@ -88,6 +88,9 @@ public sealed class ReviewQueueEdgeType : ObjectGraphType<ReviewQueueEdgeView>
         Field<NonNullGraphType<FeatureType>>("node").Resolve(c => c.Source.Node);
         Field<NonNullGraphType<IntGraphType>>("latestVersion").Resolve(c => c.Source.Entry.LatestVersion);
         Field<NonNullGraphType<DescriptionSourceType>>("latestSource").Resolve(c => c.Source.Entry.LatestSource);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<IntGraphType>>>>("pendingVersions")
+            .Description("Every version of the feature still PROPOSED, oldest first.")
+            .Resolve(c => c.Source.Entry.Pending);
     }
 }
 
@@ -96,7 +99,9 @@ public sealed class ReviewQueueConnectionType : ObjectGraphType<ReviewQueueView>
     public ReviewQueueConnectionType()
     {
         Name = "ReviewQueueConnection";
-        Field<NonNullGraphType<IntGraphType>>("totalCount").Resolve(c => c.Source.TotalCount);
+        Field<NonNullGraphType<IntGraphType>>("totalCount").Description("Matching features.").Resolve(c => c.Source.TotalCount);
+        Field<NonNullGraphType<IntGraphType>>("pendingVersionCount").Description("With status PROPOSED: versions awaiting review over all matching features; else 0.")
+            .Resolve(c => c.Source.PendingVersionCount);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ReviewQueueEdgeType>>>>("edges").Resolve(c => c.Source.Edges);
         Field<NonNullGraphType<PageInfoType>>("pageInfo").Resolve(c => c.Source.PageInfo);
     }
@@ -153,7 +158,7 @@ internal static class CurationAndSearchFields
             });
 
         query.Field<NonNullGraphType<ReviewQueueConnectionType>>("reviewQueue")
-            .Description("Features of an SAE whose LATEST description version has the given status (PROPOSED = awaiting review), by feature index.")
+            .Description("The review queue by feature index: with PROPOSED (the default), every feature that has any version still awaiting review (pendingVersions lists them all, also older ones when a later version was reviewed first); with APPROVED or REJECTED, features whose LATEST version has that status.")
             .Argument<NonNullGraphType<IdGraphType>>("sae")
             .Argument<NonNullGraphType<DescriptionStatusType>>("status", a => a.DefaultValue = DescriptionStatus.Proposed)
             .Argument<DescriptionSourceType>("source")
@@ -168,7 +173,7 @@ internal static class CurationAndSearchFields
                 var page = await queries.Grains.GetGrain<ICurationIndexGrain>(sae.Id)
                     .PageAsync(c.GetArgument<DescriptionStatus>("status"), c.GetArgument<DescriptionSource?>("source"), first, after);
                 var edges = page.Entries.Select(e => new ReviewQueueEdgeView(EncodeQueueCursor(e.Index), new FeatureView(sae.Id, e.Index), e)).ToArray();
-                return new ReviewQueueView(page.TotalCount, edges, new PageInfoView(page.HasNextPage, edges.Length == 0 ? null : edges[^1].Cursor));
+                return new ReviewQueueView(page.TotalCount, page.PendingVersionCount, edges, new PageInfoView(page.HasNextPage, edges.Length == 0 ? null : edges[^1].Cursor));
             });
     }
 
@@ -196,7 +201,7 @@ internal static class CurationAndSearchFields
             });
 
         mutation.Field<NonNullGraphType<DescriptionVersionType>>("reviewDescription")
-            .Description("curator. Approves or rejects a PROPOSED version; approving makes it the feature's description (earlier approved versions stay in the history). Reviewing a version twice is a CONFLICT.")
+            .Description("curator. Approves or rejects a PROPOSED version, recording the reviewer (the API key's name) and the time; approving makes it the feature's description (earlier approved versions stay in the history). Reviewing a version twice is a CONFLICT naming who reviewed it; approving a version one proposed oneself is FORBIDDEN unless Esmc:Curation:AllowSelfApproval is set.")
             .Argument<NonNullGraphType<IdGraphType>>("sae")
             .Argument<NonNullGraphType<IntGraphType>>("index")
             .Argument<NonNullGraphType<IntGraphType>>("version")
@@ -211,8 +216,9 @@ internal static class CurationAndSearchFields
                 if (version < 1) throw PlatformError.BadInput($"Argument 'version' must be 1 or more; got {version}.");
                 var note = c.GetArgument<string?>("note");
                 if (note is { Length: > MaxTextLength }) throw PlatformError.BadInput($"Argument 'note' is longer than {MaxTextLength} characters.");
+                var allowSelf = c.RequestServices!.GetRequiredService<Microsoft.Extensions.Options.IOptions<CurationOptions>>().Value.AllowSelfApproval;
                 var outcome = await c.Queries().Grains.GetGrain<IFeatureGrain>(key.ToString())
-                    .ReviewDescriptionAsync(version, c.GetArgument<ReviewDecision>("decision"), note, user.Caller.Name);
+                    .ReviewDescriptionAsync(new DescriptionReview(version, c.GetArgument<ReviewDecision>("decision"), note, user.Caller.Name, allowSelf));
                 return Unwrap(outcome);
             });
 
@@ -278,6 +284,7 @@ internal static class CurationAndSearchFields
     {
         CurationFailure.None => outcome.Version!,
         CurationFailure.Conflict => throw new PlatformError(ErrorCodes.Conflict, outcome.Message ?? "Conflict."),
+        CurationFailure.SelfApproval => throw new PlatformError(ErrorCodes.Forbidden, outcome.Message ?? "A curator may not approve their own proposal."),
         _ => throw new PlatformError(ErrorCodes.NotFound, outcome.Message ?? "Not found."),
     };
 

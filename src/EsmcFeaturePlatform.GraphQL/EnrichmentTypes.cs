@@ -29,11 +29,14 @@ public sealed class AnnotationEnrichmentType : ObjectGraphType<ConceptEnrichment
         Field<NonNullGraphType<FloatGraphType>>("f1").Description("Harmonic mean of precision and recall (InterPLM's concept F1).").Resolve(c => c.Source.F1);
         Field<NonNullGraphType<FloatGraphType>>("foldEnrichment").Description("Precision over the term's share of all residues of the examples.")
             .Resolve(c => c.Source.FoldEnrichment);
-        Field<NonNullGraphType<FloatGraphType>>("pValue").Description("One-sided hypergeometric (Fisher) p-value of an overlap at least this large by chance.")
+        Field<NonNullGraphType<FloatGraphType>>("pValue").Description("Exact p-value of an overlap at least this large by chance, the larger of two nulls: "
+                + "each example's active residues rotated by a random offset within their own protein (proteins, not residues, are the independent "
+                + "units), and the active residues shuffled among residues of the same amino acid (what residue identity alone explains).")
             .Resolve(c => c.Source.PValue);
-        Field<NonNullGraphType<FloatGraphType>>("adjustedPValue").Description("pValue with Bonferroni correction over every term tested.")
+        Field<NonNullGraphType<FloatGraphType>>("adjustedPValue").Description("pValue after Benjamini-Hochberg over every test of the SAE (every feature x term "
+                + "over the features' top examples): the false discovery rate at which this row would be called significant.")
             .Resolve(c => c.Source.AdjustedPValue);
-        Field<NonNullGraphType<BooleanGraphType>>("significant").Description("adjustedPValue < 0.05 and foldEnrichment > 1.")
+        Field<NonNullGraphType<BooleanGraphType>>("significant").Description("adjustedPValue < 0.05 and foldEnrichment > 1: survives the correction over the whole family.")
             .Resolve(c => c.Source.Significant);
     }
 
@@ -48,9 +51,10 @@ public sealed class AnnotationEnrichmentType : ObjectGraphType<ConceptEnrichment
 internal static class EnrichmentLoading
 {
     /// <summary>
-    /// Every feature's stored top examples (one call per feature page), then the proteins of all of them in one
-    /// lookup per corpus shard: a page of features costs at most 16 protein reads per SAE, not one round per feature.
-    /// The whole ranked list is kept per feature; <c>first</c> only cuts it.
+    /// The rows of a batch of features (<see cref="FeatureEnrichment.ComputeAsync"/>: one call per feature page, one
+    /// protein lookup per corpus shard), corrected over the SAE's whole family of tests (features x concepts) by the
+    /// SAE's <see cref="IEnrichmentFamilyGrain"/>: one more call per batch. The whole ranked list is kept per feature;
+    /// <c>first</c> only cuts it.
     /// </summary>
     public static async Task<IReadOnlyDictionary<FeatureKey, ConceptEnrichment[]>> FetchAsync(FeaturePlatformQueries queries, IReadOnlyList<FeatureKey> keys)
     {
@@ -59,24 +63,14 @@ internal static class EnrichmentLoading
         foreach (var group in keys.GroupBy(k => k.SaeId))
         {
             var batch = group.ToArray();
-            var stored = (await FeaturePages.ReadAsync(queries.Grains, group.Key, [.. batch.Select(k => k.Index)], examples)).Statistics
-                .Select(s => s.TopExamples).ToArray();
-            var ids = stored.SelectMany(s => s).Select(e => e.SequenceId).Distinct(StringComparer.Ordinal).ToArray();
-            var proteins = (await Task.WhenAll(ids.GroupBy(CorpusSharding.ShardOf).Select(g =>
-                    queries.Grains.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(group.Key, g.Key)).GetAsync([.. g]))))
-                .SelectMany(p => p).ToDictionary(p => p.Id, StringComparer.Ordinal);
+            var sae = await queries.RequireSaeAsync(group.Key);
+            var rows = await FeatureEnrichment.ComputeAsync(queries.Grains, group.Key, [.. batch.Select(k => k.Index)], examples);
+            var pValues = rows.SelectMany(r => r).Select(r => r.PValue).ToArray();
+            var adjusted = pValues.Length == 0 ? []
+                : await queries.Grains.GetGrain<IEnrichmentFamilyGrain>(group.Key).AdjustAsync(sae.CodebookSize, examples, pValues);
+            var at = 0;
             for (var i = 0; i < batch.Length; i++)
-            {
-                var activating = stored[i]
-                    .Where(e => proteins.ContainsKey(e.SequenceId))
-                    .Select(e => AnnotationEnrichment.Annotate(e.ToExample(proteins[e.SequenceId].Sequence), proteins[e.SequenceId]))
-                    .ToList();
-                // Only residue-level rows: protein-level (keyword) enrichment needs non-activating proteins, which only
-                // the describe job has (it encodes a corpus sample); with none, every keyword would score p = 1.
-                result[batch[i]] = activating.Any(a => a.Annotations.Count > 0)
-                    ? [.. AnnotationEnrichment.Compute(activating, [], AnnotationEnrichment.DefaultActiveThreshold).Residue]
-                    : [];
-            }
+                result[batch[i]] = [.. AnnotationEnrichment.Rank(rows[i].Select(r => r with { AdjustedPValue = adjusted[at++] }))];
         }
         return result;
     }

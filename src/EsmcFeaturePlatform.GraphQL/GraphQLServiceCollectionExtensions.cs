@@ -14,6 +14,7 @@ public static class GraphQLServiceCollectionExtensions
     {
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.SectionName))
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        services.AddOptions<CurationOptions>().Bind(configuration.GetSection(CurationOptions.SectionName));
         var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new ApiOptions();
         services.AddSingleton<FeaturePlatformQueries>();
         services.AddGraphQL(b => b

@@ -74,6 +74,12 @@ public sealed class SaeType : ObjectGraphType<SaeDescriptor>
         Field<NonNullGraphType<IntGraphType>>("corpusSize").Description("Proteins indexed into this SAE.")
             .ResolveAsync(async c => (await c.Queries().GetCorpusStatisticsAsync(c.Source.Id, [])).CorpusSize);
         Field<NonNullGraphType<IntGraphType>>("dModel").Resolve(c => c.Source.DModel);
+        Field<NonNullGraphType<BooleanGraphType>>("isDemo")
+            .Description("The base model is the generated RANDOM demo checkpoint: its features carry no biological meaning.")
+            .Resolve(c => c.Source.IsDemo);
+        Field<StringGraphType>("notice")
+            .Description($"\"{SaeDescriptor.DemoNotice}\" for a demo SAE; null otherwise. Show it with every result of this SAE.")
+            .Resolve(c => c.Source.Notice);
     }
 }
 
@@ -111,6 +117,8 @@ public sealed class SequenceAnalysisType : ObjectGraphType<SequenceAnalysisView>
         Field<NormalizationUsedType>("normalization")
             .Description("With normalize: true, the statistics used: their source and the corpus size they were computed over; null for raw values.")
             .Resolve(c => c.Source.Normalization);
+        Field<StringGraphType>("notice").Description("Sae.notice of the SAE analyzed: set when its base model is the random demo model.")
+            .ResolveAsync(async c => (await c.Queries().RequireSaeAsync(c.Source.SaeId)).Notice);
     }
 }
 
@@ -182,6 +190,8 @@ public sealed class ActivationExampleType : ObjectGraphType<ActivationExample>
         Field<NonNullGraphType<FloatGraphType>>("maxValue").Resolve(c => FloatOutput.ToDouble(c.Source.MaxValue));
         Field<NonNullGraphType<IntGraphType>>("position").Resolve(c => c.Source.Position);
         Field<NonNullGraphType<StringGraphType>>("sequence").Resolve(c => c.Source.Sequence);
+        Field<StringGraphType>("proteinName").Description("The protein's name from its corpus record (UniProt's recommended name, or the FASTA header's description); null when it has none.")
+            .Resolve(c => c.Source.ProteinName);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<FloatGraphType>>>>("activations")
             .Resolve(c => c.Source.Activations.Select(FloatOutput.ToDouble).ToArray());
     }
@@ -207,12 +217,19 @@ public sealed class DescriptionVersionType : ObjectGraphType<DescriptionVersion>
         Field<NonNullGraphType<StringGraphType>>("text").Resolve(c => c.Source.Text);
         Field<NonNullGraphType<DescriptionStatusType>>("status").Resolve(c => c.Source.Status);
         Field<NonNullGraphType<DescriptionSourceType>>("source").Resolve(c => c.Source.Source);
-        Field<NonNullGraphType<StringGraphType>>("author").Resolve(c => c.Source.Author);
-        Field<NonNullGraphType<StringGraphType>>("createdAt")
-            .Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        Field<NonNullGraphType<StringGraphType>>("author").Description("Who proposed this version: the API key's name, or the describer (agent model, evidence-only).")
+            .Resolve(c => c.Source.Author);
+        Field<NonNullGraphType<StringGraphType>>("createdAt").Description("When it was proposed (UTC, ISO 8601).")
+            .Resolve(c => Timestamp(c.Source.CreatedAt));
+        Field<StringGraphType>("reviewer").Description("Who approved or rejected it (the API key's name); null while PROPOSED.")
+            .Resolve(c => c.Source.Reviewer);
+        Field<StringGraphType>("reviewedAt").Description("When it was approved or rejected (UTC, ISO 8601); null while PROPOSED.")
+            .Resolve(c => c.Source.ReviewedAt is { } at ? Timestamp(at) : null);
         Field<FloatGraphType>("score").Resolve(c => c.Source.Score);
         Field<StringGraphType>("reviewNote").Resolve(c => c.Source.ReviewNote);
     }
+
+    private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 public sealed class FeatureType : ObjectGraphType<FeatureView>
@@ -222,6 +239,8 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
         Name = "Feature";
         Field<NonNullGraphType<IdGraphType>>("sae").Resolve(c => c.Source.SaeId);
         Field<NonNullGraphType<IntGraphType>>("index").Resolve(c => c.Source.Index);
+        Field<StringGraphType>("notice").Description("Sae.notice of the feature's SAE: set when its base model is the random demo model.")
+            .ResolveAsync(async c => (await c.Queries().RequireSaeAsync(c.Source.SaeId)).Notice);
         Field<FeatureStatsType>("stats").Description("Statistics of the corpus indexed on this platform (source CORPUS).")
             .Resolve(c => new DataLoaderProjection<FeatureStats, FeatureStatsView>(c.User().Loaders.Stats.Load(c.Source.Key), s => s is null ? null : FeatureStatsView.FromCorpus(s)));
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ActivationExampleType>>>>("topExamples")
@@ -254,10 +273,23 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
                 return new DataLoaderProjection<FeatureNeighborView[], FeatureNeighborView[]>(
                     c.User().Loaders.Neighbors.Load(new NeighborRequest(c.Source.Key, first)), n => n ?? []);
             });
+        Field<NonNullGraphType<ActivationHistogramType>>("activationHistogram")
+            .Description("How strongly the feature fires in the proteins it fires in: each protein's peak activation, over the uniform sample of "
+                + "activating proteins indexing keeps (up to Esmc:Indexing:SampleCapacity), in equal bins from 0 to the feature's max activation.")
+            .Argument<NonNullGraphType<IntGraphType>>("bins", a => a.DefaultValue = 20)
+            .ResolveAsync(async c =>
+            {
+                var bins = c.GetArgument<int>("bins");
+                if (bins is < 1 or > 200) throw PlatformError.BadInput($"Argument 'bins' must be between 1 and 200; got {bins}.");
+                var key = c.Source.Key;
+                var statistics = await c.Queries().Grains.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(key)).GetAsync(key.Index, 0, withSamples: true);
+                return ActivationHistogramView.Of(statistics, bins);
+            });
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<AnnotationEnrichmentType>>>>("annotationEnrichment")
-            .Description("UniProt feature types and named domains/sites that overlap the active residues of the feature's top examples "
-                + "(the description agent's residue-level annotation enrichment): significant ones first, then by F1. Empty when no "
-                + "example has annotations (e.g. a FASTA corpus) or the feature never fired.")
+            .Description("UniProt feature types and named domains/sites annotated where the feature is active in its top examples "
+                + "(the description agent's residue-level annotation enrichment): one row per term tested, significant ones first "
+                + "(Benjamini-Hochberg over every feature x term of the SAE), then by F1. Empty when no example has annotations "
+                + "(e.g. a FASTA corpus) or the feature never fired.")
             .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 10)
             .Resolve(c =>
             {
@@ -370,5 +402,43 @@ public sealed class OverLongPolicyType : EnumerationGraphType
         Add("SKIP", OverLongPolicy.Skip, "Skip proteins over Esmc:Inference:MaxTokens and report them (the default).");
         Add("WINDOW", OverLongPolicy.Window,
             "Encode them as overlapping windows of the longest accepted length; each residue takes its features from the window where it has the most context. A departure from the reference, which never sees more than the limit at once.");
+/// <summary>Feature.activationHistogram: per-protein peak activations of the stored uniform sample, binned from 0 to the max.</summary>
+public sealed record ActivationHistogramView(int SampleSize, int DocumentCount, double Max, HistogramBinView[] Bins)
+{
+    public static ActivationHistogramView Of(FeatureStatistics statistics, int bins)
+    {
+        var peaks = statistics.Samples.Select(s => (double)s.MaxValue).Where(v => v > 0).ToArray();
+        var max = Math.Max(statistics.MaxActivation ?? 0, peaks.Length == 0 ? 0 : peaks.Max());
+        var counts = new int[bins];
+        var width = max > 0 ? max / bins : 0;
+        foreach (var v in peaks) counts[width > 0 ? Math.Min(bins - 1, (int)(v / width)) : 0]++;
+        return new ActivationHistogramView(peaks.Length, statistics.DocumentCount, max,
+            [.. Enumerable.Range(0, bins).Select(i => new HistogramBinView(i * width, i == bins - 1 ? max : (i + 1) * width, counts[i]))]);
+    }
+}
+
+public sealed record HistogramBinView(double From, double To, int Count);
+
+public sealed class HistogramBinType : ObjectGraphType<HistogramBinView>
+{
+    public HistogramBinType()
+    {
+        Name = "HistogramBin";
+        Field<NonNullGraphType<FloatGraphType>>("from").Description("Lower edge (inclusive).").Resolve(c => c.Source.From);
+        Field<NonNullGraphType<FloatGraphType>>("to").Description("Upper edge (exclusive; the last bin includes the max).").Resolve(c => c.Source.To);
+        Field<NonNullGraphType<IntGraphType>>("count").Description("Sampled proteins whose peak activation falls in the bin.").Resolve(c => c.Source.Count);
+    }
+}
+
+public sealed class ActivationHistogramType : ObjectGraphType<ActivationHistogramView>
+{
+    public ActivationHistogramType()
+    {
+        Name = "ActivationHistogram";
+        Field<NonNullGraphType<IntGraphType>>("sampleSize").Description("Proteins in the sample the histogram counts.").Resolve(c => c.Source.SampleSize);
+        Field<NonNullGraphType<IntGraphType>>("documentCount").Description("All indexed proteins the feature fires in (the sample is drawn from these).")
+            .Resolve(c => c.Source.DocumentCount);
+        Field<NonNullGraphType<FloatGraphType>>("max").Description("The feature's max activation: the upper edge of the last bin.").Resolve(c => c.Source.Max);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<HistogramBinType>>>>("bins").Resolve(c => c.Source.Bins);
     }
 }

@@ -28,6 +28,7 @@ public sealed class TorchFeatureEncoder : IFeatureEncoder, IDecoderNeighbors, ID
             if (model.Saes.Count == 0) continue;
             var worker = new ModelWorker(model.Checkpoint, model.Saes, options, Metrics);
             _workers.Add(worker);
+            var isDemo = DemoModel.IsDemoCheckpoint(model.Checkpoint.Directory);
             foreach (var sae in model.Saes.OrderBy(s => s.Id, StringComparer.Ordinal))
             {
                 NormalizationStats stats;
@@ -44,7 +45,7 @@ public sealed class TorchFeatureEncoder : IFeatureEncoder, IDecoderNeighbors, ID
                 _statistics[sae.Id] = usable ? stats : null;
                 _byId[sae.Id] = (sae, worker);
                 descriptors.Add(new SaeDescriptor(sae.Id, model.Checkpoint.Name, sae.Layer, sae.Config.K, sae.Config.CodebookSize,
-                    sae.Config.DModel, usable, sae.ResidualUpdate));
+                    sae.Config.DModel, usable, sae.ResidualUpdate) { IsDemo = isDemo });
             }
         }
         Saes = descriptors;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
@@ -44,6 +45,16 @@ public static class WebPageHosting
                 headers.CacheControl = "no-cache";   // revalidate (ETag): a new build is picked up at once
                 headers.XContentTypeOptions = "nosniff";
             },
+        });
+        // A browser opening the API's address (Accept: text/html) gets the GraphQL IDE, not a blank 405; a program that
+        // GETs it is told how to call it.
+        app.MapGet("/graphql", (HttpContext http) =>
+        {
+            if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase)))
+                return Results.Redirect("/graphiql.html" + http.Request.QueryString);
+            http.Response.Headers.Allow = "POST";
+            return Results.Json(new { errors = new[] { new { message = "POST /graphql with a JSON body {\"query\", \"variables\"}; the schema is GET /graphql/sdl, "
+                + "and a browser opening /graphql gets the GraphQL IDE.", extensions = new { code = "BAD_USER_INPUT" } } } }, statusCode: StatusCodes.Status405MethodNotAllowed);
         });
         return app;
     }

@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.TestSupport;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using EsmcFeaturePlatform.Abstractions;
@@ -15,7 +16,7 @@ public sealed class CorpusTableTests
     private static CorpusTable NewTable()
     {
         TestEnvironment.EnsureAzurite();
-        return new CorpusTable(new TableServiceClient("UseDevelopmentStorage=true"), CorpusTable.TableNameFor(TestEnvironment.UniqueName("t")));
+        return new CorpusTable(new TableServiceClient(TestStorage.ConnectionString), CorpusTable.TableNameFor(TestEnvironment.UniqueName("t")));
     }
 
     private static IndexedProtein Protein(string id, string sequence, int annotations = 0) => new(
@@ -53,7 +54,7 @@ public sealed class CorpusTableTests
         AssertSame(titin, back.Single(p => p.Id == titin.Id));
         AssertSame(huge, back.Single(p => p.Id == huge.Id));
 
-        var raw = await new TableServiceClient("UseDevelopmentStorage=true").GetTableClient(table.TableName)
+        var raw = await new TableServiceClient(TestStorage.ConnectionString).GetTableClient(table.TableName)
             .GetEntityAsync<TableEntity>(Partition, CorpusTable.RowKey(huge.Id));
         Assert.NotNull(raw.Value.GetBinary("P1"));   // really split: more than one property
     }
@@ -156,7 +157,7 @@ public sealed class ClusterCorpusStorageTests
         // Grain state holds jobs, feature pages and statistics, but no corpus shard: its memory cannot grow with the
         // corpus. Indexing writes one blob per page of 256 features, none per feature (features hold descriptions only).
         var blobs = new List<string>();
-        await foreach (var blob in new BlobServiceClient("UseDevelopmentStorage=true").GetBlobContainerClient(cluster.StorageName).GetBlobsAsync())
+        await foreach (var blob in new BlobServiceClient(TestStorage.ConnectionString).GetBlobContainerClient(cluster.StorageName).GetBlobsAsync())
             blobs.Add(blob.Name);
         var pages = blobs.Where(b => b.Contains("featurepage", StringComparison.OrdinalIgnoreCase)).ToList();
         var saes = await cluster.Grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();

@@ -37,7 +37,7 @@ public sealed class CurationApiTests(PlatformFactory platform) : IClassFixture<P
         Assert.Equal("ops", v2["author"]!.GetValue<string>());
         Assert.Equal(2, (await ReadAsync(index))["description"]!["version"]!.GetValue<int>());
 
-        var approved = (await platform.DataAsync(Review, new { i = index, v = 1, d = "APPROVE", n = "matches the motif" }, PlatformFactory.CuratorKey))["reviewDescription"]!;
+        var approved = (await platform.DataAsync(Review, new { i = index, v = 1, d = "APPROVE", n = "matches the motif" }, PlatformFactory.SecondCuratorKey))["reviewDescription"]!;
         Assert.Equal("APPROVED", approved["status"]!.GetValue<string>());
         Assert.Equal("matches the motif", approved["reviewNote"]!.GetValue<string>());
         // The latest APPROVED version wins over a newer PROPOSED one.
@@ -59,7 +59,7 @@ public sealed class CurationApiTests(PlatformFactory platform) : IClassFixture<P
         Assert.Equal(2, (await ReadAsync(index))["description"]!["version"]!.GetValue<int>());
 
         // A reviewed version cannot be reviewed again; an unknown version is NOT_FOUND.
-        var (_, again) = await platform.PostAsync(Review, new { i = index, v = 1, d = "REJECT", n = (string?)null }, PlatformFactory.CuratorKey);
+        var (_, again) = await platform.PostAsync(Review, new { i = index, v = 1, d = "REJECT", n = (string?)null }, PlatformFactory.SecondCuratorKey);
         Assert.Equal("CONFLICT", PlatformFactory.ErrorCode(again));
         var (_, missing) = await platform.PostAsync(Review, new { i = index, v = 9, d = "APPROVE", n = (string?)null }, PlatformFactory.CuratorKey);
         Assert.Equal("NOT_FOUND", PlatformFactory.ErrorCode(missing));
@@ -145,8 +145,8 @@ public sealed class CurationApiTests(PlatformFactory platform) : IClassFixture<P
         const string sae = TestEnvironment.SaeWithPlaceholderStats;
         const string propose = "mutation($i: Int!, $l: String!) { proposeDescription(sae: \"" + sae + "\", index: $i, label: $l, text: \"t\") { version } }";
         foreach (var i in new[] { 30, 11, 20, 40 }) await platform.DataAsync(propose, new { i, l = $"f{i}" }, PlatformFactory.CuratorKey);
-        await platform.DataAsync("mutation { reviewDescription(sae: \"" + sae + "\", index: 20, version: 1, decision: APPROVE) { version } }", key: PlatformFactory.CuratorKey);
-        await platform.DataAsync("mutation { reviewDescription(sae: \"" + sae + "\", index: 40, version: 1, decision: REJECT) { version } }", key: PlatformFactory.CuratorKey);
+        await platform.DataAsync("mutation { reviewDescription(sae: \"" + sae + "\", index: 20, version: 1, decision: APPROVE) { version } }", key: PlatformFactory.SecondCuratorKey);
+        await platform.DataAsync("mutation { reviewDescription(sae: \"" + sae + "\", index: 40, version: 1, decision: REJECT) { version } }", key: PlatformFactory.SecondCuratorKey);
         // Feature 40 gets a new proposal after its rejection: it awaits review again.
         await platform.DataAsync(propose, new { i = 40, l = "f40 again" }, PlatformFactory.CuratorKey);
 
@@ -164,5 +164,108 @@ public sealed class CurationApiTests(PlatformFactory platform) : IClassFixture<P
 
         var approved = (await platform.DataAsync("{ reviewQueue(sae: \"" + sae + "\", status: APPROVED) { totalCount edges { node { index } } } }"))["reviewQueue"]!;
         Assert.Equal(new[] { 20 }, approved["edges"]!.AsArray().Select(e => e!["node"]!["index"]!.GetValue<int>()));
+    }
+
+    private const string Audit = "query($i: Int!) { feature(sae: \"" + Sae + "\", index: $i) { descriptions { version status author createdAt reviewer reviewedAt reviewNote } } }";
+
+    [Fact]
+    public async Task Every_version_records_who_proposed_it_and_who_reviewed_it_and_when()
+    {
+        const int index = 12;
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await platform.DataAsync(Propose, new { i = index, l = "helix cap", t = "N-cap of helices.", e = 0 }, PlatformFactory.CuratorKey);
+        await platform.DataAsync(Propose, new { i = index, l = "helix N-cap", t = "Ser/Thr N-cap.", e = 1 }, PlatformFactory.SecondCuratorKey);
+        var pending = (await platform.DataAsync(Audit, new { i = index }))["feature"]!["descriptions"]!.AsArray();
+        Assert.All(pending, v => { Assert.Null(v!["reviewer"]); Assert.Null(v["reviewedAt"]); });
+
+        await platform.DataAsync(Review, new { i = index, v = 1, d = "APPROVE", n = "ok" }, PlatformFactory.SecondCuratorKey);
+        await platform.DataAsync(Review, new { i = index, v = 2, d = "REJECT", n = "too narrow" }, PlatformFactory.CuratorKey);
+        var history = (await platform.DataAsync(Audit, new { i = index }))["feature"]!["descriptions"]!.AsArray();
+        Assert.Equal(new[] { "carol", "dave" }, history.Select(v => v!["author"]!.GetValue<string>()));
+        Assert.Equal(new[] { "dave", "carol" }, history.Select(v => v!["reviewer"]!.GetValue<string>()));
+        foreach (var v in history)
+        {
+            var created = DateTimeOffset.Parse(v!["createdAt"]!.GetValue<string>());
+            var reviewed = DateTimeOffset.Parse(v["reviewedAt"]!.GetValue<string>());
+            Assert.True(created >= before && reviewed >= created, v.ToJsonString());
+            Assert.EndsWith("Z", v["reviewedAt"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task A_curator_may_not_approve_their_own_proposal_and_the_refusal_says_so()
+    {
+        const int index = 13;
+        await platform.DataAsync(Propose, new { i = index, l = "mine", t = "my own text", e = 0 }, PlatformFactory.CuratorKey);
+        var (_, self) = await platform.PostAsync(Review, new { i = index, v = 1, d = "APPROVE", n = (string?)null }, PlatformFactory.CuratorKey);
+        Assert.Equal("FORBIDDEN", PlatformFactory.ErrorCode(self));
+        Assert.Contains("proposed by 'carol'", PlatformFactory.ErrorMessage(self));
+        Assert.Contains("Esmc:Curation:AllowSelfApproval", PlatformFactory.ErrorMessage(self));
+        var history = (await platform.DataAsync(Audit, new { i = index }))["feature"]!["descriptions"]!.AsArray();
+        Assert.Equal("PROPOSED", Assert.Single(history)!["status"]!.GetValue<string>());
+
+        // Another curator may; withdrawing one's own proposal (reject) is allowed.
+        await platform.DataAsync(Review, new { i = index, v = 1, d = "APPROVE", n = (string?)null }, PlatformFactory.SecondCuratorKey);
+        await platform.DataAsync(Propose, new { i = index, l = "mine 2", t = "second try", e = 1 }, PlatformFactory.CuratorKey);
+        var withdrawn = (await platform.DataAsync(Review, new { i = index, v = 2, d = "REJECT", n = "withdrawn" }, PlatformFactory.CuratorKey))["reviewDescription"]!;
+        Assert.Equal("REJECTED", withdrawn["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Reviewing_a_version_twice_says_who_reviewed_it_not_that_someone_saved_a_newer_version()
+    {
+        const int index = 14;
+        await platform.DataAsync(Propose, new { i = index, l = "once", t = "reviewed once", e = 0 }, PlatformFactory.CuratorKey);
+        await platform.DataAsync(Review, new { i = index, v = 1, d = "APPROVE", n = (string?)null }, PlatformFactory.SecondCuratorKey);
+        var (_, twice) = await platform.PostAsync(Review, new { i = index, v = 1, d = "APPROVE", n = (string?)null }, PlatformFactory.SecondCuratorKey);
+        Assert.Equal("CONFLICT", PlatformFactory.ErrorCode(twice));
+        var message = PlatformFactory.ErrorMessage(twice);
+        Assert.Contains("already APPROVED by 'dave'", message);
+        Assert.DoesNotContain("newer version", message);
+    }
+
+    [Fact]
+    public async Task An_older_proposal_stays_in_the_review_queue_after_a_later_version_is_approved()
+    {
+        const int index = 15;
+        const string queue = "{ reviewQueue(sae: \"" + Sae + "\", first: 100) { pendingVersionCount edges { latestVersion pendingVersions node { index } } } }";
+        await platform.DataAsync(Propose, new { i = index, l = "first idea", t = "one", e = 0 }, PlatformFactory.CuratorKey);
+        await platform.DataAsync(Propose, new { i = index, l = "second idea", t = "two", e = 1 }, PlatformFactory.CuratorKey);
+        await platform.DataAsync(Propose, new { i = index, l = "third idea", t = "three", e = 2 }, PlatformFactory.CuratorKey);
+        await platform.DataAsync(Review, new { i = index, v = 2, d = "APPROVE", n = (string?)null }, PlatformFactory.SecondCuratorKey);
+
+        JsonNode? Edge(JsonNode q) => q["edges"]!.AsArray().SingleOrDefault(e => e!["node"]!["index"]!.GetValue<int>() == index);
+        var edge = Edge((await platform.DataAsync(queue))["reviewQueue"]!);
+        Assert.NotNull(edge);
+        Assert.Equal(new[] { 1, 3 }, edge!["pendingVersions"]!.AsArray().Select(v => v!.GetValue<int>()));
+
+        // Reviewing the latest leaves the oldest still waiting; reviewing it too empties the feature's entry.
+        await platform.DataAsync(Review, new { i = index, v = 3, d = "REJECT", n = (string?)null }, PlatformFactory.SecondCuratorKey);
+        edge = Edge((await platform.DataAsync(queue))["reviewQueue"]!);
+        Assert.Equal(new[] { 1 }, edge!["pendingVersions"]!.AsArray().Select(v => v!.GetValue<int>()));
+        await platform.DataAsync(Review, new { i = index, v = 1, d = "REJECT", n = (string?)null }, PlatformFactory.SecondCuratorKey);
+        Assert.Null(Edge((await platform.DataAsync(queue))["reviewQueue"]!));
+    }
+}
+
+/// <summary>A single-person deployment: Esmc:Curation:AllowSelfApproval=true lets a curator approve their own proposal, still recorded as its reviewer.</summary>
+public sealed class SelfApprovalPlatformFactory : PlatformFactory
+{
+    protected override void AddSettings(Dictionary<string, string> settings) => settings["Esmc:Curation:AllowSelfApproval"] = "true";
+}
+
+[Collection(ClusterCollection.Name)]
+public sealed class SelfApprovalOptionTests(SelfApprovalPlatformFactory platform) : IClassFixture<SelfApprovalPlatformFactory>
+{
+    [Fact]
+    public async Task With_AllowSelfApproval_a_curator_approves_their_own_proposal_and_is_recorded_as_reviewer()
+    {
+        const string sae = TestEnvironment.SaeWithRealStats;
+        await platform.DataAsync("mutation { proposeDescription(sae: \"" + sae + "\", index: 3, label: \"solo\", text: \"t\") { version } }", key: PlatformFactory.CuratorKey);
+        var approved = (await platform.DataAsync("mutation { reviewDescription(sae: \"" + sae + "\", index: 3, version: 1, decision: APPROVE) { status author reviewer } }",
+            key: PlatformFactory.CuratorKey))["reviewDescription"]!;
+        Assert.Equal("APPROVED", approved["status"]!.GetValue<string>());
+        Assert.Equal("carol", approved["author"]!.GetValue<string>());
+        Assert.Equal("carol", approved["reviewer"]!.GetValue<string>());
     }
 }

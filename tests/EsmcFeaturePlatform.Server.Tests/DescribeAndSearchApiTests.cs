@@ -94,7 +94,7 @@ public sealed class DescribeAndSearchApiTests(PlatformFactory platform) : IClass
 
         // A newer approved version replaces the searchable text.
         await platform.DataAsync("mutation { proposeDescription(sae: \"" + Sae + "\", index: 21, label: \"transmembrane helix\", text: \"Hydrophobic membrane-spanning segment.\", expectedVersion: 1) { version } }", key: PlatformFactory.CuratorKey);
-        await platform.DataAsync("mutation { reviewDescription(sae: \"" + Sae + "\", index: 21, version: 2, decision: APPROVE) { version } }", key: PlatformFactory.CuratorKey);
+        await platform.DataAsync("mutation { reviewDescription(sae: \"" + Sae + "\", index: 21, version: 2, decision: APPROVE) { version } }", key: PlatformFactory.SecondCuratorKey);
         var moved = await ApiTestHelpers.SearchUntilAsync(platform, Search, new { q = "transmembrane", f = 10 }, r => ApiTestHelpers.Indices(r).Contains(index));
         Assert.Contains(index, ApiTestHelpers.Indices(moved));
         var old = await ApiTestHelpers.SearchUntilAsync(platform, Search, new { q = "zinc", f = 10 }, r => !ApiTestHelpers.Indices(r).Contains(index));

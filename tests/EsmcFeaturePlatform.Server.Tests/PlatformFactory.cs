@@ -17,6 +17,8 @@ public class PlatformFactory : WebApplicationFactory<Program>
 {
     public const string ReaderKey = "reader-key-1";
     public const string CuratorKey = "curator-key-1";
+    /// <summary>A second curator ("dave"): reviews what carol proposes (a curator may not approve their own proposal).</summary>
+    public const string SecondCuratorKey = "curator-key-2";
     public const string AdminKey = "admin-key-1";
 
     // The host's data folder (search index, demo files), deleted with the factory so test runs leave no folders behind.
@@ -35,6 +37,7 @@ public class PlatformFactory : WebApplicationFactory<Program>
         var settings = new Dictionary<string, string>
         {
             ["Esmc:ModelRoot"] = TestEnvironment.ModelRoot,
+            ["Esmc:Storage:ConnectionString"] = TestStorage.ConnectionString,
             ["Esmc:DataRoot"] = dataRoot,
             ["Esmc:Storage:Container"] = name,
             ["Esmc:Cluster:ClusterId"] = name,
@@ -46,6 +49,8 @@ public class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Auth:ApiKeys:alice:Role"] = "reader",
             ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
             ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
+            ["Esmc:Auth:ApiKeys:dave:Key"] = SecondCuratorKey,
+            ["Esmc:Auth:ApiKeys:dave:Role"] = "curator",
             ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
             ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
             ["Esmc:Corpus:Roots:0"] = TestEnvironment.CorpusRoot,

@@ -76,6 +76,7 @@ public sealed class ServerBenchmarks(ITestOutputHelper output)
     private static Dictionary<string, string?> Settings(string root) => new()
     {
         ["Esmc:ModelRoot"] = root,
+        ["Esmc:Storage:ConnectionString"] = TestStorage.ConnectionString,
         ["Esmc:Inference:Device"] = Device ?? "auto",
         ["Esmc:RateLimit:Enabled"] = "false",
         ["Esmc:Corpus:Roots:0"] = Path.GetTempPath(),   // the benchmark corpora are written there

@@ -30,7 +30,7 @@ public sealed class SiloCluster : IAsyncDisposable
             ["Esmc:Role"] = "silo",
             ["Esmc:ModelRoot"] = TestEnvironment.ModelRoot,
             ["Esmc:DataRoot"] = Path.Combine(Path.GetTempPath(), storageName),
-            ["Esmc:Storage:ConnectionString"] = "UseDevelopmentStorage=true",
+            ["Esmc:Storage:ConnectionString"] = TestStorage.ConnectionString,
             ["Esmc:Storage:Container"] = storageName,
             ["Esmc:Cluster:Provider"] = "AzureStorage",
             ["Esmc:Cluster:ClusterId"] = storageName,

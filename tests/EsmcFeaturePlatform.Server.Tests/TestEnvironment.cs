@@ -7,8 +7,8 @@ using EsmcFeaturePlatform.TestSupport;
 namespace EsmcFeaturePlatform.Server.Tests;
 
 /// <summary>
-/// What every test here shares: one Azurite (the one CI started on 10000-10002, else one this process starts
-/// from the repository's node_modules, in memory), the golden tiny model arranged as a model root, and a
+/// What every test here shares: one Azurite on the tests' own ports (TestStorage: the one CI started, else one this
+/// process starts from the repository's node_modules, in memory), the golden tiny model arranged as a model root, and a
 /// small deterministic corpus.
 /// </summary>
 public static class TestEnvironment
@@ -19,17 +19,35 @@ public static class TestEnvironment
 
     private static readonly Lazy<AzuriteLauncher> Azurite = new(() =>
     {
-        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-tests-azurite"), inMemory: true, _ => { });
+        var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-tests-azurite"), inMemory: true, _ => { }, TestStorage.ConnectionString);
         // Deliberately left running when this process exits: the test assemblies of one `dotnet test` run in
-        // parallel processes and share the emulator on 10000-10002, so whichever started it must not take it
-        // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
+        // parallel processes and share the emulator on the tests' ports (TestStorage), so whichever started it must
+        // not take it away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
         GC.KeepAlive(launcher);
         return launcher;
     });
 
-    private static readonly Lazy<string> Root = new(() => TinyModelRoot.Create("esmc-tests-models"));
+    /// <summary>The generated RANDOM demo model's residual-stream SAE, beside the golden tiny model (what a fresh server serves).</summary>
+    public const string DemoSae = "ESMC-demo-sae-layer3-k16-codebook512/layer3";
+
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        var root = TinyModelRoot.Create("esmc-tests-models");
+        if (!DemoModel.Create(root).Contains(DemoSae)) throw new InvalidOperationException($"The demo model no longer has SAE {DemoSae}.");
+        return root;
+    });
 
     public static void EnsureAzurite() => _ = Azurite.Value;
+
+    /// <summary>The tests' emulator (TestStorage), with Azurite started there if nothing listens yet.</summary>
+    public static string StorageConnectionString
+    {
+        get
+        {
+            EnsureAzurite();
+            return TestStorage.ConnectionString;
+        }
+    }
 
     public static string ModelRoot => Root.Value;
 

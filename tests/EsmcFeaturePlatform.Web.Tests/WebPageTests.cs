@@ -94,6 +94,22 @@ public sealed class WebPageTests(WebPlatform platform)
                 for (var r = 0; r < norm.Count; r++)
                     Assert.Equal(norm[r]!.AsArray().FirstOrDefault(f => f!["index"]!.GetValue<int>() == index)?["value"]!.GetValue<double>() ?? 0, values[r], 6);
             }
+            // Drawn as normalized values: one scale for every track (the largest value shown), so each cell's colour
+            // is its normalized value over that scale, and a track whose normalized peak is lower is drawn lighter.
+            var all = normTracks.SelectMany(t => t!["values"]!.AsArray().Select(v => v!.GetValue<double>())).ToArray();
+            Assert.All(normTracks, t => Assert.Equal(all.Max(), t!["scale"]!.GetValue<double>(), 9));
+            var lighter = 0;
+            for (var row = 0; row < normTracks.Count; row++)
+            {
+                var values = normTracks[row]!["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+                var peak = Array.IndexOf(values, values.Max()) + 1;
+                var t = values.Max() / all.Max();
+                int[] want = [(int)Math.Round(255 + (8 - 255) * t), (int)Math.Round(255 + (48 - 255) * t), (int)Math.Round(255 + (107 - 255) * t)];
+                var got = await page.EvaluateAsync<int[]>($"() => window.esmc.pixel({row}, {peak})");
+                for (var c = 0; c < 3; c++) Assert.InRange(got[c], want[c] - 1, want[c] + 1);
+                if (!got.SequenceEqual(new[] { 8, 48, 107 })) lighter++;
+            }
+            Assert.True(lighter > 0, "every normalized track is drawn as dark as the raw one: the toggle changes nothing");
         }
 
         // A bad sequence is refused plainly, by the API's one input rule (the page no longer has its own).
@@ -214,8 +230,12 @@ public sealed class WebPageTests(WebPlatform platform)
         await platform.IndexAsync(sae, corpus);
 
         var features = await platform.DataAsync("query($sae: ID!) { " + string.Join(' ', Enumerable.Range(0, 64).Select(i =>
-            $"f{i}: feature(sae: $sae, index: {i}) {{ index annotationEnrichment(first: 10) {{ term truePositives f1 }} }}")) + " }", new { sae });
-        var feature = Enumerable.Range(0, 64).Select(i => features[$"f{i}"]!).MaxBy(f => f["annotationEnrichment"]!.AsArray().Count)!;
+            $"f{i}: feature(sae: $sae, index: {i}) {{ index annotationEnrichment(first: 10) {{ term truePositives f1 }} topExamples(first: 10) {{ sequenceId proteinName position }} "
+            + "activationHistogram(bins: 20) { sampleSize bins { count } } }")) + " }", new { sae });
+        // A feature with enriched terms whose examples include a peak far beyond the first screen of its track.
+        var feature = Enumerable.Range(0, 64).Select(i => features[$"f{i}"]!).Where(f => f["annotationEnrichment"]!.AsArray().Count > 0)
+            .MaxBy(f => f["topExamples"]!.AsArray().Max(e => e!["position"]!.GetValue<int>()))!;
+        Assert.True(feature["topExamples"]!.AsArray().Max(e => e!["position"]!.GetValue<int>()) > 150, "no example peaks beyond the first screen");
         var expected = feature["annotationEnrichment"]!.AsArray();
         Assert.NotEmpty(expected);
 
@@ -230,6 +250,83 @@ public sealed class WebPageTests(WebPlatform platform)
             Assert.Equal(expected[i]!["truePositives"]!.GetValue<int>().ToString(System.Globalization.CultureInfo.InvariantCulture), (await rows.Nth(i).Locator("td").Nth(1).TextContentAsync())!.Trim());
         }
         Assert.Equal(0, await page.Locator("#enrichment-none").CountAsync());
+
+        // Each example: the protein's name, a link to its UniProt entry (the ids are accessions), its track scrolled to its peak.
+        var examples = feature["topExamples"]!.AsArray();
+        var drawn = page.Locator("#examples .example");
+        Assert.Equal(examples.Count, await drawn.CountAsync());
+        for (var i = 0; i < examples.Count; i++)
+        {
+            var id = examples[i]!["sequenceId"]!.GetValue<string>();
+            var name = examples[i]!["proteinName"]?.GetValue<string>();
+            Assert.False(string.IsNullOrEmpty(name), $"{id} has no protein name in the API");
+            var example = drawn.Nth(i);
+            Assert.Equal(name, (await example.Locator(".protein-name").TextContentAsync())!.Trim());
+            Assert.Equal($"https://www.uniprot.org/uniprotkb/{id}/entry", await example.Locator("a.uniprot").GetAttributeAsync("href"));
+            var peak = examples[i]!["position"]!.GetValue<int>();
+            var view = JsonNode.Parse(await example.Locator(".track-scroll").EvaluateAsync<string>("e => JSON.stringify({ left: e.scrollLeft, width: e.clientWidth })"))!;
+            var left = view["left"]!.GetValue<double>();
+            var width = view["width"]!.GetValue<double>();
+            Assert.True(width > 0);
+            Assert.True((peak - 1) * 12 >= left && peak * 12 <= left + width, $"example {id}: peak residue {peak} is outside the view [{left}, {left + width}) px");
+        }
+
+        // The activation histogram: the API's bins, one bar each.
+        var bins = feature["activationHistogram"]!["bins"]!.AsArray().Select(b => b!["count"]!.GetValue<int>()).ToArray();
+        Assert.True(feature["activationHistogram"]!["sampleSize"]!.GetValue<int>() > 0);
+        Assert.Equal(bins.Sum(), feature["activationHistogram"]!["sampleSize"]!.GetValue<int>());
+        var bars = await page.Locator("#histogram rect.bar").EvaluateAllAsync<int[]>("bars => bars.map(b => Number(b.dataset.count))");
+        Assert.Equal(bins, bars);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("feature-uniprot.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Every_page_of_a_demo_model_SAE_says_its_weights_are_random()
+    {
+        var demo = platform.DemoSaes[0];
+        var page = await OpenAsync("#/analyze");
+        Assert.True(await page.Locator("#demo-notice").IsHiddenAsync());   // the tiny golden model is the default: no banner
+        await page.SelectOptionAsync("#sae", demo);
+        foreach (var hash in new[] { "#/analyze", "#/feature?index=1", "#/search", "#/curate", "#/structure" })
+        {
+            await page.EvaluateAsync($"h => {{ location.hash = h; }}", hash);
+            await page.WaitForFunctionAsync("() => document.querySelector('main').dataset.ready === 'true'");
+            Assert.True(await page.Locator("#demo-notice").IsVisibleAsync(), $"no demo notice on {hash}");
+            Assert.Contains("random demo weights: features carry no biological meaning", await page.Locator("#demo-notice").TextContentAsync());
+        }
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("demo-notice.png"), FullPage = true });
+        // A feature page opened by link (its SAE in the URL) says it too, in the page itself.
+        var direct = await OpenAsync($"#/feature?sae={Uri.EscapeDataString(demo)}&index=2");
+        await WaitReadyAsync(direct, "#feature");
+        Assert.Contains("random demo weights", await direct.Locator("#feature-notice").TextContentAsync());
+    }
+
+    [Fact]
+    public async Task Opening_graphql_in_a_fresh_browser_shows_the_IDE_whose_example_runs_on_the_first_click()
+    {
+        // A fresh browser: no SAE chosen before, nothing in storage; the address a person would type.
+        var page = await platform.NewPageAsync();
+        var response = await page.GotoAsync(platform.BaseUrl + "/graphql");
+        Assert.Equal(200, response!.Status);
+        Assert.EndsWith("/graphiql.html", new Uri(page.Url).AbsolutePath);
+        await page.Locator("#ide[data-state=ready] .graphiql-query-editor .CodeMirror").WaitForAsync();
+        await page.ClickAsync(".graphiql-execute-button");
+        var shown = JsonNode.Parse(await (await page.WaitForFunctionAsync(@"() => {
+            const cm = document.querySelector('.result-window .CodeMirror')?.CodeMirror;
+            const text = cm ? cm.getValue() : '';
+            return text.includes('""data""') || text.includes('""errors""') ? text : null;
+        }", null, new PageWaitForFunctionOptions { Timeout = 20000 })).JsonValueAsync<string>())!;
+        Assert.True(shown["errors"] is null, shown.ToJsonString());
+        Assert.NotNull(shown["data"]!["feature"]);
+        Assert.NotEmpty(shown["data"]!["saes"]!.AsArray());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("graphiql-first-click.png"), FullPage = true });
+
+        // A program's GET (no text/html) is told how to call the API.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/graphql");
+        request.Headers.Accept.ParseAdd("application/json");
+        using var api = await platform.Http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, api.StatusCode);
+        Assert.Contains("POST /graphql", await api.Content.ReadAsStringAsync());
     }
 
     /// <summary>1hpv.pdb drawn: all 99 residues of chain A carry the colour of their activation, and not all the same one.</summary>
@@ -335,31 +432,48 @@ public sealed class WebPageTests(WebPlatform platform)
         var curate = await OpenAsync("#/curate");
         await WaitReadyAsync(curate, "#queue");
         var item = curate.Locator($".queue-item[data-feature-index='{index}']");
-        await item.Locator("button[data-act=APPROVE]").ClickAsync();
-        await item.Locator(".status .error[data-code=UNAUTHENTICATED]").WaitForAsync();
+        await item.Locator(".pending[data-version='1'] button[data-act=APPROVE]").ClickAsync();
+        await item.Locator(".pending[data-version='1'] .status .error[data-code=UNAUTHENTICATED]").WaitForAsync();
 
-        // With a key, an edit against a version someone else has since replaced is a conflict, shown plainly.
-        await curate.FillAsync("#key-form input[name=key]", WebPlatform.CuratorKey);
+        // With a key (dave: carol proposed), an edit against a version someone else has since replaced is a conflict
+        // that names the version now in place.
+        await curate.FillAsync("#key-form input[name=key]", WebPlatform.SecondCuratorKey);
         await curate.ClickAsync("#key-form button");
         await platform.DataAsync("mutation($sae: ID!, $i: Int!) { proposeDescription(sae: $sae, index: $i, label: \"Someone else\", text: \"A concurrent edit.\") { version } }",
             new { sae = WebPlatform.Sae, i = index }, WebPlatform.CuratorKey);
         await item.Locator("button[data-act=edit]").ClickAsync();
         await item.Locator("form.edit input[name=label]").FillAsync("My edit " + word);
         await item.Locator("form.edit button").ClickAsync();
-        await item.Locator(".status .error[data-code=CONFLICT]").WaitForAsync();
-        Assert.Contains("Conflict", await item.Locator(".status").TextContentAsync());
-        await curate.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("curate.png"), FullPage = true });
+        await item.Locator(".edit-status .error[data-code=CONFLICT]").WaitForAsync();
+        Assert.Contains("is at version 2", await item.Locator(".edit-status").TextContentAsync());
 
-        // Reload: the latest version is approved with the key.
+        // Reload: both proposals wait for review, each with its own buttons; the latest is approved with the key.
         await curate.ClickAsync("#reload");
         await WaitReadyAsync(curate, "#queue");
         var latest = curate.Locator($".queue-item[data-feature-index='{index}']");
-        await latest.Locator("button[data-act=APPROVE]").ClickAsync();
-        await latest.Locator(".status .ok").WaitForAsync();
-        var status = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { description { status label } } }",
+        Assert.Equal(2, await latest.Locator(".pending").CountAsync());
+        var v2 = latest.Locator(".pending[data-version='2']");
+        await v2.Locator("button[data-act=APPROVE]").ClickAsync();
+        await v2.Locator(".status .ok").WaitForAsync();
+        Assert.Contains("dave", await v2.Locator(".status").TextContentAsync());
+        var status = (await platform.DataAsync("query($sae: ID!, $i: Int!) { feature(sae: $sae, index: $i) { description { status label reviewer } } }",
             new { sae = WebPlatform.Sae, i = index }))["feature"]!["description"]!;
         Assert.Equal("APPROVED", status["status"]!.GetValue<string>());
         Assert.Equal("Someone else", status["label"]!.GetValue<string>());
+        Assert.Equal("dave", status["reviewer"]!.GetValue<string>());
+
+        // Approving again says who approved it (its real cause), not that someone saved a newer version.
+        await v2.Locator("button[data-act=APPROVE]").ClickAsync();
+        await v2.Locator(".status .error[data-code=CONFLICT]").WaitForAsync();
+        var again = await v2.Locator(".status").TextContentAsync();
+        Assert.Contains("already APPROVED by 'dave'", again);
+        Assert.DoesNotContain("newer version", again);
+        await curate.ScreenshotAsync(new PageScreenshotOptions { Path = WebPlatform.ScreenshotPath("curate.png"), FullPage = true });
+
+        // The older proposal is still in the queue after the newer one was approved.
+        await curate.ClickAsync("#reload");
+        await WaitReadyAsync(curate, "#queue");
+        Assert.Equal(new[] { "1" }, await curate.Locator($".queue-item[data-feature-index='{index}'] .pending").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.version)"));
     }
 
     [Fact]

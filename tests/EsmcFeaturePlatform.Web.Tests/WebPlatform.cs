@@ -22,6 +22,8 @@ namespace EsmcFeaturePlatform.Web.Tests;
 public sealed class WebPlatform : IAsyncLifetime
 {
     public const string CuratorKey = "curator-key-web";
+    /// <summary>A second curator ("dave"): a curator may not approve their own proposal.</summary>
+    public const string SecondCuratorKey = "curator-key-web-2";
     public const string AdminKey = "admin-key-web";
     public const string StatesRepo = TinyModelRoot.SaeRepository;
     public const string Sae = StatesRepo + "/layer2";
@@ -33,6 +35,9 @@ public sealed class WebPlatform : IAsyncLifetime
     private readonly HttpClient http = new();
 
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The SAEs of the random demo model in the model root.</summary>
+    public IReadOnlyList<string> DemoSaes { get; private set; } = [];
     public IBrowser Browser { get; private set; } = null!;
     public IReadOnlyList<(string Id, string Sequence)> Corpus { get; private set; } = [];
 
@@ -44,6 +49,8 @@ public sealed class WebPlatform : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var modelRoot = TinyModelRoot.Create("esmc-web-tests-models");
+        // The generated random demo model beside it, as a fresh server serves it: its pages must say what it is.
+        DemoSaes = EsmcFeaturePlatform.Inference.TorchSharp.DemoModel.Create(modelRoot);
         alphaFold = await FakeAlphaFold.StartAsync();
         var port = 0;
         // The emulator may be busy (a shared, loaded machine: its port probe can time out once): try again a few times.
@@ -51,10 +58,11 @@ public sealed class WebPlatform : IAsyncLifetime
         {
             try
             {
-                var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { });
+                var launcher = AzuriteLauncher.EnsureRunning(Path.Combine(Path.GetTempPath(), "esmc-web-tests-azurite"), inMemory: true, _ => { },
+                    TestStorage.ConnectionString);
                 // Deliberately left running when this process exits: the test assemblies of one `dotnet test` run in
-                // parallel processes and share the emulator on 10000-10002, so whichever started it must not take it
-                // away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
+                // parallel processes and share the emulator on the tests' ports (TestStorage), so whichever started it
+                // must not take it away from the others. It is in-memory and on loopback; .ci/run starts and stops its own.
                 GC.KeepAlive(launcher);
                 port = LoopbackPorts.Free();
                 factory = new Factory(modelRoot, port, alphaFold.BaseUrl);
@@ -184,6 +192,7 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["Esmc:ModelRoot"] = modelRoot,
                 ["Esmc:DataRoot"] = dataRoot,
                 ["Esmc:Corpus:Roots:0"] = Path.GetTempPath(),   // the corpora these tests index are written there
+                ["Esmc:Storage:ConnectionString"] = TestStorage.ConnectionString,
                 ["Esmc:Storage:Container"] = name,
                 ["Esmc:Cluster:ClusterId"] = name,
                 ["Esmc:Cluster:SiloPort"] = LoopbackPorts.Free().ToString(),
@@ -191,6 +200,8 @@ public sealed class WebPlatform : IAsyncLifetime
                 ["Esmc:Indexing:MaxBatchProteins"] = "8",
                 ["Esmc:Auth:ApiKeys:carol:Key"] = CuratorKey,
                 ["Esmc:Auth:ApiKeys:carol:Role"] = "curator",
+                ["Esmc:Auth:ApiKeys:dave:Key"] = SecondCuratorKey,
+                ["Esmc:Auth:ApiKeys:dave:Role"] = "curator",
                 ["Esmc:Auth:ApiKeys:ops:Key"] = AdminKey,
                 ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
                 ["Esmc:AlphaFold:BaseUrl"] = alphaFoldUrl,

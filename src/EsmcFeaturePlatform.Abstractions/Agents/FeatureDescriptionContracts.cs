@@ -11,7 +11,14 @@ public sealed record FeatureEvidence(
     IReadOnlyList<AnnotatedExample> TopExamples,
     IReadOnlyList<AnnotatedExample> QuantileExamples,
     IReadOnlyList<AnnotatedExample> NonActivatingExamples,
-    IReadOnlyList<NeighbourFeature> NearestFeatures);
+    IReadOnlyList<NeighbourFeature> NearestFeatures)
+{
+    /// <summary>
+    /// The SAE's family of enrichment tests (every feature x concept over the stored top examples), to correct this
+    /// feature's tests against; null = correct over the feature's own tests only.
+    /// </summary>
+    public Evidence.EnrichmentFamily? EnrichmentFamily { get; init; }
+}
 
 /// <summary>An example protein with its UniProt feature table and keywords (both may be empty).</summary>
 public sealed record AnnotatedExample(ActivationExample Example, IReadOnlyList<ResidueAnnotation> Annotations, IReadOnlyList<string> Keywords);

@@ -3,7 +3,11 @@ namespace EsmcFeaturePlatform.Abstractions.Evidence;
 /// <summary>
 /// One concept's overlap with the feature. At residue level, precision is the share of active
 /// residues inside the concept and recall the share of the concept's residues that are active
-/// (InterPLM's concept F1); at protein level (keywords) the same over proteins.
+/// (InterPLM's concept F1), and the p-value is the larger of the protein-level rotation test (<see cref="RotationTest"/>)
+/// and the residue-matched shuffle (<see cref="ResidueMatchedTest"/>);
+/// at protein level (keywords) the same over proteins, with a hypergeometric test over proteins.
+/// <see cref="AdjustedPValue"/> is Benjamini-Hochberg over the family the report was corrected with
+/// (<see cref="EnrichmentFamily"/>).
 /// </summary>
 public sealed record ConceptEnrichment(
     string Concept,
@@ -18,8 +22,8 @@ public sealed record ConceptEnrichment(
     double PValue,
     double AdjustedPValue)
 {
-    /// <summary>Overlap beyond chance after Bonferroni correction over every concept tested.</summary>
-    public bool Significant => AdjustedPValue < 0.05 && FoldEnrichment > 1;
+    /// <summary>More overlap than expected, and it survives the false-discovery-rate correction over the whole family.</summary>
+    public bool Significant => AdjustedPValue < EnrichmentFamily.FalseDiscoveryRate && FoldEnrichment > 1;
 }
 
 public sealed record EnrichmentReport(int ActiveResidues, int TotalResidues, int ActivatingProteins, int NonActivatingProteins,
@@ -28,6 +32,13 @@ public sealed record EnrichmentReport(int ActiveResidues, int TotalResidues, int
     /// <summary>The significant concepts of both levels, best F1 first.</summary>
     public IEnumerable<ConceptEnrichment> Significant =>
         Residue.Concat(Keywords).Where(c => c.Significant).OrderByDescending(c => c.F1).ThenBy(c => c.PValue);
+
+    /// <summary>The same report corrected over another family (e.g. the SAE's): adjusted values and order change, nothing else.</summary>
+    public EnrichmentReport AdjustedBy(EnrichmentFamily family) => this with
+    {
+        Residue = AnnotationEnrichment.Rank(Residue.Select(c => c with { AdjustedPValue = family.Adjust(c.PValue) })),
+        Keywords = AnnotationEnrichment.Rank(Keywords.Select(c => c with { AdjustedPValue = family.Adjust(c.PValue) })),
+    };
 }
 
 public static class AnnotationEnrichment
@@ -41,22 +52,29 @@ public static class AnnotationEnrichment
         protein is null ? [] : [.. protein.Annotations.Select(a => new ResidueAnnotation(a.Type, a.Start, a.End, a.Note))],
         protein?.Keywords ?? []);
 
-    public static EnrichmentReport Compute(IReadOnlyList<AnnotatedExample> activating, IReadOnlyList<AnnotatedExample> nonActivating, double threshold)
+    /// <summary>
+    /// Residue-level and keyword-level enrichment of the activating examples' annotations. Residue level: a row for every
+    /// concept annotated in a protein where the feature is active (each is a test, so each is in the family, also with
+    /// no overlap). Corrected over <paramref name="family"/>, or over this report's own tests when none is given.
+    /// </summary>
+    public static EnrichmentReport Compute(IReadOnlyList<AnnotatedExample> activating, IReadOnlyList<AnnotatedExample> nonActivating, double threshold,
+        EnrichmentFamily? family = null)
     {
         var active = 0;
         var total = 0;
-        // Per concept: residues annotated, and annotated residues that are active.
+        // Per concept: residues annotated, annotated residues that are active, and the proteins the rotation test uses.
         var annotated = new Dictionary<string, int>(StringComparer.Ordinal);
         var overlap = new Dictionary<string, int>(StringComparer.Ordinal);
-        var covered = new HashSet<string>(StringComparer.Ordinal);
+        var perProtein = new Dictionary<string, List<RotationTest.Protein>>(StringComparer.Ordinal);
 
         void Count(AnnotatedExample ex, bool[] mask)
         {
             var len = mask.Length;
             total += len;
-            active += ActivationMask.Count(mask);
+            var activeHere = ActivationMask.Count(mask);
+            active += activeHere;
             // A concept may be annotated twice over the same residue (overlapping entries): count residues once.
-            var perConcept = new Dictionary<string, HashSet<int>>(StringComparer.Ordinal);
+            var perConcept = new Dictionary<string, SortedSet<int>>(StringComparer.Ordinal);
             foreach (var a in ex.Annotations)
             {
                 foreach (var concept in AnnotationConcepts.ConceptsOf(a))
@@ -71,7 +89,9 @@ public static class AnnotationEnrichment
                 var hits = 0;
                 foreach (var p in set) if (mask[p - 1]) hits++;
                 overlap[concept] = overlap.GetValueOrDefault(concept) + hits;
-                if (hits > 0) covered.Add(concept);
+                if (activeHere == 0 || set.Count == 0) continue;
+                if (!perProtein.TryGetValue(concept, out var list)) perProtein[concept] = list = [];
+                list.Add(new RotationTest.Protein(mask, [.. set.Select(p => p - 1)], ex.Example.Sequence));
             }
         }
 
@@ -79,15 +99,18 @@ public static class AnnotationEnrichment
         foreach (var ex in nonActivating) Count(ex, new bool[ex.Example.Activations.Length == 0 ? ex.Example.Sequence.Length : ex.Example.Activations.Length]);
 
         var residue = new List<ConceptEnrichment>();
-        // Only concepts that touch an active residue can be enriched; the correction still counts all tested.
-        var tested = annotated.Count;
-        foreach (var concept in covered)
+        // A concept is tested where it meets active residues: only there can the rotation move the overlap.
+        foreach (var (concept, proteins) in perProtein)
         {
             var tp = overlap[concept];
             var k = annotated[concept];
-            residue.Add(Make(concept, "residue", tp, active - tp, k - tp, total, k, active, tested));
+            // Both nulls must be rejected (an intersection-union test: the larger p-value): the overlap beats chance
+            // placement of the feature's runs within each protein, and beats what the active amino acids alone explain.
+            residue.Add(Make(concept, "residue", tp, active - tp, k - tp, total, k,
+                Math.Max(RotationTest.UpperTail(proteins), ResidueMatchedTest.UpperTail(proteins))));
         }
 
+        // Keywords are per protein: proteins are independent observations, so a hypergeometric test over proteins holds.
         var proteinsWith = new Dictionary<string, (int Act, int Non)>(StringComparer.OrdinalIgnoreCase);
         foreach (var ex in activating)
             foreach (var kw in ex.Keywords.Where(k => !AnnotationConcepts.IsNoiseKeyword(k)).Distinct(StringComparer.OrdinalIgnoreCase))
@@ -95,27 +118,30 @@ public static class AnnotationEnrichment
         foreach (var ex in nonActivating)
             foreach (var kw in ex.Keywords.Where(k => !AnnotationConcepts.IsNoiseKeyword(k)).Distinct(StringComparer.OrdinalIgnoreCase))
                 proteinsWith[kw] = (proteinsWith.GetValueOrDefault(kw).Act, proteinsWith.GetValueOrDefault(kw).Non + 1);
-        var proteins = activating.Count + nonActivating.Count;
+        var proteinCount = activating.Count + nonActivating.Count;
         var keywords = new List<ConceptEnrichment>();
         foreach (var (kw, (act, non)) in proteinsWith)
         {
             if (act == 0) continue;
-            keywords.Add(Make(kw, "keyword", act, non, activating.Count - act, proteins, act + non, activating.Count, proteinsWith.Count));
+            keywords.Add(Make(kw, "keyword", act, non, activating.Count - act, proteinCount, act + non,
+                Hypergeometric.UpperTail(proteinCount, act + non, activating.Count, act)));
         }
 
-        static IOrderedEnumerable<ConceptEnrichment> Order(List<ConceptEnrichment> l) =>
-            l.OrderByDescending(c => c.Significant).ThenByDescending(c => c.F1).ThenBy(c => c.PValue).ThenBy(c => c.Concept, StringComparer.Ordinal);
-        return new EnrichmentReport(active, total, activating.Count, nonActivating.Count, [.. Order(residue)], [.. Order(keywords)]);
+        var report = new EnrichmentReport(active, total, activating.Count, nonActivating.Count, residue, keywords);
+        return report.AdjustedBy(family ?? EnrichmentFamily.Of(residue.Concat(keywords).Select(c => c.PValue)));
     }
 
-    private static ConceptEnrichment Make(string concept, string level, int tp, int fp, int fn, int population, int marked, int drawn, int tested)
+    /// <summary>The order rows are shown in: significant first, then by F1, p-value and name.</summary>
+    public static IReadOnlyList<ConceptEnrichment> Rank(IEnumerable<ConceptEnrichment> rows) =>
+        [.. rows.OrderByDescending(c => c.Significant).ThenByDescending(c => c.F1).ThenBy(c => c.PValue).ThenBy(c => c.Concept, StringComparer.Ordinal)];
+
+    private static ConceptEnrichment Make(string concept, string level, int tp, int fp, int fn, int population, int marked, double p)
     {
         var precision = tp + fp > 0 ? (double)tp / (tp + fp) : 0;
         var recall = tp + fn > 0 ? (double)tp / (tp + fn) : 0;
         var f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
         var background = population > 0 ? (double)marked / population : 0;
         var fold = background > 0 ? precision / background : 0;
-        var p = Hypergeometric.UpperTail(population, marked, drawn, tp);
-        return new ConceptEnrichment(concept, level, tp, fp, fn, precision, recall, f1, fold, p, Math.Min(1.0, p * Math.Max(1, tested)));
+        return new ConceptEnrichment(concept, level, tp, fp, fn, precision, recall, f1, fold, p, p);
     }
 }

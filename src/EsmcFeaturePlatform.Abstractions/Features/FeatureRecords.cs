@@ -35,7 +35,11 @@ public sealed record ActivationExample(
     [property: Id(1)] float MaxValue,
     [property: Id(2)] int Position,
     [property: Id(3)] string Sequence,
-    [property: Id(4)] float[] Activations);
+    [property: Id(4)] float[] Activations)
+{
+    /// <summary>The protein's name from its corpus record (UniProt's recommended name, a FASTA header's description), when it has one.</summary>
+    [Id(5)] public string? ProteinName { get; init; }
+}
 
 public enum DescriptionStatus { Proposed, Approved, Rejected }
 
@@ -52,4 +56,13 @@ public sealed record DescriptionVersion(
     [property: Id(5)] string Author,
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] double? Score,
-    [property: Id(8)] string? ReviewNote);
+    [property: Id(8)] string? ReviewNote)
+{
+    // Author (above) is who proposed the version (the API key's name, or the describer), at CreatedAt.
+
+    /// <summary>Who approved or rejected this version (the API key's name); null while it is PROPOSED.</summary>
+    [Id(9)] public string? Reviewer { get; init; }
+
+    /// <summary>When it was approved or rejected; null while it is PROPOSED.</summary>
+    [Id(10)] public DateTimeOffset? ReviewedAt { get; init; }
+}

@@ -3,7 +3,7 @@ namespace EsmcFeaturePlatform.Abstractions.Grains;
 public enum ReviewDecision { Approve = 0, Reject = 1 }
 
 /// <summary>Why a curation write was refused; carried as data (like <see cref="EncodeFailure"/>) because custom exceptions do not cross silos reliably.</summary>
-public enum CurationFailure { None = 0, Conflict = 1, NotFound = 2 }
+public enum CurationFailure { None = 0, Conflict = 1, NotFound = 2, SelfApproval = 3 }
 
 /// <summary>The answer of a curation write: the version written or reviewed, or why nothing was written.</summary>
 [GenerateSerializer, Alias("esmc.CurationOutcome.v1")]
@@ -22,6 +22,19 @@ public sealed record DescriptionProposal(
     [property: Id(1)] string Text,
     [property: Id(2)] string Author,
     [property: Id(3)] int? ExpectedVersion);
+
+/// <summary>
+/// A review (reviewDescription): <see cref="Reviewer"/> is the API key's name. A curator may not approve a version they
+/// proposed themselves unless <see cref="AllowSelfApproval"/> (Esmc:Curation:AllowSelfApproval, for single-person
+/// deployments); rejecting one's own proposal (withdrawing it) is always allowed.
+/// </summary>
+[GenerateSerializer, Alias("esmc.DescriptionReview.v1")]
+public sealed record DescriptionReview(
+    [property: Id(0)] int Version,
+    [property: Id(1)] ReviewDecision Decision,
+    [property: Id(2)] string? Note,
+    [property: Id(3)] string Reviewer,
+    [property: Id(4)] bool AllowSelfApproval);
 
 /// <summary>A describer's result to store as a PROPOSED version; <see cref="JobId"/> makes a replayed store a no-op.</summary>
 [GenerateSerializer, Alias("esmc.GeneratedDescription.v1")]
@@ -63,13 +76,26 @@ public sealed record CurationEntry(
     [property: Id(1)] int LatestVersion,
     [property: Id(2)] DescriptionStatus LatestStatus,
     [property: Id(3)] DescriptionSource LatestSource,
-    [property: Id(4)] DateTimeOffset UpdatedAt);
+    [property: Id(4)] DateTimeOffset UpdatedAt)
+{
+    /// <summary>
+    /// Every version of the feature still PROPOSED, oldest first (an older proposal stays here after a later version
+    /// is reviewed). Null in entries stored before this field existed: then only the latest version, if PROPOSED.
+    /// </summary>
+    [Id(5)] public int[]? PendingVersions { get; init; }
+
+    public int[] Pending => PendingVersions ?? (LatestStatus == DescriptionStatus.Proposed ? [LatestVersion] : []);
+}
 
 [GenerateSerializer, Alias("esmc.CurationPage.v1")]
 public sealed record CurationPage(
     [property: Id(0)] int TotalCount,
     [property: Id(1)] CurationEntry[] Entries,
-    [property: Id(2)] bool HasNextPage);
+    [property: Id(2)] bool HasNextPage)
+{
+    /// <summary>Versions still PROPOSED over every matching feature (a feature may have several); 0 for other statuses.</summary>
+    [Id(3)] public int PendingVersionCount { get; init; }
+}
 
 /// <summary>
 /// Per SAE (keyed by SAE id): the latest version status of every feature that has descriptions, kept by the feature
@@ -81,7 +107,10 @@ public interface ICurationIndexGrain : IGrainWithStringKey
     [Alias("Update")]
     Task UpdateAsync(CurationEntry entry);
 
-    /// <summary>Features whose latest version has <paramref name="status"/>, by feature index, after index <paramref name="afterIndex"/>.</summary>
+    /// <summary>
+    /// By feature index, after index <paramref name="afterIndex"/>: for PROPOSED, features with any version still
+    /// PROPOSED (the review queue); for APPROVED and REJECTED, features whose latest version has that status.
+    /// </summary>
     [Alias("Page")]
     Task<CurationPage> PageAsync(DescriptionStatus status, DescriptionSource? source, int first, int afterIndex);
 

@@ -60,9 +60,12 @@ public interface IFeatureGrain : IGrainWithStringKey
     [Alias("ProposeDescription")]
     Task<CurationOutcome> ProposeDescriptionAsync(DescriptionProposal proposal);
 
-    /// <summary>Approves or rejects a PROPOSED version; NotFound for an unknown version, Conflict when it was already reviewed.</summary>
-    [Alias("ReviewDescription")]
-    Task<CurationOutcome> ReviewDescriptionAsync(int version, ReviewDecision decision, string? note, string reviewer);
+    /// <summary>
+    /// Approves or rejects a PROPOSED version, recording the reviewer and the time; NotFound for an unknown version,
+    /// Conflict when it was already reviewed, SelfApproval when the reviewer proposed it (unless the review allows that).
+    /// </summary>
+    [Alias("ReviewDescription.v2")]
+    Task<CurationOutcome> ReviewDescriptionAsync(DescriptionReview review);
 
     /// <summary>Stores a describer's output as a PROPOSED version, once per job (a replay returns the stored version).</summary>
     [Alias("AddGeneratedDescription")]

@@ -39,7 +39,17 @@ public sealed record SaeDescriptor(
     [property: Id(4)] int CodebookSize,
     [property: Id(5)] int DModel,
     [property: Id(6)] bool HasCheckpointStatistics,
-    [property: Id(7)] bool ResidualUpdate);
+    [property: Id(7)] bool ResidualUpdate)
+{
+    /// <summary>The base model is a generated RANDOM demo checkpoint (DemoModel): its features carry no biological meaning.</summary>
+    [Id(8)] public bool IsDemo { get; init; }
+
+    /// <summary>What every answer about a demo SAE says (API notice fields, the REST routes, the web page's banner).</summary>
+    public const string DemoNotice = "random demo weights: features carry no biological meaning";
+
+    /// <summary><see cref="DemoNotice"/> for a demo SAE, else null.</summary>
+    public string? Notice => IsDemo ? DemoNotice : null;
+}
 
 [GenerateSerializer, Alias("esmc.LoadProblem.v1")]
 public sealed record LoadProblem([property: Id(0)] string Path, [property: Id(1)] string Reason);

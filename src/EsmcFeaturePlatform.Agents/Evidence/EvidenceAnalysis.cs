@@ -47,7 +47,7 @@ public sealed class EvidenceAnalysis
             .ToList();
         var observedMax = activating.Count == 0 ? 0 : activating.Max(e => (double)ActivationMarkup.PeakOf(e.Example));
         var featureMax = evidence.Stats?.MaxActivation is float m && m > 0 ? Math.Max(m, observedMax) : observedMax;
-        var enrichment = AnnotationEnrichment.Compute(activating, evidence.NonActivatingExamples, settings.ActiveThreshold);
+        var enrichment = AnnotationEnrichment.Compute(activating, evidence.NonActivatingExamples, settings.ActiveThreshold, evidence.EnrichmentFamily);
         var residues = ResidueStatistics.Compute(activating, settings.ActiveThreshold);
         var pattern = ActivationPatternClassifier.Classify(activating, settings.ActiveThreshold);
         return new EvidenceAnalysis(evidence, settings, activating, featureMax, enrichment, residues, pattern);

@@ -25,6 +25,24 @@ public static class DemoModel
 {
     public const string ModelName = "ESMC-demo";
 
+    /// <summary>The config.json key every model this writer creates carries (and real checkpoints never do).</summary>
+    public const string MarkerKey = "demo_seed";
+
+    /// <summary>True when the model folder's config.json was written by this writer (it has <see cref="MarkerKey"/>).</summary>
+    public static bool IsDemoCheckpoint(string modelDirectory)
+    {
+        var path = Path.Combine(modelDirectory, "config.json");
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(MarkerKey, out _);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return false;   // the checkpoint loader reports unreadable configs itself
+        }
+    }
+
     private const string Disclaimer = "Random weights written by EsmcFeaturePlatform's demo-model writer: meaningless biology, for demos, tests and benchmarks only.";
 
     /// <summary>Writes the model and SAE repo(s) unless identical ones exist; returns the SAE ids (<c>REPO/layerN</c>).</summary>
@@ -86,7 +104,7 @@ public static class DemoModel
             ["max_position_embeddings"] = 2048,
             ["tie_word_embeddings"] = false,
             ["dtype"] = "float32",
-            ["demo_seed"] = s.Seed,
+            [MarkerKey] = s.Seed,
             ["_comment"] = Disclaimer,
         };
         var weights = Path.Combine(dir, EsmcCheckpoint.SingleFileName);
@@ -133,7 +151,7 @@ public static class DemoModel
             ["model_type"] = "esmc_sae",
             ["use_residual_update_instead_of_states"] = residualUpdate,
             ["base_model"] = s.ModelName,
-            ["demo_seed"] = s.Seed,
+            [MarkerKey] = s.Seed,
             ["_comment"] = Disclaimer,
         };
         var weights = SaeCheckpoint.LayerFilePath(dir, layer);

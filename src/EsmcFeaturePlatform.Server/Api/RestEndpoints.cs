@@ -127,7 +127,7 @@ public static class RestEndpoints
         {
             if (await RefuseAsync(http)) return;
             var catalog = await queries.GetCatalogAsync();
-            await http.Response.WriteAsJsonAsync(new { saes = catalog.Saes.Select(s => new { id = s.Id, model = s.Model, layer = s.Layer, k = s.K, codebookSize = s.CodebookSize }) });
+            await http.Response.WriteAsJsonAsync(new { saes = catalog.Saes.Select(s => new { id = s.Id, model = s.Model, layer = s.Layer, k = s.K, codebookSize = s.CodebookSize, isDemo = s.IsDemo, notice = s.Notice }) });
         });
         // SAE ids hold a '/', so the SAE and what follows are parsed from one catch-all (a '%2F' works too).
         app.MapGet("/api/v1/saes/{**rest}", HandleSaeRouteAsync);
@@ -181,7 +181,7 @@ public static class RestEndpoints
                 return;
             }
             var row = (await FeatureDocumentSource.LoadAsync(queries.Grains, sae.Id, [index], top.Value, withAnnotationTerms: true))[0];
-            await http.Response.WriteAsJsonAsync(FeatureJson(row));
+            await http.Response.WriteAsJsonAsync(FeatureJson(sae, row));
             return;
         }
         await ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"{InputExcerpt.Quote(tail.TrimStart('/'))} is not a feature index (a non-negative integer) or an export format (.jsonl, .csv).");
@@ -220,10 +220,10 @@ public static class RestEndpoints
         string? next = nextOffset < sae.CodebookSize
             ? $"/api/v1/saes/{sae.Id}/features?offset={nextOffset}&limit={limit.Value}&topExamples={top}"
             : null;
-        await http.Response.WriteAsJsonAsync(new { sae = sae.Id, offset = offset.Value, limit = limit.Value, total = sae.CodebookSize, next, features = rows.Select(FeatureJson) });
+        await http.Response.WriteAsJsonAsync(new { sae = sae.Id, offset = offset.Value, limit = limit.Value, total = sae.CodebookSize, next, notice = sae.Notice, features = rows.Select(r => FeatureJson(sae, r)) });
     }
 
-    private static object FeatureJson(FeatureDocumentSource.Row row)
+    private static object FeatureJson(SaeDescriptor sae, FeatureDocumentSource.Row row)
     {
         var d = row.Snapshot.Current;
         var record = FeatureDocumentSource.ToExportRecord(row);
@@ -231,6 +231,7 @@ public static class RestEndpoints
         {
             sae = record.Sae,
             index = record.Index,
+            notice = sae.Notice,
             label = d?.Label,
             description = d?.Text,
             status = d?.Status.ToString().ToUpperInvariant(),

@@ -7,16 +7,51 @@ namespace EsmcFeaturePlatform.Server.Hosting;
 /// <summary>
 /// Starts the Azurite storage emulator (npm package azurite 3.37.0) when the platform is configured for the
 /// emulator and nothing listens on its ports, installing it first if needed, and stops it on dispose.
-/// It runs on loopback only, without telemetry, with data under DataRoot/azurite (or in memory for tests).
+/// It runs on loopback only, without telemetry, with data under DataRoot/azurite (or in memory for tests), on the
+/// ports the connection string names: 10000-10002 for UseDevelopmentStorage=true, else its Blob/Queue/TableEndpoint
+/// ports (the tests use their own, so a server never attaches to an in-memory emulator the tests left running).
 /// </summary>
 public sealed class AzuriteLauncher : IDisposable
 {
     public const string Version = "3.37.0";
-    public static readonly int[] Ports = [10000, 10001, 10002];
+    /// <summary>Azurite's default blob, queue and table ports (those of UseDevelopmentStorage=true).</summary>
+    public static readonly int[] DefaultPorts = [10000, 10001, 10002];
 
     private Process? _process;
 
-    private AzuriteLauncher(Process? process) => _process = process;
+    private AzuriteLauncher(Process? process, int[] ports)
+    {
+        _process = process;
+        Ports = ports;
+    }
+
+    /// <summary>The blob, queue and table ports of this emulator.</summary>
+    public int[] Ports { get; }
+
+    /// <summary>
+    /// The blob, queue and table ports an emulator connection string points at: the defaults for
+    /// UseDevelopmentStorage=true, else the ports of its BlobEndpoint, QueueEndpoint and TableEndpoint (a missing one
+    /// keeps its default).
+    /// </summary>
+    public static int[] PortsOf(string connectionString)
+    {
+        var ports = DefaultPorts.ToArray();
+        foreach (var part in connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=');
+            if (eq < 0) continue;
+            var slot = part[..eq].Trim().ToLowerInvariant() switch { "blobendpoint" => 0, "queueendpoint" => 1, "tableendpoint" => 2, _ => -1 };
+            if (slot >= 0 && Uri.TryCreate(part[(eq + 1)..].Trim(), UriKind.Absolute, out var uri) && !uri.IsDefaultPort) ports[slot] = uri.Port;
+        }
+        return ports;
+    }
+
+    /// <summary>A connection string for an emulator on loopback at these blob, queue and table ports (Azurite's well-known account).</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        + "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+        + $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;"
+        + $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
 
     /// <summary>True when this launcher started the emulator (and will stop it).</summary>
     public bool Started => _process is not null;
@@ -34,18 +69,19 @@ public sealed class AzuriteLauncher : IDisposable
         catch (SocketException) { return false; }
     }
 
-    /// <summary>Makes sure an emulator answers on 127.0.0.1:10000-10002; starts one when none does.</summary>
-    public static AzuriteLauncher EnsureRunning(string dataRoot, bool inMemory, Action<string> log)
+    /// <summary>Makes sure an emulator answers on the connection string's ports (127.0.0.1); starts one when none does.</summary>
+    public static AzuriteLauncher EnsureRunning(string dataRoot, bool inMemory, Action<string> log, string connectionString = StorageOptions.EmulatorConnectionString)
     {
+        var ports = PortsOf(connectionString);
         // Processes starting at the same moment (parallel test assemblies, several silos on one machine) would
         // race for the same three ports: a machine-wide named mutex lets the first start it and the rest reuse it.
-        using var startGate = new Mutex(initiallyOwned: false, "esmc-azurite-launcher");
+        using var startGate = new Mutex(initiallyOwned: false, $"esmc-azurite-launcher-{ports[0]}");
         var owned = false;
         try
         {
             try { owned = startGate.WaitOne(TimeSpan.FromMinutes(6)); }
             catch (AbandonedMutexException) { owned = true; } // a previous holder died; the ports say what is running
-            return StartUnlessListening(dataRoot, inMemory, log);
+            return StartUnlessListening(dataRoot, inMemory, log, ports);
         }
         finally
         {
@@ -53,22 +89,25 @@ public sealed class AzuriteLauncher : IDisposable
         }
     }
 
-    private static AzuriteLauncher StartUnlessListening(string dataRoot, bool inMemory, Action<string> log)
+    private static AzuriteLauncher StartUnlessListening(string dataRoot, bool inMemory, Action<string> log, int[] ports)
     {
-        var listening = Ports.Count(IsListening);
+        var listening = ports.Count(IsListening);
         // An emulator that is starting (or stopping) has some ports up and not others: give it a few seconds.
-        for (var wait = 0; listening > 0 && listening < Ports.Length && wait < 50; wait++)
+        for (var wait = 0; listening > 0 && listening < ports.Length && wait < 50; wait++)
         {
             Thread.Sleep(100);
-            listening = Ports.Count(IsListening);
+            listening = ports.Count(IsListening);
         }
-        if (listening == Ports.Length) return new AzuriteLauncher(null);
+        if (listening == ports.Length) return new AzuriteLauncher(null, ports);
         if (listening > 0)
-            throw new InvalidOperationException($"Some Azure Storage emulator ports ({string.Join(", ", Ports)}) are in use but not all: stop whatever holds them, or set Esmc:Storage:ConnectionString to a real account.");
+            throw new InvalidOperationException($"Some Azure Storage emulator ports ({string.Join(", ", ports)}) are in use but not all: stop whatever holds them, or set Esmc:Storage:ConnectionString to a real account.");
 
         var script = FindAzurite(dataRoot) ?? Install(dataRoot, log);
         var arguments = new List<string> { script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1" };
+            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+            "--blobPort", ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--queuePort", ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--tablePort", ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (inMemory) arguments.Add("--inMemoryPersistence");
         else
         {
@@ -78,7 +117,7 @@ public sealed class AzuriteLauncher : IDisposable
         }
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) start.ArgumentList.Add(a);
-        log($"Starting Azurite {Version} ({(inMemory ? "in memory" : "data in " + Path.Combine(dataRoot, "azurite"))})");
+        log($"Starting Azurite {Version} on ports {string.Join(", ", ports)} ({(inMemory ? "in memory" : "data in " + Path.Combine(dataRoot, "azurite"))})");
         Process process;
         try { process = Process.Start(start) ?? throw new InvalidOperationException("node did not start."); }
         catch (System.ComponentModel.Win32Exception ex)
@@ -91,18 +130,18 @@ public sealed class AzuriteLauncher : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!Ports.All(IsListening))
+        while (!ports.All(IsListening))
         {
             if (process.HasExited)
                 throw new InvalidOperationException($"Azurite exited with code {process.ExitCode} before listening: {errors}");
             if (DateTime.UtcNow > deadline)
             {
                 Stop(process);
-                throw new InvalidOperationException($"Azurite did not listen on {string.Join(", ", Ports)} within 30 s: {errors}");
+                throw new InvalidOperationException($"Azurite did not listen on {string.Join(", ", ports)} within 30 s: {errors}");
             }
             Thread.Sleep(100);
         }
-        return new AzuriteLauncher(process);
+        return new AzuriteLauncher(process, ports);
     }
 
     /// <summary>The repository's node_modules (walking up from the app and the working folder), then DataRoot/tools.</summary>

@@ -66,9 +66,24 @@ public static class PlatformHosting
         builder.Services.AddSingleton(storage);
         if (!storage.IsEmulator || !storage.StartEmulator) return builder;
         var platform = builder.Configuration.GetPlatformOptions();
-        var launcher = AzuriteLauncher.EnsureRunning(platform.ResolvedDataRoot, storage.EmulatorInMemory, Console.Error.WriteLine);
-        builder.Services.AddSingleton(launcher);   // disposed, and so stopped, with the host
+        var launcher = AzuriteLauncher.EnsureRunning(platform.ResolvedDataRoot, storage.EmulatorInMemory, Console.Error.WriteLine, storage.ConnectionString);
+        builder.Services.AddSingleton(launcher);
+        // A singleton registered as an instance is never disposed by the container: stop the emulator when the host stops.
+        // Registered before the silo, so it stops after the silo (hosted services stop in reverse order).
+        builder.Services.AddHostedService(_ => new StopEmulatorOnShutdown(launcher));
         return builder;
+    }
+
+    /// <summary>Stops the emulator this host started (one it found already running is left alone) when the host stops.</summary>
+    private sealed class StopEmulatorOnShutdown(AzuriteLauncher launcher) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            launcher.Dispose();
+            return Task.CompletedTask;
+        }
     }
 
     /// <summary>The encoder port for the silo's grains: the model root, or a demo root created on first start.</summary>

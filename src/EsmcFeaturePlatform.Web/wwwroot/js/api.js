@@ -49,8 +49,10 @@ function parseSdl(sdl) {
 export function explain(error) {
   switch (error.code) {
     case 'UNAUTHENTICATED': return 'Refused: this needs a curator key. Enter one above (it is kept only for this browser session). Nothing was changed.';
-    case 'FORBIDDEN': return 'Refused: this key\'s role may not do that. Nothing was changed.';
-    case 'CONFLICT': return 'Conflict: someone else saved a newer version of this description since you loaded it. Nothing was written. Reload to see their version, then try again.';
+    // The server's message names the real cause (the role needed, a self-approval, who already reviewed a version,
+    // which version is now the latest): show it, never a guess.
+    case 'FORBIDDEN': return 'Refused: ' + error.message;
+    case 'CONFLICT': return 'Conflict: ' + error.message;
     case 'RATE_LIMITED': return 'Too many requests: wait a moment and try again.';
     default: return (error.code && error.code !== 'ERROR' ? error.code + ': ' : '') + error.message;
   }

@@ -1,7 +1,7 @@
 // The ESMC feature platform's web page: hash-routed pages over the GraphQL API. No framework, no build step.
 import { gql, capabilities, explain } from './api.js';
 import { drawTracks, tracksHeight, fmt } from './tracks.js';
-import { structurePage } from './structure.js';
+import { structurePage, UNIPROT } from './structure.js';
 import { consolePage } from './console.js';
 
 const main = document.getElementById('main');
@@ -61,17 +61,20 @@ export async function analyze(sequence, top = 20) {
     if (!seen.has(p.index) && pooled.length < top) { seen.add(p.index); pooled.push(p); }
   const indices = pooled.map(p => p.index);
   const raw = dense(data.raw.residues, indices), norm = data.norm ? dense(data.norm.residues, indices) : null;
-  const make = values => pooled.map(p => {
+  // Raw values: each track from 0 to its own max (features' raw scales differ arbitrarily). Normalized values
+  // ((value / max) x idf) are comparable across features by design, so they share one scale: the largest shown.
+  const make = (values, shared) => pooled.map(p => {
     const v = values.get(p.index), max = Math.max(...v);
     const d = p.feature?.description;
+    const top = shared ? Math.max(0, ...[...values.values()].map(list => Math.max(...list))) : max;
     return {
-      index: p.index, values: v, scale: max > 0 ? max : 1, peak: v.indexOf(max) + 1,
+      index: p.index, values: v, scale: top > 0 ? top : 1, peak: v.indexOf(max) + 1,
       label: d ? `#${p.index} ${d.label}` : `#${p.index}`, title: d ? `#${p.index} ${d.label}: ${d.text} (${d.status})` : `feature ${p.index}`,
       href: featureHref(p.index),
     };
   });
   // The residues as the API analyzed them (upper-cased, white space removed): what the tracks are drawn against.
-  return { sae: currentSae(), sequence: data.raw.sequence, warnings: data.raw.warnings, length: data.raw.length, pooled, raw: make(raw), norm: norm ? make(norm) : null,
+  return { sae: currentSae(), sequence: data.raw.sequence, warnings: data.raw.warnings, length: data.raw.length, pooled, raw: make(raw, false), norm: norm ? make(norm, true) : null,
     normalization: data.norm?.normalization ?? null };
 }
 
@@ -115,7 +118,7 @@ async function analyzePage(params) {
     // Which statistics normalized the values (the API's precedence rule decides; the page only reports it).
     const n = a.normalization;
     const source = n ? `, ${n.source.toLowerCase()} statistics${n.corpusSize != null ? ` of ${n.corpusSize} proteins` : ''}` : '';
-    $('#legend-text').textContent = mode === 'norm' ? `0 → max per track (normalized${source})` : '0 → max per track (raw)';
+    $('#legend-text').textContent = mode === 'norm' ? `0 → ${fmt(tracks[0]?.scale)}, one scale for all tracks (normalized${source})` : '0 → max per track (raw)';
   };
   main.querySelectorAll('input[name=mode]').forEach(r => r.addEventListener('change', render));
   const run = async () => {
@@ -159,8 +162,9 @@ async function featurePage(params) {
   host.innerHTML = '<p class="muted">Loading…</p>';
   const caps = state.caps;
   const desc = caps.feature.has('descriptions') ? `description { version label text status source author createdAt score reviewNote }
-      descriptions { version label text status source author createdAt score reviewNote }` : '';
-  const quant = caps.feature.has('quantileSamples') ? 'quantileSamples(count: 5) { sequenceId maxValue position sequence activations }' : '';
+      descriptions { version label text status source author createdAt score reviewNote reviewer reviewedAt }` : '';
+  const quant = caps.feature.has('quantileSamples') ? 'quantileSamples(count: 5) { sequenceId proteinName maxValue position sequence activations }' : '';
+  const histogram = caps.feature.has('activationHistogram') ? 'activationHistogram(bins: 20) { sampleSize documentCount max bins { from to count } }' : '';
   const near = caps.feature.has('nearestFeatures')
     ? `nearestFeatures(first: 10) { index cosine ${caps.feature.has('description') ? 'feature { description { label status } }' : ''} }` : '';
   const enrich = caps.feature.has('annotationEnrichment')
@@ -168,14 +172,14 @@ async function featurePage(params) {
   let f;
   try {
     const d = await gql(`query Feature($sae: ID!, $index: Int!) { feature(sae: $sae, index: $index) { sae index
-        stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId maxValue position sequence activations } ${quant} ${near} ${enrich} ${desc} } }`,
+        notice stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId proteinName maxValue position sequence activations } ${quant} ${histogram} ${near} ${enrich} ${desc} } }`,
       { sae, index: Number(index) });
     f = d.feature;
   } catch (e) { host.innerHTML = `<div class="error">${esc(explain(e))}</div>`; return; }
   if (!f) { host.innerHTML = `<div class="error">There is no feature ${esc(index)} in ${esc(sae)}.</div>`; return; }
   const s = f.stats;
   const link = location.href;
-  host.innerHTML = `
+  host.innerHTML = `${f.notice ? `<p class="notice" id="feature-notice">${esc(f.sae)}: ${esc(f.notice)}.</p>` : ''}
     <div class="card"><div class="row" style="justify-content:space-between">
       <h2 style="margin:0" id="feature-title">#${f.index}${f.description ? ' · ' + esc(f.description.label) : ''}
         ${f.description ? `<span class="badge ${esc(f.description.status)}">${esc(f.description.status)}</span>` : ''}</h2>
@@ -187,11 +191,12 @@ async function featurePage(params) {
         <dt>idf</dt><dd data-stat="idf">${fmt(s?.idf)}</dd>
       </dl></div>
     <div class="card"><h2 style="margin-top:0">Top-activating examples</h2><div id="examples">${f.topExamples.length ? '' : '<p class="muted">No indexed protein activates this feature (index a corpus first).</p>'}</div></div>
+    ${f.activationHistogram ? `<div class="card"><h2 style="margin-top:0">Activation histogram</h2>${histogramChart(f.activationHistogram)}</div>` : ''}
     ${f.quantileSamples ? `<div class="card"><h2 style="margin-top:0">Across the activation range</h2><div id="quantiles">${f.quantileSamples.length ? '' : '<p class="muted">None.</p>'}</div></div>` : ''}
     ${f.nearestFeatures ? `<div class="card"><h2 style="margin-top:0">Nearest features</h2>
       <p class="muted">By cosine between the SAE decoder rows (the directions the features write into the model).</p>${neighboursTable(f)}</div>` : ''}
     ${f.annotationEnrichment ? `<div class="card"><h2 style="margin-top:0">Enriched annotations</h2>
-      <p class="muted">UniProt annotations overlapping the residues where this feature is active in its top examples; significant: Bonferroni-adjusted p &lt; 0.05 and fold enrichment &gt; 1.</p>${enrichmentTable(f.annotationEnrichment)}</div>` : ''}
+      <p class="muted">UniProt annotations where this feature is active in its top examples. p: the larger of two exact tests, each example's active residues rotated within their own protein (proteins are the independent units) and shuffled among residues of the same amino acid; adjusted p: Benjamini-Hochberg over every feature × annotation of this SAE; significant: adjusted p &lt; 0.05 and fold enrichment &gt; 1.</p>${enrichmentTable(f.annotationEnrichment)}</div>` : ''}
     ${f.descriptions ? `<div class="card"><h2 style="margin-top:0">Description history</h2>${historyTable(f.descriptions)}${caps.mutation.has('proposeDescription') ? proposeForm(f) : ''}</div>` : ''}`;
   $('#copy').addEventListener('click', async () => {
     const box = $('#share'); box.select();
@@ -201,10 +206,16 @@ async function featurePage(params) {
   const examples = (host2, list) => list.forEach(ex => {
     const div = document.createElement('div');
     div.className = 'example';
-    div.innerHTML = `<div class="meta">${esc(ex.sequenceId)} · max ${fmt(ex.maxValue)} at residue ${ex.position} (${esc(ex.sequence[ex.position - 1] ?? '')})</div><div></div>`;
+    // The protein's name, and a link to its UniProt entry when the id is an accession (a link only: nothing is fetched).
+    const id = UNIPROT.test(ex.sequenceId)
+      ? `<a class="uniprot" href="https://www.uniprot.org/uniprotkb/${esc(ex.sequenceId)}/entry" target="_blank" rel="noopener" title="Open the UniProt entry">${esc(ex.sequenceId)} ↗</a>`
+      : `<b>${esc(ex.sequenceId)}</b>`;
+    div.innerHTML = `<div class="meta">${id}${ex.proteinName ? ` <span class="protein-name">${esc(ex.proteinName)}</span>` : ''} · max ${fmt(ex.maxValue)} at residue ${ex.position} (${esc(ex.sequence[ex.position - 1] ?? '')})</div><div></div>`;
     div.dataset.sequenceId = ex.sequenceId; div.dataset.peak = ex.position;
     host2.append(div);
-    drawTracks(div.lastElementChild, ex.sequence, [{ index: f.index, label: `#${f.index}`, values: ex.activations, scale, peak: ex.position, href: '' }], { labelled: false });
+    // Each example opens scrolled to its peak: a long protein's peak is often far off the first screen.
+    drawTracks(div.lastElementChild, ex.sequence, [{ index: f.index, label: `#${f.index}`, values: ex.activations, scale, peak: ex.position, href: '' }],
+      { labelled: false, scrollTo: ex.position });
   });
   examples($('#examples'), f.topExamples);
   if (f.quantileSamples) examples($('#quantiles'), f.quantileSamples);
@@ -224,6 +235,23 @@ async function featurePage(params) {
   host.dataset.ready = 'true';
 }
 
+/** Bars of sampled proteins per bin of peak activation (an SVG, so it scales with the page and is readable by tests). */
+function histogramChart(h) {
+  if (!h.sampleSize) return '<p class="muted" id="histogram">No sample yet: no indexed protein activates this feature.</p>';
+  const W = 600, H = 140, pad = 22, most = Math.max(...h.bins.map(b => b.count)), bw = (W - 2 * pad) / h.bins.length;
+  const bars = h.bins.map((b, i) => {
+    const bh = most ? (H - 2 * pad) * b.count / most : 0;
+    return `<rect class="bar" data-count="${b.count}" data-from="${b.from}" data-to="${b.to}" x="${(pad + i * bw + 1).toFixed(1)}" y="${(H - pad - bh).toFixed(1)}"
+      width="${Math.max(1, bw - 2).toFixed(1)}" height="${bh.toFixed(1)}"><title>${b.count} protein(s) with a peak in [${fmt(b.from)}, ${fmt(b.to)})</title></rect>`;
+  }).join('');
+  return `<div id="histogram" data-sample-size="${h.sampleSize}"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Histogram of per-protein peak activations">
+      ${bars}<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#5b6776"/>
+      <text x="${pad}" y="${H - 6}" font-size="11" fill="#5b6776">0</text>
+      <text x="${W - pad}" y="${H - 6}" font-size="11" fill="#5b6776" text-anchor="end">${fmt(h.max)}</text>
+      <text x="${pad}" y="12" font-size="11" fill="#5b6776">${most} protein(s)</text></svg>
+    <p class="muted">Peak activation per protein, for a uniform sample of ${h.sampleSize} of the ${h.documentCount} indexed proteins this feature fires in.</p></div>`;
+}
+
 function neighboursTable(f) {
   if (!f.nearestFeatures.length) return '<p class="muted">None.</p>';
   return `<table id="neighbours"><thead><tr><th>feature</th><th>cosine</th><th>label</th></tr></thead><tbody>${
@@ -240,9 +268,10 @@ function enrichmentTable(list) {
 
 function historyTable(list) {
   if (!list.length) return '<p class="muted">No versions yet.</p>';
-  return `<table><thead><tr><th>v</th><th>label</th><th>status</th><th>source</th><th>author</th><th>when</th><th>note</th></tr></thead><tbody>${
-    list.map(d => `<tr><td>${d.version}</td><td title="${esc(d.text)}">${esc(d.label)}</td><td><span class="badge ${esc(d.status)}">${esc(d.status)}</span></td>
-      <td>${esc(d.source)}</td><td>${esc(d.author)}</td><td>${esc(d.createdAt.replace('T', ' ').slice(0, 16))}</td><td>${esc(d.reviewNote ?? '')}</td></tr>`).join('')}</tbody></table>`;
+  const when = t => esc((t ?? '').replace('T', ' ').slice(0, 16));
+  return `<table id="history"><thead><tr><th>v</th><th>label</th><th>status</th><th>source</th><th>proposed by</th><th>when</th><th>reviewed by</th><th>when</th><th>note</th></tr></thead><tbody>${
+    list.map(d => `<tr data-version="${d.version}"><td>${d.version}</td><td title="${esc(d.text)}">${esc(d.label)}</td><td><span class="badge ${esc(d.status)}">${esc(d.status)}</span></td>
+      <td>${esc(d.source)}</td><td>${esc(d.author)}</td><td>${when(d.createdAt)}</td><td class="reviewer">${esc(d.reviewer ?? '')}</td><td>${when(d.reviewedAt)}</td><td>${esc(d.reviewNote ?? '')}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function proposeForm(f) {
@@ -320,47 +349,56 @@ async function curatePage(params) {
   const host = $('#queue');
   let d;
   try {
-    d = await gql(`query Queue($sae: ID!, $status: DescriptionStatus!) { reviewQueue(sae: $sae, status: $status, first: 50) { totalCount
-        edges { cursor latestVersion latestSource node { sae index descriptions { version label text status source author createdAt score reviewNote } } } } }`,
+    d = await gql(`query Queue($sae: ID!, $status: DescriptionStatus!) { reviewQueue(sae: $sae, status: $status, first: 50) { totalCount pendingVersionCount
+        edges { cursor latestVersion latestSource pendingVersions node { sae index descriptions { version label text status source author createdAt score reviewNote reviewer reviewedAt } } } } }`,
       { sae: currentSae(), status });
   } catch (e) { host.innerHTML = `<div class="error">${esc(explain(e))}</div>`; return; }
   const q = d.reviewQueue;
-  host.innerHTML = `<p class="muted">${q.totalCount} feature(s) with a ${esc(status.toLowerCase())} latest version.</p>`;
+  host.innerHTML = status === 'PROPOSED'
+    ? `<p class="muted">${q.pendingVersionCount} version(s) awaiting review in ${q.totalCount} feature(s).</p>`
+    : `<p class="muted">${q.totalCount} feature(s) with a ${esc(status.toLowerCase())} latest version.</p>`;
   for (const e of q.edges) {
     const n = e.node, latest = n.descriptions.find(v => v.version === e.latestVersion) ?? n.descriptions.at(-1);
+    // Every version still awaiting review gets its own buttons: an older proposal stays reviewable after a later one.
+    const versions = status === 'PROPOSED' ? e.pendingVersions : [e.latestVersion];
     const card = document.createElement('div');
     card.className = 'card queue-item';
     card.dataset.featureIndex = n.index; card.dataset.version = e.latestVersion;
-    card.innerHTML = `<div class="row" style="justify-content:space-between"><h2 style="margin:0"><a href="${featureHref(n.index, n.sae)}">#${n.index}</a> · v${e.latestVersion} ${esc(latest?.label ?? '')}
-        <span class="badge ${esc(latest?.status)}">${esc(latest?.status)}</span></h2><span class="muted">${esc(latest?.source)} · ${esc(latest?.author)}</span></div>
-      <p>${esc(latest?.text ?? '')}</p>
-      <div class="row"><label>Note <input type="text" name="note" style="width:22em"></label>
-        <button data-act="APPROVE">Approve v${e.latestVersion}</button><button data-act="REJECT" class="secondary">Reject v${e.latestVersion}</button>
-        <button data-act="edit" class="secondary">Edit…</button></div>
+    const who = v => `${esc(v?.source)} · proposed by ${esc(v?.author)} ${esc((v?.createdAt ?? '').replace('T', ' ').slice(0, 16))}`
+      + (v?.reviewer ? ` · ${esc(v.status.toLowerCase())} by ${esc(v.reviewer)} ${esc((v.reviewedAt ?? '').replace('T', ' ').slice(0, 16))}` : '');
+    card.innerHTML = `<h2 style="margin:0 0 6px"><a href="${featureHref(n.index, n.sae)}">#${n.index}</a> · latest v${e.latestVersion}</h2>
+      ${versions.map(ver => { const v = n.descriptions.find(x => x.version === ver); return `<div class="pending" data-version="${ver}">
+        <div class="row" style="justify-content:space-between"><b>v${ver} ${esc(v?.label ?? '')} <span class="badge ${esc(v?.status)}">${esc(v?.status)}</span></b>
+          <span class="muted">${who(v)}</span></div>
+        <p>${esc(v?.text ?? '')}</p>
+        <div class="row"><label>Note <input type="text" name="note" style="width:22em"></label>
+          <button data-act="APPROVE">Approve v${ver}</button><button data-act="REJECT" class="secondary">Reject v${ver}</button></div>
+        <div class="status" role="status"></div></div>`; }).join('')}
+      <div class="row"><button data-act="edit" class="secondary">Edit the latest…</button></div>
       <form class="edit" hidden><div class="row"><label>Label <input type="text" name="label" value="${esc(latest?.label ?? '')}" style="width:24em" required></label></div>
         <label>Text <textarea name="text" required>${esc(latest?.text ?? '')}</textarea></label>
         <button>Propose version ${e.latestVersion + 1}</button></form>
-      <div class="status" role="status"></div>`;
-    const out = card.querySelector('.status');
-    const show = (ok, msg) => { out.innerHTML = ok ? `<span class="ok">${esc(msg)}</span>` : `<div class="error" data-code="${esc(msg.code)}">${esc(explain(msg))}</div>`; };
-    card.querySelectorAll('button[data-act=APPROVE], button[data-act=REJECT]').forEach(b => b.addEventListener('click', async () => {
+      <div class="status edit-status" role="status"></div>`;
+    const show = (out, ok, msg) => { out.innerHTML = ok ? `<span class="ok">${esc(msg)}</span>` : `<div class="error" data-code="${esc(msg.code)}">${esc(explain(msg))}</div>`; };
+    card.querySelectorAll('.pending').forEach(block => block.querySelectorAll('button[data-act=APPROVE], button[data-act=REJECT]').forEach(b => b.addEventListener('click', async () => {
+      const out = block.querySelector('.status');
       try {
         const r = await gql(`mutation R($sae: ID!, $index: Int!, $version: Int!, $decision: ReviewDecision!, $note: String) {
-          reviewDescription(sae: $sae, index: $index, version: $version, decision: $decision, note: $note) { version status } }`,
-          { sae: n.sae, index: n.index, version: e.latestVersion, decision: b.dataset.act, note: card.querySelector('[name=note]').value || null }, curatorKey());
-        show(true, `Version ${r.reviewDescription.version} is now ${r.reviewDescription.status}.`);
-      } catch (err) { show(false, err); }
-    }));
+          reviewDescription(sae: $sae, index: $index, version: $version, decision: $decision, note: $note) { version status reviewer } }`,
+          { sae: n.sae, index: n.index, version: Number(block.dataset.version), decision: b.dataset.act, note: block.querySelector('[name=note]').value || null }, curatorKey());
+        show(out, true, `Version ${r.reviewDescription.version} is now ${r.reviewDescription.status} (reviewer: ${r.reviewDescription.reviewer}).`);
+      } catch (err) { show(out, false, err); }
+    })));
     card.querySelector('button[data-act=edit]').addEventListener('click', () => { const f = card.querySelector('form.edit'); f.hidden = !f.hidden; if (!f.hidden) f.label.focus(); });
     card.querySelector('form.edit').addEventListener('submit', async ev => {
       ev.preventDefault();
-      const f = ev.target;
+      const f = ev.target, out = card.querySelector('.edit-status');
       try {
         const r = await gql(`mutation P($sae: ID!, $index: Int!, $label: String!, $text: String!, $expected: Int) {
           proposeDescription(sae: $sae, index: $index, label: $label, text: $text, expectedVersion: $expected) { version } }`,
           { sae: n.sae, index: n.index, label: f.label.value, text: f.text.value, expected: e.latestVersion }, curatorKey());
-        show(true, `Saved as version ${r.proposeDescription.version} (proposed).`);
-      } catch (err) { show(false, err); }
+        show(out, true, `Saved as version ${r.proposeDescription.version} (proposed).`);
+      } catch (err) { show(out, false, err); }
     });
     host.append(card);
   }
@@ -370,6 +408,13 @@ async function curatePage(params) {
 // ---------------------------------------------------------------- router
 const pages = { analyze: analyzePage, feature: featurePage, search: searchPage, curate: curatePage, structure: p => structurePage(main, p), console: p => consolePage(main, p) };
 
+/** Every page of an SAE over the random demo model says so, above the page (Sae.notice). */
+function showDemoNotice() {
+  const banner = document.getElementById('demo-notice'), sae = state.saes.find(s => s.id === currentSae());
+  banner.hidden = !sae?.notice;
+  banner.textContent = sae?.notice ? `${sae.id}: ${sae.notice}. Use it to try the platform, not to learn about proteins.` : '';
+}
+
 async function route() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [path, query] = hash.split('?');
@@ -378,6 +423,7 @@ async function route() {
   if ((name === 'search' && !state.caps.query.has('searchFeatures')) || (name === 'curate' && !state.caps.query.has('reviewQueue'))) name = 'analyze';
   document.querySelectorAll('nav a').forEach(a => { if (a.dataset.page === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current'); });
   document.getElementById('tooltip').hidden = true;
+  showDemoNotice();
   main.dataset.page = name;
   delete main.dataset.ready;
   await pages[name](new URLSearchParams(query ?? ''));
@@ -387,7 +433,7 @@ export { route };
 
 async function start() {
   try {
-    const [d, caps] = await Promise.all([gql('{ saes { id model layer k codebookSize hasNormalizationStats } }'), capabilities()]);
+    const [d, caps] = await Promise.all([gql('{ saes { id model layer k codebookSize hasNormalizationStats isDemo notice } }'), capabilities()]);
     state.saes = d.saes; state.caps = caps;
   } catch (e) {
     main.innerHTML = `<div class="error">The platform's API is not answering: ${esc(explain(e))}</div>`;
@@ -396,7 +442,11 @@ async function start() {
   const stored = localStorage.getItem('esmc.sae');
   saeSelect.innerHTML = state.saes.map(s => `<option value="${esc(s.id)}">${esc(s.id)} (layer ${s.layer}, ${s.codebookSize} features)</option>`).join('');
   if (stored && state.saes.some(s => s.id === stored)) saeSelect.value = stored;
-  else { const best = state.saes.find(s => s.hasNormalizationStats); if (best) saeSelect.value = best.id; }
+  else {
+    // A real model before the random demo one, one with normalization statistics first.
+    const best = state.saes.find(s => s.hasNormalizationStats && !s.isDemo) ?? state.saes.find(s => !s.isDemo) ?? state.saes.find(s => s.hasNormalizationStats);
+    if (best) saeSelect.value = best.id;
+  }
   saeSelect.addEventListener('change', () => { localStorage.setItem('esmc.sae', saeSelect.value); state.analysis = null; esmc.analysis = null; route(); });
   document.querySelector('nav a[data-page=search]').hidden = !state.caps.query.has('searchFeatures');
   document.querySelector('nav a[data-page=curate]').hidden = !state.caps.query.has('reviewQueue');

@@ -23,13 +23,24 @@ if (!React || !ReactDOM || !GraphiQL) {
 } else {
   const key = sessionStorage.getItem('esmc.curatorKey');
   const params = new URLSearchParams(location.search);
-  const sae = params.get('sae') || localStorage.getItem('esmc.sae') || '';
+  // The example needs an SAE: the page's choice when it passed one, else the one this browser last picked, else (a
+  // fresh browser opening /graphql) the server's first SAE with normalization statistics, as the main page picks.
+  let sae = params.get('sae') || localStorage.getItem('esmc.sae') || '';
+  if (!sae) {
+    try {
+      const r = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ saes { id hasNormalizationStats } }' }) });
+      const saes = (await r.json()).data?.saes ?? [];
+      sae = (saes.find(s => s.hasNormalizationStats) ?? saes[0])?.id ?? '';
+    } catch { /* the IDE still opens; the example then says which SAEs exist */ }
+  }
   const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
   ReactDOM.createRoot(host).render(React.createElement(GraphiQL, {
     fetcher,
     defaultQuery: params.get('query') ?? EXAMPLE,
     defaultHeaders: key ? JSON.stringify({ authorization: 'Bearer ' + key }, null, 2) : undefined,
-    defaultVariables: JSON.stringify({ sae }, null, 2),
+    // `variables`, not `defaultVariables`: this graphiql (3.x) ignores the latter when it creates the first tab of a fresh
+    // browser, so the example ran without $sae ("No value provided for a non-null variable").
+    variables: JSON.stringify({ sae }, null, 2),
     shouldPersistHeaders: false,   // keys stay out of localStorage
     defaultEditorToolsVisibility: true,
   }));

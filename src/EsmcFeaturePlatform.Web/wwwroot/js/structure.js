@@ -182,7 +182,7 @@ export async function structurePage(main, params) {
 }
 
 /** UniProt's accession format (the server checks the same). */
-const UNIPROT = /^(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
+export const UNIPROT = /^(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
 
 /** The model file of a UniProt accession, fetched by this server from AlphaFold DB: { text, format, entry }. */
 async function fetchAlphaFold(id) {

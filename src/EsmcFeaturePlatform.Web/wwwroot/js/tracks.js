@@ -27,7 +27,7 @@ const tooltip = () => document.getElementById('tooltip');
  * Draws tracks under a sequence ruler. tracks: [{ index, label, title, href, values: number[], scale, peak? }].
  * Returns { canvas, pixel(row, residue) } and keeps the tracks on the canvas element (canvas.esmcTracks).
  */
-export function drawTracks(host, sequence, tracks, { labelled = true, onOpen } = {}) {
+export function drawTracks(host, sequence, tracks, { labelled = true, onOpen, scrollTo } = {}) {
   host.textContent = '';
   host.classList.add('tracks');
   if (!labelled) host.style.gridTemplateColumns = '1fr';
@@ -68,7 +68,13 @@ export function drawTracks(host, sequence, tracks, { labelled = true, onOpen } =
   const dpr = window.devicePixelRatio || 1;
   let drawnLeft = 0;
   /** Draws the residues in sight (and the one partly in sight at each edge) at the current scroll position. */
+  // scrollTo (1-based residue): centred in the view once the view has a width (before layout it has none).
+  let centreOn = scrollTo >= 1 && scrollTo <= n ? scrollTo : null;
   const draw = () => {
+    if (centreOn !== null && scroll.clientWidth > 0) {
+      scroll.scrollLeft = Math.max(0, (centreOn - 1) * CELL + CELL / 2 - scroll.clientWidth / 2);
+      centreOn = null;
+    }
     const width = Math.max(1, Math.min(n * CELL, scroll.clientWidth || 1200));   // 0 while hidden: the resize redraws
     if (canvas.width !== Math.ceil(width * dpr) || canvas.height !== Math.ceil(height * dpr)) {
       canvas.width = Math.ceil(width * dpr); canvas.height = Math.ceil(height * dpr);
