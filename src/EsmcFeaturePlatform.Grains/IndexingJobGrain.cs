@@ -42,6 +42,10 @@ namespace EsmcFeaturePlatform.Grains;
  *                tag it applied per job to skip a replay.
  *   5. commit  - after the window's writes, the job records its last batch as committed.
  *
+ * Screening (IScreeningPolicy) happens as records are read into batches: a record the policy blocks is never
+ * claimed, encoded or aggregated, so the corpus and its statistics are those of the file without it. It counts as
+ * processed (with the batch cut after it, so a resumed job skips exactly the same records) and in Job.screened.
+ *
  * Why windows and pages, not per-batch or per-feature writes: a storage write costs a few ms of CPU on Azurite
  * (more latency on real storage) whatever its size, and a batch touches most features of a small codebook, so
  * per-batch or per-feature writes cost far more than the batch's inference. How long a window should be depends
@@ -84,6 +88,8 @@ public sealed class IndexingJobState
     [Id(9)] public int WindowBatches { get; set; }
     /// <summary>The batch number just after the window whose writes started last; a resumed job ends its first window there.</summary>
     [Id(10)] public int PendingWindowEnd { get; set; }
+    /// <summary>Committed records skipped because the screening blocked them (counted in CommittedRecords, never claimed or encoded).</summary>
+    [Id(11)] public int ScreenedRecords { get; set; }
 }
 
 /// <summary>A failure caused by the job's input: the job ends FAILED with this message.</summary>
@@ -93,6 +99,7 @@ public sealed class IndexingJobGrain(
     [PersistentState("job", GrainStorage.Name)] IPersistentState<IndexingJobState> state,
     IOptions<IndexingOptions> options,
     IIndexingJobObserver observer,
+    IScreeningPolicy screening,
     ILogger<IndexingJobGrain> logger) : Grain, IIndexingJobGrain
 {
     private static readonly CorpusReadOptions ReadOptions = new() { AllowDuplicateIds = true };
@@ -148,7 +155,7 @@ public sealed class IndexingJobGrain(
     private JobInfo Info()
     {
         var s = state.State;
-        return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt);
+        return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt, s.ScreenedRecords);
     }
 
     private void StartLoop()
@@ -164,7 +171,8 @@ public sealed class IndexingJobGrain(
         await state.WriteStateAsync();
     }
 
-    private sealed record Batch(int Number, IReadOnlyList<IndexedProtein> Proteins);
+    /// <summary>A batch of records to index, and how many records read with them the screening blocked (skipped, counted as processed).</summary>
+    private sealed record Batch(int Number, IReadOnlyList<IndexedProtein> Proteins, int Screened);
 
     private sealed record PreparedBatch(Batch Batch, string[] Owned, IReadOnlyList<(string SequenceId, EncodedSequence Encoded)> Encoded);
 
@@ -219,7 +227,7 @@ public sealed class IndexingJobGrain(
             state.State.Status = JobStatus.Completed;
             await SaveAsync();
             await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
-            logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}", JobId, state.State.CommittedRecords, state.State.NewProteins, request.SaeId);
+            logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}, {Screened} skipped by the screening", JobId, state.State.CommittedRecords, state.State.NewProteins, request.SaeId, state.State.ScreenedRecords);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -294,20 +302,34 @@ public sealed class IndexingJobGrain(
         var batch = new List<IndexedProtein>();
         var residues = 0;
         var seen = 0;
+        var screened = 0;   // blocked records read since the last batch was cut: they go with the next batch cut
         await foreach (var record in CorpusReader.ReadAsync(path, ReadOptions, stop))
         {
             if (seen++ < skip) continue;
+            // A blocked record is skipped before it is claimed or encoded, so the corpus and its statistics are
+            // exactly those of the file without it; it still counts as processed (so a resumed job skips it too).
+            if (await IsScreenedAsync(record, stop)) { screened++; continue; }
             var opts = options.Value;
             if (batch.Count > 0 && (batch.Count >= opts.MaxBatchProteins || residues + record.Sequence.Length > opts.MaxBatchResidues))
             {
-                yield return new Batch(number++, batch);
+                yield return new Batch(number++, batch, screened);
                 batch = [];
                 residues = 0;
+                screened = 0;
             }
             batch.Add(ToIndexed(record));
             residues += record.Sequence.Length;
         }
-        if (batch.Count > 0) yield return new Batch(number, batch);
+        if (batch.Count > 0 || screened > 0) yield return new Batch(number, batch, screened);
+    }
+
+    private async Task<bool> IsScreenedAsync(ProteinRecord record, CancellationToken stop)
+    {
+        var request = state.State.Request!;
+        var verdict = await screening.ScreenSequenceAsync(record.Sequence,
+            new ScreeningRequest(ScreeningEntryPoints.IndexCorpus, new ScreeningCaller(request.RequestedBy, "admin"), $"record '{record.Id}' (#{record.RecordNumber}) of {request.Path}"),
+            stop);
+        return verdict.Blocked;
     }
 
     private static IndexedProtein ToIndexed(ProteinRecord record) => new(
@@ -474,7 +496,8 @@ public sealed class IndexingJobGrain(
         _lastWriteDuration = writing.Elapsed;
         foreach (var prepared in window.Batches) await observer.BatchWrittenAsync(JobId, prepared.Batch.Number, stop);
         state.State.CommittedBatches = last + 1;
-        state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Proteins.Count);
+        state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Proteins.Count + b.Batch.Screened);
+        state.State.ScreenedRecords += window.Batches.Sum(b => b.Batch.Screened);
         state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
         await SaveAsync();
         foreach (var prepared in window.Batches) claims.Remove(prepared.Batch.Number);

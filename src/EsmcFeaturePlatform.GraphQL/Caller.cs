@@ -18,6 +18,9 @@ public sealed class PlatformUserContext : Dictionary<string, object?>
 
     public required FeatureLoaders Loaders { get; init; }
 
+    /// <summary>The client's address (for the screening audit of anonymous callers); null when unknown.</summary>
+    public string? ClientAddress { get; init; }
+
     /// <summary>Mutations call this before touching anything, so a refused call changes nothing.</summary>
     public void Require(CallerRole role, string operation)
     {

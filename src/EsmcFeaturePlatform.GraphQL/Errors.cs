@@ -15,10 +15,12 @@ public static class ErrorCodes
     public const string NotFound = "NOT_FOUND";
     public const string Overloaded = "OVERLOADED";
     public const string Internal = "INTERNAL";
+    /// <summary>Refused by the biosecurity screening (README, "Safety"); the message never says what matched.</summary>
+    public const string Screened = "SCREENED";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
-        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Internal,
+        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Internal, Screened,
     };
 }
 

@@ -18,6 +18,7 @@ public sealed class QueryType : ObjectGraphType
             .Argument<NonNullGraphType<BooleanGraphType>>("normalize", a => a.DefaultValue = false)
             .ResolveAsync(async c =>
             {
+                await c.ScreenSequenceAsync(c.GetArgument<string>("sequence"), ScreeningEntryPoints.AnalyzeSequence);
                 var queries = c.Queries();
                 var sae = await queries.RequireSaeAsync(c.GetArgument<string>("sae"));
                 var normalize = c.GetArgument<bool>("normalize");
@@ -66,6 +67,7 @@ public sealed class QueryType : ObjectGraphType
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Queries().GetJobAsync(c.GetArgument<string>("id")));
         CurationAndSearchFields.AddQueries(this);
+        ScreeningFields.AddQueries(this);
     }
 }
 

@@ -212,6 +212,7 @@ public sealed class JobType : ObjectGraphType<JobInfo>
         Field<NonNullGraphType<IntGraphType>>("processed").Resolve(c => c.Source.Processed);
         Field<IntGraphType>("total").Resolve(c => c.Source.Total);
         Field<StringGraphType>("error").Resolve(c => c.Source.Error);
+        Field<NonNullGraphType<IntGraphType>>("screened").Description("indexCorpus: records skipped because the biosecurity screening blocked them (counted in processed; see screeningEvents).").Resolve(c => c.Source.Screened);
         Field<NonNullGraphType<StringGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("O"));
         Field<NonNullGraphType<StringGraphType>>("updatedAt").Resolve(c => c.Source.UpdatedAt.UtcDateTime.ToString("O"));
     }

@@ -21,7 +21,16 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
     // The host's data folder (search index, demo files), deleted with the factory so test runs leave no folders behind.
     private string? dataRoot;
 
-    public PlatformFactory() => TestEnvironment.EnsureAzurite();
+    private readonly IReadOnlyDictionary<string, string> extraSettings;
+
+    public PlatformFactory() : this(new Dictionary<string, string>()) { }
+
+    /// <summary>A platform with more (or replaced) settings, e.g. Esmc:Safety:* for the screening tests.</summary>
+    public PlatformFactory(IReadOnlyDictionary<string, string> extraSettings)
+    {
+        this.extraSettings = extraSettings;
+        TestEnvironment.EnsureAzurite();
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -46,6 +55,7 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in extraSettings) settings[key] = value;
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
     }

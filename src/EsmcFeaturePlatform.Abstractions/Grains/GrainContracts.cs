@@ -212,7 +212,8 @@ public sealed record JobInfo(
     [property: Id(5)] int? Total,
     [property: Id(6)] string? Error,
     [property: Id(7)] DateTimeOffset CreatedAt,
-    [property: Id(8)] DateTimeOffset UpdatedAt);
+    [property: Id(8)] DateTimeOffset UpdatedAt,
+    [property: Id(9)] int Screened = 0);
 
 [GenerateSerializer, Alias("esmc.IndexCorpusRequest.v1")]
 public sealed record IndexCorpusRequest(

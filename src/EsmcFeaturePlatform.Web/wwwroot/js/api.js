@@ -51,6 +51,7 @@ export function explain(error) {
     case 'UNAUTHENTICATED': return 'Refused: this needs a curator key. Enter one above (it is kept only for this browser session). Nothing was changed.';
     case 'FORBIDDEN': return 'Refused: this key\'s role may not do that. Nothing was changed.';
     case 'CONFLICT': return 'Conflict: someone else saved a newer version of this description since you loaded it. Nothing was written. Reload to see their version, then try again.';
+    case 'SCREENED': return 'Refused by this server\'s biosecurity screening (controlled pathogens and toxins): the sequence or search was not processed. If you believe this is a mistake, contact the operator of this server.';
     case 'RATE_LIMITED': return 'Too many requests: wait a moment and try again.';
     default: return (error.code && error.code !== 'ERROR' ? error.code + ': ' : '') + error.message;
   }
