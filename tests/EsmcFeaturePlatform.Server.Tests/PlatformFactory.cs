@@ -25,8 +25,8 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
 
     public PlatformFactory() : this(new Dictionary<string, string>()) { }
 
-    /// <summary>A platform with more (or replaced) settings, e.g. Esmc:Safety:* for the screening tests.</summary>
-    public PlatformFactory(IReadOnlyDictionary<string, string> extraSettings)
+    /// <summary>A platform with more (or replaced) settings, e.g. Esmc:Safety:* for the screening tests (internal: a class fixture has one public constructor).</summary>
+    internal PlatformFactory(IReadOnlyDictionary<string, string> extraSettings)
     {
         this.extraSettings = extraSettings;
         TestEnvironment.EnsureAzurite();
