@@ -43,6 +43,10 @@ namespace EsmcFeaturePlatform.Grains;
  *                tag it applied per job to skip a replay.
  *   5. commit  - after the window's writes, the job records its last batch as committed.
  *
+ * Screening (IScreeningPolicy) happens as records are read into batches: a record the policy blocks is never
+ * claimed, encoded or aggregated, so the corpus and its statistics are those of the file without it. It counts as
+ * processed (with the batch cut after it, so a resumed job skips exactly the same records) and in Job.screened.
+ *
  * Why windows and pages, not per-batch or per-feature writes: a storage write costs a few ms of CPU on Azurite
  * (more latency on real storage) whatever its size, and a batch touches most features of a small codebook, so
  * per-batch or per-feature writes cost far more than the batch's inference. How long a window should be depends
@@ -97,6 +101,9 @@ public sealed class IndexingJobState
     /// <summary>Committed records that were skipped (counted in CommittedRecords too), and the first few with their reasons.</summary>
     [Id(11)] public int Skipped { get; set; }
     [Id(12)] public List<SkippedRecord> FirstSkipped { get; set; } = [];
+
+    /// <summary>Of <see cref="Skipped"/>, the records the screening blocked (never claimed or encoded).</summary>
+    [Id(13)] public int ScreenedRecords { get; set; }
 }
 
 /// <summary>A failure caused by the job's input: the job ends FAILED with this message.</summary>
@@ -107,6 +114,7 @@ public sealed class IndexingJobGrain(
     IOptions<IndexingOptions> options,
     IIndexingJobObserver observer,
     ServerFileRule files,
+    IScreeningPolicy screening,
     ILogger<IndexingJobGrain> logger) : Grain, IIndexingJobGrain
 {
     // The file's own limits (Esmc:Corpus); errors never quote it: they reach whoever reads the job.
@@ -185,7 +193,7 @@ public sealed class IndexingJobGrain(
     {
         var s = state.State;
         return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt,
-            _waiting, s.Skipped, [.. s.FirstSkipped]);
+            _waiting, s.Skipped, [.. s.FirstSkipped], s.ScreenedRecords);
     }
 
     private void StartLoop()
@@ -273,7 +281,8 @@ public sealed class IndexingJobGrain(
             state.State.Status = JobStatus.Completed;
             await SaveAsync();
             await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId); return true; }, stop);
-            logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}", JobId, state.State.CommittedRecords, state.State.NewProteins, request.SaeId);
+            logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}, {Skipped} skipped ({Screened} by the screening)",
+                JobId, state.State.CommittedRecords, state.State.NewProteins, request.SaeId, state.State.Skipped, state.State.ScreenedRecords);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -472,6 +481,13 @@ public sealed class IndexingJobGrain(
             malformed.Clear();
             if (seen++ < skip) continue;
             var protein = rule.Check(record, seen, out var refused);
+            // A blocked record is skipped before it is claimed or encoded, so the corpus and its statistics are
+            // exactly those of the file without it; it still counts as processed (so a resumed job skips it too).
+            if (protein is not null && await IsScreenedAsync(protein, seen, stop))
+            {
+                refused = new SkippedRecord(seen, record.Id, SkipReasons.Screened, "Blocked by the biosecurity screening (admins: see screeningEvents).");
+                protein = null;
+            }
             var length = protein?.Sequence.Length ?? 0;
             if (batch.Count + skipped.Count > 0
                 && (batch.Count + skipped.Count >= opts.MaxBatchProteins || (batch.Count > 0 && residues + length > opts.MaxBatchResidues)))
@@ -491,6 +507,15 @@ public sealed class IndexingJobGrain(
         foreach (var problem in malformed)
             if (seen++ >= skip) skipped.Add(rule.FromReader(seen, problem));
         if (batch.Count + skipped.Count > 0) yield return new Batch(number, batch, skipped);
+    }
+
+    private async Task<bool> IsScreenedAsync(IndexedProtein protein, int recordNumber, CancellationToken stop)
+    {
+        var request = state.State.Request!;
+        var verdict = await screening.ScreenSequenceAsync(protein.Sequence,
+            new ScreeningRequest(ScreeningEntryPoints.IndexCorpus, new ScreeningCaller(request.RequestedBy, "admin"), $"record '{protein.Id}' (#{recordNumber}) of {Path.GetFileName(request.Path)}"),
+            stop);
+        return verdict.Blocked;
     }
 
     /// <summary>The corpus through the server's file rule (roots, regular files, size and read-time limits).</summary>
@@ -680,6 +705,7 @@ public sealed class IndexingJobGrain(
         state.State.CommittedBatches = last + 1;
         state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Records);
         state.State.Skipped += skipped.Length;
+        state.State.ScreenedRecords += skipped.Count(s => s.Reason == SkipReasons.Screened);
         state.State.FirstSkipped.AddRange(skipped.Take(Math.Max(0, options.Value.FirstSkippedShown - state.State.FirstSkipped.Count)));
         state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
         await SaveAsync();

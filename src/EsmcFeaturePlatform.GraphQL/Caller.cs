@@ -29,6 +29,8 @@ public sealed class PlatformUserContext : Dictionary<string, object?>
 
     /// <summary>Set when the rate limit refused the request's cost: the host answers 429 with Retry-After.</summary>
     public TimeSpan? RetryAfter { get; set; }
+    /// <summary>The client's address (for the screening audit of anonymous callers); null when unknown.</summary>
+    public string? ClientAddress { get; init; }
 
     /// <summary>Mutations call this before touching anything, so a refused call changes nothing.</summary>
     public void Require(CallerRole role, string operation)

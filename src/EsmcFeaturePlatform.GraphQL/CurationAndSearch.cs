@@ -128,6 +128,7 @@ internal static class CurationAndSearchFields
             .Argument<IntGraphType>("maxDocumentCount")
             .ResolveAsync(async c =>
             {
+                await c.ScreenTextAsync(c.GetArgument<string>("query"), ScreeningEntryPoints.SearchFeatures);
                 var index = c.RequestServices!.GetService<IFeatureIndex>()
                     ?? throw new PlatformError(ErrorCodes.Internal, "Search is not configured on this server (Esmc:Search:Provider).");
                 var saeId = c.GetArgument<string?>("sae");

@@ -18,10 +18,12 @@ public static class ErrorCodes
     /// <summary>Storage was away or failed on its side: nothing was changed (or the outcome is unknown); retry after <c>extensions.retryAfterSeconds</c>.</summary>
     public const string Unavailable = "UNAVAILABLE";
     public const string Internal = "INTERNAL";
+    /// <summary>Refused by the biosecurity screening (README, "Safety"); the message never says what matched.</summary>
+    public const string Screened = "SCREENED";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
-        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Unavailable, Internal,
+        BadUserInput, Unauthenticated, Forbidden, Conflict, NotFound, Overloaded, Unavailable, Internal, Screened,
     };
 }
 

@@ -25,6 +25,7 @@ public sealed class QueryType : ObjectGraphType
             })
             .ResolveAsync(async c =>
             {
+                await c.ScreenSequenceAsync(c.GetArgument<string>("sequence"), ScreeningEntryPoints.AnalyzeSequence);
                 var queries = c.Queries();
                 var sae = await queries.RequireSaeAsync(c.GetArgument<string>("sae"));
                 NormalizationInEffect? normalization = null;
@@ -107,6 +108,7 @@ public sealed class QueryType : ObjectGraphType
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Queries().GetJobAsync(c.GetArgument<string>("id")));
         CurationAndSearchFields.AddQueries(this);
+        ScreeningFields.AddQueries(this);
     }
 
     private static async Task<(SaeDescriptor Sae, int[] Indices)> RequireStatsArgumentsAsync(IResolveFieldContext c)

@@ -357,6 +357,7 @@ public sealed class JobType : ObjectGraphType<JobInfo>
                 if (offset < 0) throw PlatformError.BadInput($"Argument 'offset' must not be negative; got {offset}.");
                 return await queries.GetSkippedRecordsAsync(c.Source.Id, offset, first);
             });
+        Field<NonNullGraphType<IntGraphType>>("screened").Description("indexCorpus: of the skipped records, those the biosecurity screening blocked (reason SCREENED; see screeningEvents).").Resolve(c => c.Source.Screened);
         Field<NonNullGraphType<StringGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime.ToString("O"));
         Field<NonNullGraphType<StringGraphType>>("updatedAt").Resolve(c => c.Source.UpdatedAt.UtcDateTime.ToString("O"));
     }

@@ -9,6 +9,7 @@ builder.AddEsmcStorageEmulator();     // Azurite when the storage is the emulato
 builder.AddEsmcInference();           // IFeatureEncoder over the model root (demo root on first start)
 builder.AddEsmcSearch();              // IFeatureIndex per Esmc:Search:Provider (before Orleans: the silo's search sync needs it)
 builder.AddEsmcDescriber();           // IFeatureDescriber for describeFeatures jobs (evidence-only without Esmc:Agent:Endpoint)
+builder.AddEsmcSafety();              // IScreeningPolicy: controlled sequences and keywords at every entry point, audited
 builder.AddEsmcOrleans();             // silo (grains, Azure blob state, clustering) or cluster client
 var platform = builder.Configuration.GetPlatformOptions();
 if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API keys

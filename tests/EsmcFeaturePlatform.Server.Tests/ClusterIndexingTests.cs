@@ -188,6 +188,43 @@ public sealed class ClusterIndexingTests
         AssertMatches(expected, await SnapshotAsync(cluster));
     }
 
+    [Fact]
+    public async Task Records_the_screening_blocks_are_skipped_and_the_statistics_are_those_of_the_file_without_them_even_after_a_lost_silo()
+    {
+        // Generated stand-ins for controlled proteins (the operator's database) mixed into a benign corpus: first,
+        // inside batches, at a batch boundary and last, one of them lower case and split over two chains.
+        var generator = new EsmcFeaturePlatform.TestSupport.SyntheticProteins(seed: 1415);
+        var controlled = Enumerable.Range(0, 4).Select(_ => generator.Protein(60, 120)).ToArray();
+        var database = Path.Combine(Path.GetTempPath(), $"esmc-controlled-{Guid.NewGuid():N}.fasta");
+        await File.WriteAllLinesAsync(database, controlled.SelectMany((c, i) => new[] { $">HAZ{i} category=toxin", c }));
+        var (_, benign) = TestEnvironment.WriteCorpus(24, seed: 16);
+        var records = benign.ToList();
+        records.Insert(0, ("haz-a", controlled[0]));
+        records.Insert(8, ("haz-b", controlled[1].ToLowerInvariant()[..30] + "|" + controlled[1].ToLowerInvariant()[30..]));
+        records.Insert(11, ("haz-c", controlled[2]));
+        records.Add(("haz-d", generator.Embed(controlled[3][..55], 90)));
+        var path = Path.Combine(Path.GetTempPath(), $"esmc-screened-corpus-{Guid.NewGuid():N}.fasta");
+        await File.WriteAllLinesAsync(path, records.SelectMany(r => new[] { $">{r.Id}", r.Sequence }));
+        var expected = await ExpectAsync(benign);
+        try
+        {
+            await using var cluster = new SiloCluster(TestEnvironment.UniqueName("screen"), new Dictionary<string, string?> { ["Esmc:Safety:SequenceDatabase"] = database });
+            var plan = new BlockingObserver.Plan(batchNumber: 2);
+            await cluster.StartSilosAsync(2, plan);
+            var jobId = await StartJobAsync(cluster, path);
+            var siloHoldingTheJob = await plan.Reached.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            await StopSiloThenExpectCompletionAsync(cluster, siloHoldingTheJob, jobId, records.Count, expected);
+            var info = await cluster.Grains.GetGrain<IIndexingJobGrain>(jobId).GetInfoAsync();
+            Assert.Equal(4, info!.Screened);
+            Assert.Equal(records.Count, info.Total);
+        }
+        finally
+        {
+            File.Delete(database);
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Stops the silo running the (blocked) job; the job must finish on another silo with exactly the expected numbers.</summary>
     private static async Task StopSiloThenExpectCompletionAsync(SiloCluster cluster, int silo, string jobId, int recordCount, ExpectedCorpus expected)
     {

@@ -249,10 +249,7 @@ public sealed class CurationApiTests(PlatformFactory platform) : IClassFixture<P
 }
 
 /// <summary>A single-person deployment: Esmc:Curation:AllowSelfApproval=true lets a curator approve their own proposal, still recorded as its reviewer.</summary>
-public sealed class SelfApprovalPlatformFactory : PlatformFactory
-{
-    protected override void AddSettings(Dictionary<string, string> settings) => settings["Esmc:Curation:AllowSelfApproval"] = "true";
-}
+public sealed class SelfApprovalPlatformFactory() : PlatformFactory(new Dictionary<string, string> { ["Esmc:Curation:AllowSelfApproval"] = "true" });
 
 [Collection(ClusterCollection.Name)]
 public sealed class SelfApprovalOptionTests(SelfApprovalPlatformFactory platform) : IClassFixture<SelfApprovalPlatformFactory>

@@ -281,6 +281,9 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
         Assert.Null(data["b"]);
         var health = await platform.CreateClient().GetAsync("/healthz");
         Assert.Equal(200, (int)health.StatusCode);
+        // No Esmc:Safety:SequenceDatabase here: /healthz says sequence screening is off (keywords stay on).
+        var screening = JsonNode.Parse(await health.Content.ReadAsStringAsync())!["screening"]!;
+        Assert.Equal(("off", "on"), (screening["sequences"]!.GetValue<string>(), screening["keywords"]!.GetValue<string>()));
     }
 
     [Fact]

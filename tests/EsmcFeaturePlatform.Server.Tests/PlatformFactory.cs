@@ -24,7 +24,16 @@ public class PlatformFactory : WebApplicationFactory<Program>
     // The host's data folder (search index, demo files), deleted with the factory so test runs leave no folders behind.
     private string? dataRoot;
 
-    public PlatformFactory() => TestEnvironment.EnsureAzurite();
+    private readonly IReadOnlyDictionary<string, string> extraSettings;
+
+    public PlatformFactory() : this(new Dictionary<string, string>()) { }
+
+    /// <summary>A platform with more (or replaced) settings, e.g. Esmc:Safety:* for the screening tests (internal: a class fixture has one public constructor).</summary>
+    internal PlatformFactory(IReadOnlyDictionary<string, string> extraSettings)
+    {
+        this.extraSettings = extraSettings;
+        TestEnvironment.EnsureAzurite();
+    }
 
     /// <summary>Services added after the platform's own (e.g. a storage fault injector).</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
@@ -56,7 +65,7 @@ public class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Corpus:Roots:0"] = TestEnvironment.CorpusRoot,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        AddSettings(settings);
+        foreach (var (key, value) in extraSettings) settings[key] = value;
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs));
         if (ConfigureServices is { } configure) builder.ConfigureServices(configure);
@@ -65,8 +74,6 @@ public class PlatformFactory : WebApplicationFactory<Program>
     /// <summary>What the host logged (warnings and above), to check that nothing sensitive is logged.</summary>
     public CapturedLogs Logs { get; } = new();
 
-    /// <summary>A subclass's extra or replaced settings (limits under test).</summary>
-    protected virtual void AddSettings(Dictionary<string, string> settings) { }
 
     public override async ValueTask DisposeAsync()
     {

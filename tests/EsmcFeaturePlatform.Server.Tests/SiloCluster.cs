@@ -10,7 +10,7 @@ using EsmcFeaturePlatform.TestSupport;
 namespace EsmcFeaturePlatform.Server.Tests;
 
 /// <summary>
-/// Real silos in this process, each built by the production host code (AddEsmcInference + AddEsmcOrleans), clustered
+/// Real silos in this process, each built by the production host code (AddEsmcInference + AddEsmcSafety + AddEsmcOrleans), clustered
 /// through Azure Table storage on Azurite so that any silo (not only a primary) can be stopped. A cluster's
 /// state lives in its own blob container, so a new cluster over the same <see cref="StorageName"/> sees it again.
 /// </summary>
@@ -69,6 +69,7 @@ public sealed class SiloCluster : IAsyncDisposable
             var observer = new BlockingObserver(_silos.Count, plan);
             builder.Services.AddSingleton<IIndexingJobObserver>(observer);
             builder.AddEsmcInference();
+            builder.AddEsmcSafety();
             builder.AddEsmcOrleans();
             ConfigureSilo?.Invoke(_silos.Count, builder.Services);
             var host = builder.Build();

@@ -47,13 +47,10 @@ public sealed class StorageEmulatorTests(PlatformFactory platform) : IClassFixtu
     }
 
     /// <summary>A server whose storage is an emulator on ports nothing listens on, so it starts (and must stop) its own.</summary>
-    private sealed class OwnEmulatorPlatformFactory(string connectionString) : PlatformFactory
+    private sealed class OwnEmulatorPlatformFactory(string connectionString) : PlatformFactory(new Dictionary<string, string>
     {
-        protected override void AddSettings(Dictionary<string, string> settings)
-        {
-            settings["Esmc:Storage:ConnectionString"] = connectionString;
-            settings["Esmc:Storage:StartEmulator"] = "true";
-            settings["Esmc:Storage:EmulatorInMemory"] = "true";
-        }
-    }
+        ["Esmc:Storage:ConnectionString"] = connectionString,
+        ["Esmc:Storage:StartEmulator"] = "true",
+        ["Esmc:Storage:EmulatorInMemory"] = "true",
+    });
 }

@@ -5,16 +5,13 @@ using Xunit;
 namespace EsmcFeaturePlatform.Server.Tests;
 
 /// <summary>A host with small limits, so that the rate limiter's charge by cost and the size limits show in a few requests.</summary>
-public sealed class TightLimitsPlatform : PlatformFactory
+public sealed class TightLimitsPlatform() : PlatformFactory(new Dictionary<string, string>
 {
-    protected override void AddSettings(Dictionary<string, string> settings)
-    {
-        settings["Esmc:RateLimit:AnonymousPermitsPerMinute"] = "15";
-        settings["Esmc:RateLimit:CostPerPermit"] = "100";
-        settings["Esmc:Api:MaxDocumentChars"] = "2000";
-        settings["Esmc:Corpus:MaxUploadBytes"] = "1000";
-    }
-}
+    ["Esmc:RateLimit:AnonymousPermitsPerMinute"] = "15",
+    ["Esmc:RateLimit:CostPerPermit"] = "100",
+    ["Esmc:Api:MaxDocumentChars"] = "2000",
+    ["Esmc:Corpus:MaxUploadBytes"] = "1000",
+});
 
 [Collection(ClusterCollection.Name)]
 public sealed class TightLimitsTests(TightLimitsPlatform platform) : IClassFixture<TightLimitsPlatform>

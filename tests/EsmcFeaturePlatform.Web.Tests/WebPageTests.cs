@@ -154,6 +154,18 @@ public sealed class WebPageTests(WebPlatform platform)
     }
 
     [Fact]
+    public async Task A_screened_search_shows_a_plain_refusal_that_does_not_say_what_matched()
+    {
+        // Keyword screening is on by default (the shipped list); the page explains SCREENED in plain words.
+        var page = await OpenAsync("#/search?q=" + Uri.EscapeDataString("Ricin A-chain"));
+        var error = page.Locator("#hits .error[data-code=SCREENED]");
+        await error.WaitForAsync();
+        var text = await error.TextContentAsync();
+        Assert.Contains("biosecurity screening", text);
+        Assert.DoesNotContain("icin", text);
+    }
+
+    [Fact]
     public async Task Clicking_a_feature_opens_its_page_with_stats_and_top_examples_marked_at_their_peaks()
     {
         var page = await OpenAsync("#/analyze");

@@ -239,7 +239,8 @@ public sealed record JobInfo(
     /// <summary>Why a RUNNING job is not moving now (e.g. "waiting for storage since ...: ..."), else null.</summary>
     [property: Id(9)] string? Waiting = null,
     [property: Id(10)] int Skipped = 0,
-    [property: Id(11)] SkippedRecord[]? FirstSkipped = null);
+    [property: Id(11)] SkippedRecord[]? FirstSkipped = null,
+    [property: Id(12)] int Screened = 0);
 
 [GenerateSerializer, Alias("esmc.IndexCorpusRequest.v1")]
 public sealed record IndexCorpusRequest(
@@ -264,13 +265,15 @@ public enum OverLongPolicy { Skip = 0, Window = 1 }
 /// Why an indexing job skipped a record. Codes are strings so that new reasons (e.g. <c>SCREENED</c> by a biosecurity
 /// screen) fit without a contract change: <c>INVALID_RECORD</c> (the file's record is malformed: no id, no sequence,
 /// duplicate), <c>INVALID_SEQUENCE</c> (refused by <see cref="ProteinSequenceInput"/>), <c>TOO_LONG</c> (over the
-/// encoder's limit with <see cref="OverLongPolicy.Skip"/>).
+/// encoder's limit with <see cref="OverLongPolicy.Skip"/>), <c>SCREENED</c> (blocked by the biosecurity screening;
+/// the message never says what matched).
 /// </summary>
 public static class SkipReasons
 {
     public const string InvalidRecord = "INVALID_RECORD";
     public const string InvalidSequence = "INVALID_SEQUENCE";
     public const string TooLong = "TOO_LONG";
+    public const string Screened = "SCREENED";
 }
 
 /// <summary>One record an indexing job skipped: its 1-based number in the file, its id when it has one, why.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
+using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.GraphQL;
 using EsmcFeaturePlatform.Server.Hosting;
@@ -26,16 +27,27 @@ public static class GraphQLEndpoints
     /// <summary>POST /graphql (hand-written over IDocumentExecuter: GraphQL.Server is not available), GET /graphql/sdl, GET /healthz.</summary>
     public static WebApplication MapEsmcEndpoints(this WebApplication app, bool hostsApi)
     {
-        app.MapGet("/healthz", async (IGrainFactory grains, CancellationToken cancellationToken) =>
+        app.MapGet("/healthz", async (IGrainFactory grains, IScreeningPolicy screening, CancellationToken cancellationToken) =>
         {
+            // What is screened, so an operator sees at a glance that sequence screening is off without a database.
+            var status = screening.Status;
+            var safety = new
+            {
+                sequences = status.SequenceScreening ? "on" : "off",
+                sequenceEntries = status.SequenceEntries,
+                keywords = status.KeywordScreening ? "on" : "off",
+                keywordCount = status.Keywords,
+                action = status.Action,
+                summary = status.Summary,
+            };
             try
             {
                 var catalog = await grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
-                return Results.Json(new { status = "ok", saes = catalog.Saes.Length });
+                return Results.Json(new { status = "ok", saes = catalog.Saes.Length, screening = safety });
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                return Results.Json(new { status = "unavailable" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new { status = "unavailable", screening = safety }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         });
         if (!hostsApi) return app;
@@ -99,6 +111,7 @@ public static class GraphQLEndpoints
             Caller = caller,
             Loaders = new FeatureLoaders(queries),
             ChargeCost = limiter is null ? null : cost => limiter.Charge(http, cost),
+            ClientAddress = http.Connection.RemoteIpAddress?.ToString(),
         };
         var result = await executer.ExecuteAsync(new ExecutionOptions
         {

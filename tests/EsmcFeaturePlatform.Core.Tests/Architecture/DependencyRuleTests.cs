@@ -12,7 +12,8 @@ public sealed class DependencyRuleTests
     private static readonly string[] Hosts = ["EsmcFeaturePlatform.Server", "EsmcFeaturePlatform.Cli", "EsmcFeaturePlatform.Benchmarks"];
 
     private static readonly string[] Implementations =
-        ["EsmcFeaturePlatform.Inference.TorchSharp", "EsmcFeaturePlatform.Search.Lucene", "EsmcFeaturePlatform.Search.Elasticsearch", "EsmcFeaturePlatform.Agents"];
+        ["EsmcFeaturePlatform.Inference.TorchSharp", "EsmcFeaturePlatform.Search.Lucene", "EsmcFeaturePlatform.Search.Elasticsearch", "EsmcFeaturePlatform.Agents",
+         "EsmcFeaturePlatform.Safety"];
 
     private static readonly Dictionary<string, string[]> Allowed = new()
     {
@@ -24,6 +25,8 @@ public sealed class DependencyRuleTests
         ["EsmcFeaturePlatform.Agents"] = ["EsmcFeaturePlatform.Abstractions", "EsmcFeaturePlatform.Corpus"],
         ["EsmcFeaturePlatform.Grains"] = ["EsmcFeaturePlatform.Abstractions", "EsmcFeaturePlatform.Corpus"],
         ["EsmcFeaturePlatform.GraphQL"] = ["EsmcFeaturePlatform.Abstractions"],
+        // Screening (IScreeningPolicy's implementation): grains and the API see only the port.
+        ["EsmcFeaturePlatform.Safety"] = ["EsmcFeaturePlatform.Abstractions", "EsmcFeaturePlatform.Corpus"],
         ["EsmcFeaturePlatform.Web"] = [],   // the web page: static files, a client of the GraphQL API over HTTP
     };
 

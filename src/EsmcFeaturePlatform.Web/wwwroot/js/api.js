@@ -53,6 +53,7 @@ export function explain(error) {
     // which version is now the latest): show it, never a guess.
     case 'FORBIDDEN': return 'Refused: ' + error.message;
     case 'CONFLICT': return 'Conflict: ' + error.message;
+    case 'SCREENED': return 'Refused by this server\'s biosecurity screening (controlled pathogens and toxins): the sequence or search was not processed. If you believe this is a mistake, contact the operator of this server.';
     case 'RATE_LIMITED': return 'Too many requests: wait a moment and try again.';
     default: return (error.code && error.code !== 'ERROR' ? error.code + ': ' : '') + error.message;
   }

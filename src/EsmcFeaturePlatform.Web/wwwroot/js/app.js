@@ -138,7 +138,7 @@ async function analyzePage(params) {
       render();
       result.dataset.ready = 'true';
     } catch (e) {
-      status.innerHTML = `<div class="error">${esc(explain(e))}</div>`;
+      status.innerHTML = `<div class="error" data-code="${esc(e.code ?? '')}">${esc(explain(e))}</div>`;
     } finally { $('#run').disabled = false; }
   };
   $('#run').addEventListener('click', run);
@@ -325,7 +325,7 @@ async function searchPage(params) {
       ${c.pageInfo.hasNextPage ? `<a href="#/search?${next}" id="next">Next page →</a>` : ''}</div>`;
     $('#prev')?.addEventListener('click', () => history.back());
     hits.dataset.ready = 'true';
-  } catch (e) { hits.innerHTML = `<div class="error">${esc(explain(e))}</div>`; }
+  } catch (e) { hits.innerHTML = `<div class="error" data-code="${esc(e.code ?? '')}">${esc(explain(e))}</div>`; }
 }
 
 // ---------------------------------------------------------------- curate
