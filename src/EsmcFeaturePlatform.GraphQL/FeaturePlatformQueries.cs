@@ -94,6 +94,7 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
     public async Task<JobInfo?> GetJobAsync(string id)
     {
         if (id.StartsWith(JobKinds.DescribeFeaturesIdPrefix, StringComparison.Ordinal)) return await grains.GetGrain<IDescribeJobGrain>(id).GetInfoAsync();
+        if (id.StartsWith(JobKinds.ImportFeatureDatasetIdPrefix, StringComparison.Ordinal)) return await grains.GetGrain<IFeatureImportJobGrain>(id).GetInfoAsync();
         if (!id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)) return null;
         return await grains.GetGrain<IIndexingJobGrain>(id).GetInfoAsync();
     }
@@ -114,6 +115,54 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
             throw PlatformError.BadInput($"Statistics file '{path}' is larger than {Options.MaxImportBytes} bytes (Esmc:Api:MaxImportBytes).");
         var stats = await NormalizationStatsFile.ReadAsync(fullPath, sae);
         await grains.GetGrain<INormalizationStatsGrain>(sae.Id).ImportAsync(new ImportedStatistics(stats, fullPath, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>importFeatureDataset: starts a job over a parquet file or folder on the server's disk.</summary>
+    public async Task<JobInfo> StartFeatureImportAsync(SaeDescriptor sae, string path, string? dataset, string? revision, Caller caller)
+    {
+        var full = ResolveServerDatasetPath(path, "path");
+        dataset = string.IsNullOrWhiteSpace(dataset) ? DefaultFeatureDataset : dataset.Trim();
+        revision = string.IsNullOrWhiteSpace(revision) ? PulledRevision(full) : revision.Trim();
+        var id = JobKinds.NewImportFeatureDatasetId();
+        return await grains.GetGrain<IFeatureImportJobGrain>(id).StartAsync(new FeatureImportRequest(sae.Id, full, sae.CodebookSize, dataset, revision, caller.Name));
+    }
+
+    /// <summary>The dataset named in provenance when the caller names none: Biohub's published feature descriptions.</summary>
+    public const string DefaultFeatureDataset = "biohub/ESMC-SAE-Features";
+
+    /// <summary>
+    /// The one place a server-side path of importFeatureDataset is resolved and checked (a file or a folder that exists).
+    /// Rules about which folders the server may read from belong here, so they cover this mutation whole.
+    /// </summary>
+    public static string ResolveServerDatasetPath(string? path, string argument)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw PlatformError.BadInput($"Argument '{argument}' is empty.");
+        string full;
+        try { full = Path.GetFullPath(path); }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw PlatformError.BadInput($"Argument '{argument}' is not a valid path: '{path}'.");
+        }
+        if (!File.Exists(full) && !Directory.Exists(full))
+            throw PlatformError.BadInput($"Argument '{argument}': '{path}' is neither a parquet file nor a folder on the server.");
+        return full;
+    }
+
+    /// <summary>
+    /// The commit a file was downloaded at when <c>esmc pull</c> (or huggingface-cli --local-dir) put it there: the first
+    /// line of its <c>.cache/huggingface/download/FILE.metadata</c> in a folder above it. Null when not found.
+    /// </summary>
+    private static string? PulledRevision(string fileOrFolder)
+    {
+        var file = File.Exists(fileOrFolder) ? fileOrFolder : null;
+        for (var dir = Path.GetDirectoryName(file ?? fileOrFolder); file is not null && dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            var metadata = Path.Combine(dir, ".cache", "huggingface", "download", Path.GetRelativePath(dir, file) + ".metadata");
+            if (!File.Exists(metadata)) continue;
+            try { return File.ReadLines(metadata).FirstOrDefault()?.Trim() is { Length: > 0 } commit ? commit : null; }
+            catch (IOException) { return null; }
+        }
+        return null;
     }
 
     private static string RequireReadableFile(string? path, string argument)

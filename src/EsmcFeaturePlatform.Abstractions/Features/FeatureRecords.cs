@@ -39,7 +39,8 @@ public sealed record ActivationExample(
 
 public enum DescriptionStatus { Proposed, Approved, Rejected }
 
-public enum DescriptionSource { Agent, Evidence, Human }
+/// <summary>Who wrote a version; <see cref="Imported"/> = taken from a published feature dataset (importFeatureDataset).</summary>
+public enum DescriptionSource { Agent, Evidence, Human, Imported }
 
 /// <summary>One version of a feature's description; every version is kept (contracts.md DescriptionVersion).</summary>
 [GenerateSerializer, Alias("esmc.DescriptionVersion.v1")]
@@ -52,4 +53,8 @@ public sealed record DescriptionVersion(
     [property: Id(5)] string Author,
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] double? Score,
-    [property: Id(8)] string? ReviewNote);
+    [property: Id(8)] string? ReviewNote)
+{
+    /// <summary>Where an IMPORTED version came from: "dataset DATASET, revision REV, file FILE" (null for other sources).</summary>
+    [Id(9)] public string? Provenance { get; init; }
+}
