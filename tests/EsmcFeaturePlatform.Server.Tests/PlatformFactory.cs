@@ -23,6 +23,9 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
 
     public PlatformFactory() => TestEnvironment.EnsureAzurite();
 
+    /// <summary>Settings applied over the defaults below (set before the first request starts the host).</summary>
+    public Dictionary<string, string> Settings { get; } = [];
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         var name = TestEnvironment.UniqueName("http");
@@ -46,6 +49,7 @@ public sealed class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Auth:ApiKeys:ops:Role"] = "admin",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in Settings) settings[key] = value;
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
     }

@@ -26,6 +26,20 @@ public sealed class FakeHub : IDisposable
     private readonly ConcurrentDictionary<string, int> corruptNext = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> cutNext = new(StringComparer.Ordinal);
 
+    private volatile TaskCompletionSource released = Released();
+
+    /// <summary>From now on the CDN host answers no download until <see cref="ReleaseDownloads"/> (a pull that takes a while).</summary>
+    public void HoldDownloads() => released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseDownloads() => released.TrySetResult();
+
+    private static TaskCompletionSource Released()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.SetResult();
+        return done;
+    }
+
     /// <summary>Every request seen: host ("hub" or "cdn"), path, Range header, whether an Authorization header came.</summary>
     public ConcurrentQueue<(string Host, string Path, string? Range, bool Authorized)> Requests { get; } = new();
 
@@ -114,6 +128,7 @@ public sealed class FakeHub : IDisposable
 
         if (host == "cdn")
         {
+            await released.Task.WaitAsync(stop.Token);
             // /lfs/{sha256}/{file name}
             var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 3 && parts[0] == "lfs" && blobs.TryGetValue(parts[1], out var blob))
