@@ -31,21 +31,25 @@ public sealed class HubClient : IDisposable
     private const int MaxRedirects = 10;
     private const int BufferBytes = 1 << 20;
 
+    /// <summary>How long a download may receive nothing before it is given up (and can be resumed).</summary>
+    public static readonly TimeSpan DefaultReadStall = TimeSpan.FromSeconds(60);
+
     private readonly HubSettings settings;
     private readonly HttpClient http;
     private readonly Func<string, long?> freeBytes;
+    private readonly TimeSpan readStall;
 
     /// <param name="freeBytes">Free bytes on the disk holding a folder (null: unknown); replaceable so the disk-space check can be tested.</param>
-    public HubClient(HubSettings settings, Func<string, long?>? freeBytes = null)
+    /// <param name="readStall">A download that receives nothing this long fails (resumably) instead of hanging; default <see cref="DefaultReadStall"/>.</param>
+    public HubClient(HubSettings settings, Func<string, long?>? freeBytes = null, TimeSpan? readStall = null)
     {
         this.settings = settings;
         this.freeBytes = freeBytes ?? FreeBytes;
+        this.readStall = readStall ?? DefaultReadStall;
         http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             ConnectTimeout = TimeSpan.FromSeconds(20),
-            // A stalled body read fails instead of hanging (resumable, so nothing is lost).
-            ResponseDrainTimeout = TimeSpan.FromSeconds(10),
         })
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -185,18 +189,27 @@ public sealed class HubClient : IDisposable
                 progress.Note($"{file.Path}: the server ignored the range request; downloading it from the start");
                 offset = 0;
             }
+            // Each read must bring something within readStall: a connection that stays open but sends nothing fails
+            // (resumably) instead of hanging the pull.
+            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(ct);
             try
             {
                 await using var output = new FileStream(paths.Incomplete, offset > 0 ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, BufferBytes, useAsync: true);
                 await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
                 var buffer = new byte[BufferBytes];
                 int read;
-                while ((read = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                while (true)
                 {
+                    stalled.CancelAfter(readStall);
+                    if ((read = await body.ReadAsync(buffer, stalled.Token).ConfigureAwait(false)) == 0) break;
                     await output.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
                     received += read;
                     progress.Received(file, read);
                 }
+            }
+            catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+            {
+                throw new HubException($"the download of '{file.Path}' from {repository} received nothing for {readStall.TotalSeconds:F0} s after {Size(offset + received)} of {Size(file.Size)}; run the pull again to resume from there", ex);
             }
             catch (Exception ex) when (IsBrokenConnection(ex) && !ct.IsCancellationRequested)
             {

@@ -25,6 +25,7 @@ public sealed class FakeHub : IDisposable
     private readonly ConcurrentDictionary<string, byte[]> blobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> corruptNext = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> cutNext = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> stallNext = new(StringComparer.Ordinal);
 
     private volatile TaskCompletionSource released = Released();
 
@@ -75,6 +76,9 @@ public sealed class FakeHub : IDisposable
 
     /// <summary>The next download of <paramref name="path"/> announces the whole length but stops after <paramref name="bytes"/> bytes.</summary>
     public void BreakNextDownloadAfter(string path, long bytes) => cutNext[path] = bytes;
+
+    /// <summary>The next download of <paramref name="path"/> sends <paramref name="bytes"/> bytes, then nothing, keeping the connection open.</summary>
+    public void StallNextDownloadAfter(string path, long bytes) => stallNext[path] = bytes;
 
     public static bool IsLfs(string path) => path.EndsWith(".safetensors", StringComparison.Ordinal) || path.EndsWith(".parquet", StringComparison.Ordinal);
 
@@ -235,6 +239,15 @@ public sealed class FakeHub : IDisposable
             await stream.WriteAsync(body.AsMemory(0, (int)Math.Min(cut, body.Length)));
             await stream.FlushAsync();
             stream.Socket.Shutdown(SocketShutdown.Send);
+            return;
+        }
+        if (stallNext.TryRemove(file, out var stall))
+        {
+            await WriteHeadAsync(stream, status, reason, [.. all, ("Accept-Ranges", "bytes")], body.Length);
+            await stream.WriteAsync(body.AsMemory(0, (int)Math.Min(stall, body.Length)));
+            await stream.FlushAsync();
+            try { await Task.Delay(Timeout.Infinite, stop.Token); }
+            catch (OperationCanceledException) { }
             return;
         }
         await WriteHeadAsync(stream, status, reason, [.. all, ("Accept-Ranges", "bytes")], body.Length);

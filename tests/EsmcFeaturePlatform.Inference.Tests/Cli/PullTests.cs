@@ -208,6 +208,24 @@ public sealed class PullTests : IDisposable
         Assert.DoesNotContain(hub.Requests, r => r.Host == "cdn");
     }
 
+    [Fact]
+    public async Task A_download_that_stalls_fails_instead_of_hanging_and_resumes_later()
+    {
+        hub.StallNextDownloadAfter("model.safetensors", 50_000);
+        using var client = new HubClient(HubSettings.FromEnvironment(), readStall: TimeSpan.FromSeconds(1));
+        var repository = HubRepository.Parse(ModelRepo);
+        var target = Path.Combine(root, "ESMC-tiny");
+
+        var error = await Assert.ThrowsAsync<HubException>(() => client.PullAsync(repository, target, new HubGlob([]), SilentHubProgress.Instance, 1, CancellationToken.None));
+        Assert.Contains("received nothing for 1 s", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'model.safetensors'", error.Message, StringComparison.Ordinal);
+
+        var resumed = await client.PullAsync(repository, target, new HubGlob([]), SilentHubProgress.Instance, 1, CancellationToken.None);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(source, "ESMC-tiny", "model.safetensors")), File.ReadAllBytes(Path.Combine(target, "model.safetensors")));
+        Assert.Contains(hub.Requests, r => r.Host == "cdn" && r.Range == "bytes=50000-");
+        Assert.Equal(1, resumed.Downloaded);
+    }
+
     [Theory]
     [InlineData("layer_23.safetensors", "layer_23.safetensors", true)]
     [InlineData("layer_2*.safetensors", "layer_23.safetensors", true)]
