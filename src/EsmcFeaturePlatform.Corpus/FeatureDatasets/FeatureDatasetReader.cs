@@ -155,28 +155,27 @@ public sealed class FeatureDatasetReader
     private string[]? Strings(Dictionary<string, object> row, string column)
     {
         if (!present.Contains(column)) return null;
-        return Cell(row, column) switch
-        {
-            null => [],
-            string or ReadOnlyMemory<char> => SplitText(AsString(Cell(row, column))!),
-            IEnumerable items => [.. items.Cast<object?>().Select(IdOf).OfType<string>().Where(s => s.Length > 0)],
-            var other => [AsString(other)!],
-        };
+        return [.. Items(Cell(row, column)).Select(IdOf).OfType<string>().Where(s => s.Length > 0)];
     }
 
     private int[]? Integers(Dictionary<string, object> row, string column, string where)
     {
         if (!present.Contains(column)) return null;
-        var value = Cell(row, column);
-        if (value is null) return [];
-        IEnumerable<object?> items = value switch
-        {
-            string or ReadOnlyMemory<char> => SplitText(AsString(value)!),
-            IEnumerable list => list.Cast<object?>(),
-            _ => [value],
-        };
-        return [.. items.Select(item => item is IDictionary d ? NeighbourIndex(d) : item).Where(i => i is not null).Select(i => (int)Integer(i, where, column))];
+        return [.. Items(Cell(row, column)).Select(item => item is IDictionary d ? NeighbourIndex(d) : item).Where(i => i is not null).Select(i => (int)Integer(i, where, column))];
     }
+
+    /// <summary>
+    /// The elements of a list cell: a parquet LIST, or text (a JSON array, as some writers store lists, else items
+    /// separated by commas, semicolons or white space); JSON objects become dictionaries like parquet structs do.
+    /// </summary>
+    private static IEnumerable<object?> Items(object? value) => value switch
+    {
+        null => [],
+        string or ReadOnlyMemory<char> or byte[] or ReadOnlyMemory<byte> => SplitText(AsString(value)!),
+        IDictionary single => [single],
+        IEnumerable list => list.Cast<object?>(),
+        _ => [value],
+    };
 
     private static object? NeighbourIndex(IDictionary d)
     {
@@ -220,12 +219,13 @@ public sealed class FeatureDatasetReader
         string s => s,
         ReadOnlyMemory<char> m => m.ToString(),
         byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+        ReadOnlyMemory<byte> bytes => System.Text.Encoding.UTF8.GetString(bytes.Span),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString(),
     };
 
     /// <summary>A list written as text: a JSON array, else items separated by commas, semicolons or white space.</summary>
-    private static string[] SplitText(string text)
+    private static object?[] SplitText(string text)
     {
         text = text.Trim();
         if (text.StartsWith('['))
@@ -233,13 +233,22 @@ public sealed class FeatureDatasetReader
             try
             {
                 using var json = JsonDocument.Parse(text);
-                return [.. json.RootElement.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText())];
+                return [.. json.RootElement.EnumerateArray().Select(JsonValue)];
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
             {
-                // not JSON after all: split it as plain text
+                // not a JSON array after all: split it as plain text
             }
         }
         return text.Split([',', ';', ' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
+
+    private static object? JsonValue(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.Object => e.EnumerateObject().ToDictionary(p => p.Name, p => JsonValue(p.Value)) as IDictionary,
+        JsonValueKind.Null => null,
+        _ => e.GetRawText(),
+    };
 }
