@@ -17,7 +17,7 @@ public static class Cli
     public const int UsageError = 2;
     public const int Interrupted = 130;
 
-    private static readonly CommandSpec[] Commands = [EncodeCommand.Spec, CreateDemoModelCommand.Spec, ExportCommand.Spec];
+    private static readonly CommandSpec[] Commands = [EncodeCommand.Spec, CreateDemoModelCommand.Spec, ExportCommand.Spec, PullCommand.Spec, ImportFeaturesCommand.Spec];
 
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
         RunAsync(args, stdout, stderr, TorchFeatureEncoder.OpenSingle, root => DemoModel.Create(root), cancellationToken);
@@ -60,6 +60,10 @@ public static class Cli
                 "encode" => await new EncodeCommand(openEncoder).RunAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
                 "create-demo-model" => await new CreateDemoModelCommand(writeDemoModel).RunAsync(rest, stdout, stderr).ConfigureAwait(false),
                 "export" => await new ExportCommand().RunAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
+                // A redrawn bar only on a real terminal; tests and pipes get plain lines.
+                "pull" => await new PullCommand(progressBar: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected)
+                    .RunAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
+                "import-features" => await new ImportFeaturesCommand().RunAsync(rest, stdout, stderr, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"command '{spec.Name}' has no handler"),
             };
         }

@@ -11,6 +11,8 @@ public sealed class FeatureState
     [Id(6)] public List<DescriptionVersion> Descriptions { get; set; } = [];
     /// <summary>Per describe job, the version it stored: a job resumed after a lost silo re-describes a chunk without adding twice.</summary>
     [Id(7)] public Dictionary<string, int> DescribedByJob { get; set; } = [];
+    /// <summary>Fields, reference examples and neighbours imported from a published feature dataset.</summary>
+    [Id(8)] public ImportedFeatureData? Imported { get; set; }
 }
 
 /// <summary>
@@ -143,7 +145,46 @@ public sealed class FeatureGrain(
     public async Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds)
     {
         var descriptions = state.State.Descriptions;
-        return FeatureSnapshot.From(Key.Index, await StatisticsAsync(topExampleIds), Current(descriptions), descriptions.Count);
+        return FeatureSnapshot.From(Key.Index, await StatisticsAsync(topExampleIds), Current(descriptions), descriptions.Count)
+            with { ImportedTerms = state.State.Imported?.SearchTerms() ?? [] };
+    }
+
+    public Task<ImportedFeatureData?> GetImportedAsync() => Task.FromResult(state.State.Imported);
+
+    public async Task<bool> ImportAsync(ImportedFeatureRow row, FeatureDatasetProvenance provenance)
+    {
+        var s = state.State;
+        var merged = ImportedFeatureData.Merge(s.Imported, row, provenance);
+        var dataChanged = !ReferenceEquals(merged, s.Imported);
+        DescriptionVersion? added = null;
+        // A version equal to one already kept (the same import again, or the re-import of an export) adds nothing.
+        if (row.DescriptionVersion() is var (label, text) && !s.Descriptions.Any(v => v.Label == label && v.Text == text))
+        {
+            added = new DescriptionVersion((s.Descriptions.Count == 0 ? 0 : s.Descriptions[^1].Version) + 1, label, text,
+                DescriptionStatus.Proposed, DescriptionSource.Imported, provenance.Dataset, DateTimeOffset.UtcNow, null, null)
+            { Provenance = provenance.ToString() };
+        }
+        if (!dataChanged && added is null) return false;
+
+        // Marked in the page first (like AppendAsync), so exports and rebuilds visit this feature.
+        if (s.Descriptions.Count == 0 && s.Imported is null)
+            await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).MarkDescribedAsync(Key.Index);
+        var previous = s.Imported;
+        s.Imported = merged;
+        if (added is not null) s.Descriptions.Add(added);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            s.Imported = previous;
+            if (added is not null) s.Descriptions.RemoveAt(s.Descriptions.Count - 1);
+            throw;
+        }
+        if (added is not null) await AfterDescriptionChangeAsync();
+        else changes.FeatureChanged(Key);
+        return true;
     }
 
     private async Task<ActivationExample[]> WithSequencesAsync(List<StoredExample> examples)

@@ -770,6 +770,7 @@ public sealed class JobRegistryGrain(
             {
                 if (id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IIndexingJobGrain>(id).EnsureRunningAsync();
                 else if (id.StartsWith(JobKinds.DescribeFeaturesIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IDescribeJobGrain>(id).EnsureRunningAsync();
+                else if (id.StartsWith(JobKinds.ImportFeatureDatasetIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IFeatureImportJobGrain>(id).EnsureRunningAsync();
             }
             catch (Exception ex) { logger.LogInformation("Could not revive job {JobId} yet: {Error}", id, ex.Message); }
         }));

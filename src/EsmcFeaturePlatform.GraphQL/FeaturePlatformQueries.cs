@@ -86,6 +86,7 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
     public async Task<JobInfo?> GetJobAsync(string id)
     {
         if (id.StartsWith(JobKinds.DescribeFeaturesIdPrefix, StringComparison.Ordinal)) return await grains.GetGrain<IDescribeJobGrain>(id).GetInfoAsync();
+        if (id.StartsWith(JobKinds.ImportFeatureDatasetIdPrefix, StringComparison.Ordinal)) return await grains.GetGrain<IFeatureImportJobGrain>(id).GetInfoAsync();
         if (!id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)) return null;
         return await grains.GetGrain<IIndexingJobGrain>(id).GetInfoAsync();
     }
@@ -121,6 +122,43 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
             throw PlatformError.BadInput($"Argument 'path': {ex.Message}");
         }
         await grains.GetGrain<INormalizationStatsGrain>(sae.Id).ImportAsync(new ImportedStatistics(stats, fullPath, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>importFeatureDataset: starts a job over a parquet file or folder on the server's disk.</summary>
+    public async Task<JobInfo> StartFeatureImportAsync(SaeDescriptor sae, string path, string? dataset, string? revision, Caller caller)
+    {
+        var full = ResolveServerDatasetPath(path, "path");
+        dataset = string.IsNullOrWhiteSpace(dataset) ? DefaultFeatureDataset : dataset.Trim();
+        revision = string.IsNullOrWhiteSpace(revision) ? PulledRevision(full) : revision.Trim();
+        var id = JobKinds.NewImportFeatureDatasetId();
+        return await grains.GetGrain<IFeatureImportJobGrain>(id).StartAsync(new FeatureImportRequest(sae.Id, full, sae.CodebookSize, dataset, revision, caller.Name));
+    }
+
+    /// <summary>The dataset named in provenance when the caller names none: Biohub's published feature descriptions.</summary>
+    public const string DefaultFeatureDataset = "biohub/ESMC-SAE-Features";
+
+    /// <summary>A parquet file or a folder of them, under the server's one file rule (the corpus roots; see <see cref="ServerFileRule"/>).</summary>
+    private string ResolveServerDatasetPath(string? path, string argument)
+    {
+        try { return files.ResolveFileOrFolder(path); }
+        catch (ServerFileException ex) { throw PlatformError.BadInput($"Argument '{argument}': {ex.Message}"); }
+    }
+
+    /// <summary>
+    /// The commit a file was downloaded at when <c>esmc pull</c> (or huggingface-cli --local-dir) put it there: the first
+    /// line of its <c>.cache/huggingface/download/FILE.metadata</c> in a folder above it. Null when not found.
+    /// </summary>
+    private static string? PulledRevision(string fileOrFolder)
+    {
+        var file = File.Exists(fileOrFolder) ? fileOrFolder : null;
+        for (var dir = Path.GetDirectoryName(file ?? fileOrFolder); file is not null && dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            var metadata = Path.Combine(dir, ".cache", "huggingface", "download", Path.GetRelativePath(dir, file) + ".metadata");
+            if (!File.Exists(metadata)) continue;
+            try { return File.ReadLines(metadata).FirstOrDefault()?.Trim() is { Length: > 0 } commit ? commit : null; }
+            catch (IOException) { return null; }
+        }
+        return null;
     }
 
     /// <summary>The server's one file rule (<see cref="ServerFileRule"/>), its refusals as BAD_USER_INPUT naming the argument.</summary>

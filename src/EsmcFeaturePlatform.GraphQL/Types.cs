@@ -80,6 +80,8 @@ public sealed class SaeType : ObjectGraphType<SaeDescriptor>
         Field<StringGraphType>("notice")
             .Description($"\"{SaeDescriptor.DemoNotice}\" for a demo SAE; null otherwise. Show it with every result of this SAE.")
             .Resolve(c => c.Source.Notice);
+        Field<ImportedStatisticsType>("importedStatistics").Description("Imported normalization statistics, if any (normalizationSource says whether they are in effect).")
+            .ResolveAsync(async c => await c.Queries().Grains.GetGrain<INormalizationStatsGrain>(c.Source.Id).GetImportedAsync());
     }
 }
 
@@ -227,6 +229,7 @@ public sealed class DescriptionVersionType : ObjectGraphType<DescriptionVersion>
             .Resolve(c => c.Source.ReviewedAt is { } at ? Timestamp(at) : null);
         Field<FloatGraphType>("score").Resolve(c => c.Source.Score);
         Field<StringGraphType>("reviewNote").Resolve(c => c.Source.ReviewNote);
+        Field<StringGraphType>("provenance").Description("For IMPORTED versions: the dataset, revision and file it came from.").Resolve(c => c.Source.Provenance);
     }
 
     private static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
@@ -264,6 +267,10 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<DescriptionVersionType>>>>("descriptions")
             .Description("The whole history, oldest first.")
             .Resolve(c => new DataLoaderProjection<DescriptionVersion[], DescriptionVersion[]>(c.User().Loaders.Descriptions.Load(c.Source.Key), h => h ?? []));
+        Field<ImportedFeatureType>("imported")
+            .Description("Fields, reference examples and neighbours imported from a published feature dataset; null when none was imported.")
+            .ResolveAsync(async c => await c.Queries().Grains.GetGrain<IFeatureGrain>(c.Source.Key.ToString()).GetImportedAsync() is { } data
+                ? new ImportedFeatureView(c.Source.SaeId, data) : null);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureNeighborType>>>>("nearestFeatures")
             .Description("The features whose SAE decoder rows have the highest cosine with this one's, highest first (this feature excluded).")
             .Argument<NonNullGraphType<IntGraphType>>("first", a => a.DefaultValue = 10)

@@ -6,7 +6,7 @@ using EsmcFeaturePlatform.Web;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddEsmcDefaults();            // 127.0.0.1:5080, Esmc options, DataRoot
 builder.AddEsmcStorageEmulator();     // Azurite when the storage is the emulator and nothing listens
-builder.AddEsmcInference();           // IFeatureEncoder over the model root (demo root on first start)
+builder.AddEsmcInference();           // IFeatureEncoder over the model root (demo root on first start; Esmc:Models:Pull fetched first)
 builder.AddEsmcSearch();              // IFeatureIndex per Esmc:Search:Provider (before Orleans: the silo's search sync needs it)
 builder.AddEsmcDescriber();           // IFeatureDescriber for describeFeatures jobs (evidence-only without Esmc:Agent:Endpoint)
 builder.AddEsmcSafety();              // IScreeningPolicy: controlled sequences and keywords at every entry point, audited

@@ -69,6 +69,39 @@ public sealed class CliExportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Import_features_runs_the_import_job_and_export_as_parquet_writes_what_the_route_serves()
+    {
+        const string sae = TestEnvironment.SaeWithPlaceholderStats;
+        var dataset = Path.Combine(folder, "dataset");
+        Directory.CreateDirectory(dataset);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "feature-dataset", "esmc-tiny-features.parquet"), Path.Combine(dataset, "part-0.parquet"));
+
+        var refused = await RunEsmcAsync(["import-features", "--server", server, "--sae", sae, "--path", dataset, "--api-key", PlatformFactory.CuratorKey]);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("FORBIDDEN", refused.Stderr);
+        Assert.Contains("admin key", refused.Stderr);
+
+        var imported = await RunEsmcAsync(["import-features", "--server", server, "--sae", sae, "--path", dataset, "--revision", "abc123"], ("ESMC_API_KEY", PlatformFactory.AdminKey));
+        Assert.True(imported.ExitCode == 0, imported.Stderr);
+        Assert.StartsWith("import-", imported.Stdout.Trim());
+        Assert.Contains("COMPLETED, 64 of 64 rows", imported.Stderr);
+        var label = await platform.DataAsync("{ feature(sae: \"" + sae + "\", index: 12) { description { label provenance } } }");
+        Assert.Equal("Transmembrane helix core", label["feature"]!["description"]!["label"]!.GetValue<string>());
+        Assert.Equal("dataset biohub/ESMC-SAE-Features, revision abc123, file part-0.parquet", label["feature"]!["description"]!["provenance"]!.GetValue<string>());
+
+        using var http = new HttpClient { BaseAddress = new Uri(server) };
+        var served = await http.GetByteArrayAsync($"/api/v1/saes/{sae}/features.parquet?topExamples=3");
+        var outFile = Path.Combine(folder, "features.parquet");
+        var parquet = await RunEsmcAsync(["export", "--server", server, "--sae", sae, "--format", "parquet", "--out", outFile, "--top-examples", "3"]);
+        Assert.True(parquet.ExitCode == 0, parquet.Stderr);
+        Assert.Equal(served, await File.ReadAllBytesAsync(outFile));
+        Assert.Contains("wrote 64 features", parquet.Stderr);
+        var toStdout = await RunEsmcAsync(["export", "--server", server, "--sae", sae, "--format", "parquet"]);
+        Assert.Equal(2, toStdout.ExitCode);
+        Assert.Contains("--out FILE", toStdout.Stderr);
+    }
+
+    [Fact]
     public async Task Keys_are_taken_from_the_option_or_the_environment_and_a_refused_key_is_reported()
     {
         var outFile = Path.Combine(folder, "keyed.csv");

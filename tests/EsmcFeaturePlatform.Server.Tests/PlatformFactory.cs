@@ -24,19 +24,20 @@ public class PlatformFactory : WebApplicationFactory<Program>
     // The host's data folder (search index, demo files), deleted with the factory so test runs leave no folders behind.
     private string? dataRoot;
 
-    private readonly IReadOnlyDictionary<string, string> extraSettings;
-
     public PlatformFactory() : this(new Dictionary<string, string>()) { }
 
     /// <summary>A platform with more (or replaced) settings, e.g. Esmc:Safety:* for the screening tests (internal: a class fixture has one public constructor).</summary>
     internal PlatformFactory(IReadOnlyDictionary<string, string> extraSettings)
     {
-        this.extraSettings = extraSettings;
+        foreach (var (key, value) in extraSettings) Settings[key] = value;
         TestEnvironment.EnsureAzurite();
     }
 
     /// <summary>Services added after the platform's own (e.g. a storage fault injector).</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
+
+    /// <summary>Settings applied over the defaults below (set before the first request starts the host).</summary>
+    public Dictionary<string, string> Settings { get; } = [];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -65,7 +66,7 @@ public class PlatformFactory : WebApplicationFactory<Program>
             ["Esmc:Corpus:Roots:0"] = TestEnvironment.CorpusRoot,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        foreach (var (key, value) in extraSettings) settings[key] = value;
+        foreach (var (key, value) in Settings) settings[key] = value;
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs));
         if (ConfigureServices is { } configure) builder.ConfigureServices(configure);

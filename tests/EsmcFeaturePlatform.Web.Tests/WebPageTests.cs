@@ -341,6 +341,40 @@ public sealed class WebPageTests(WebPlatform platform)
         Assert.Contains("POST /graphql", await api.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task A_feature_imported_from_a_published_dataset_shows_its_reference_proteins_with_links_and_the_published_neighbours()
+    {
+        const string sae = WebPlatform.StatesRepo + "/layer1";
+        var file = Path.Combine(Path.GetTempPath(), $"esmc-web-dataset-{Guid.NewGuid():N}.parquet");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "feature-dataset", "esmc-tiny-features.parquet"), file);
+        var id = (await platform.DataAsync("mutation($s: ID!, $p: String!) { importFeatureDataset(sae: $s, path: $p) { id } }", new { s = sae, p = file }, WebPlatform.AdminKey))
+            ["importFeatureDataset"]!["id"]!.GetValue<string>();
+        string status;
+        var deadline = DateTime.UtcNow.AddMinutes(2);   // guards against a hang; not a performance threshold
+        do
+        {
+            await Task.Delay(200);
+            status = (await platform.DataAsync("query($id: ID!) { job(id: $id) { status } }", new { id }))["job"]!["status"]!.GetValue<string>();
+        } while (status is "QUEUED" or "RUNNING" && DateTime.UtcNow < deadline);
+        Assert.Equal("COMPLETED", status);
+
+        var page = await OpenAsync($"#/feature?sae={Uri.EscapeDataString(sae)}&index=7");
+        await WaitReadyAsync(page, "#feature");
+        Assert.Contains("C2H2 zinc finger", await page.Locator("#feature-title").TextContentAsync());
+        Assert.Contains(Path.GetFileName(file), await page.Locator("#provenance").TextContentAsync());
+        var links = page.Locator("#reference-examples a");
+        Assert.Equal(4, await links.CountAsync());
+        var swissProt = page.Locator("#reference-examples li[data-database=SWISSPROT] a").First;
+        Assert.Equal("P08047", (await swissProt.TextContentAsync())!.Trim());
+        Assert.Equal("https://www.uniprot.org/uniprotkb/P08047/entry", await swissProt.GetAttributeAsync("href"));
+        Assert.Equal("noopener noreferrer", await swissProt.GetAttributeAsync("rel"));
+        var neighbours = page.Locator("#published-neighbours tr.published-neighbour");
+        Assert.Equal(["8", "12"], await neighbours.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.featureIndex)"));
+        Assert.Contains("Transmembrane helix core", await neighbours.Nth(1).TextContentAsync());
+        Assert.Contains("KRAB domain", await page.Locator("#imported").TextContentAsync());
+        File.Delete(file);
+    }
+
     /// <summary>1hpv.pdb drawn: all 99 residues of chain A carry the colour of their activation, and not all the same one.</summary>
     private static async Task AssertChainAColouredByActivationAsync(IPage page)
     {

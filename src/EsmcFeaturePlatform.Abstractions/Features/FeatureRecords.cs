@@ -43,7 +43,8 @@ public sealed record ActivationExample(
 
 public enum DescriptionStatus { Proposed, Approved, Rejected }
 
-public enum DescriptionSource { Agent, Evidence, Human }
+/// <summary>Who wrote a version; <see cref="Imported"/> = taken from a published feature dataset (importFeatureDataset).</summary>
+public enum DescriptionSource { Agent, Evidence, Human, Imported }
 
 /// <summary>One version of a feature's description; every version is kept (contracts.md DescriptionVersion).</summary>
 [GenerateSerializer, Alias("esmc.DescriptionVersion.v1")]
@@ -65,4 +66,7 @@ public sealed record DescriptionVersion(
 
     /// <summary>When it was approved or rejected; null while it is PROPOSED.</summary>
     [Id(10)] public DateTimeOffset? ReviewedAt { get; init; }
+
+    /// <summary>Where an IMPORTED version came from: "dataset DATASET, revision REV, file FILE" (null for other sources).</summary>
+    [Id(11)] public string? Provenance { get; init; }
 }

@@ -77,7 +77,15 @@ public sealed class ServerFileRule
     public string UploadRoot => Roots[0];
 
     /// <summary>The real path of the regular file <paramref name="path"/> names, or <see cref="ServerFileException"/> saying why not.</summary>
-    public string Resolve(string? path, long? maxBytes = null)
+    public string Resolve(string? path, long? maxBytes = null) => Resolve(path, maxBytes, allowFolder: false);
+
+    /// <summary>
+    /// Like <see cref="Resolve(string?, long?)"/>, but a folder inside the roots is accepted too (a dataset of several files);
+    /// its real path is returned, and whoever lists it reads only regular files that are not links.
+    /// </summary>
+    public string ResolveFileOrFolder(string? path) => Resolve(path, null, allowFolder: true);
+
+    private string Resolve(string? path, long? maxBytes, bool allowFolder)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ServerFileException("The path is empty.");
         var shown = Quote(path);
@@ -99,6 +107,7 @@ public sealed class ServerFileRule
         // /proc and /sys files claim to be regular files of size 0; no root should hold them, and none is read.
         if (SystemFolders.Any(folder => real.StartsWith(folder, StringComparison.Ordinal)))
             throw new ServerFileException($"{shown} is in a system folder ({string.Join(", ", SystemFolders)}); such files are never read.");
+        if (allowFolder && Directory.Exists(real)) return real;
         CheckKind(Stat.OfPath(real), shown, maxBytes);
         return real;
     }

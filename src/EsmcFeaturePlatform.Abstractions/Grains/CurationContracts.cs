@@ -60,8 +60,11 @@ public sealed record FeatureSnapshot(
     [property: Id(5)] string[] TopExampleIds,
     [property: Id(6)] float[] TopExampleValues)
 {
-    /// <summary>Worth a search document: something to find it by (a description) or to filter it by (activity).</summary>
-    public bool HasContent => Current is not null || DocumentCount > 0;
+    /// <summary>Category, activation pattern and exemplar families imported from a published dataset: searchable words.</summary>
+    [Id(7)] public string[] ImportedTerms { get; init; } = [];
+
+    /// <summary>Worth a search document: something to find it by (a description, imported terms) or to filter it by (activity).</summary>
+    public bool HasContent => Current is not null || DocumentCount > 0 || ImportedTerms.Length > 0;
 
     /// <summary>A feature's page statistics with its description (none for a feature that has no version).</summary>
     public static FeatureSnapshot From(int index, FeatureStatistics statistics, DescriptionVersion? current = null, int versionCount = 0) =>

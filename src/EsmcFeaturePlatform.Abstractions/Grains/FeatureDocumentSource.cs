@@ -29,7 +29,14 @@ public static class FeatureDocumentSource
         return [.. snapshots.Select(s => new Row(new FeatureKey(saeId, s.Index),
             s with { TopExampleIds = [.. s.TopExampleIds.Take(topExampleIds)], TopExampleValues = [.. s.TopExampleValues.Take(topExampleIds)] },
             corpusSize,
-            withAnnotationTerms ? SharedTerms(s.TopExampleIds.Take(AnnotationExamples).Select(id => proteins.GetValueOrDefault(id)).OfType<IndexedProtein>().ToList()) : []))];
+            withAnnotationTerms ? AnnotationTermsOf(s, proteins) : []))];
+    }
+
+    /// <summary>Terms shared by the top examples, then the terms imported from a published dataset (category, pattern, families).</summary>
+    private static IReadOnlyList<string> AnnotationTermsOf(FeatureSnapshot s, Dictionary<string, IndexedProtein> proteins)
+    {
+        var shared = SharedTerms(s.TopExampleIds.Take(AnnotationExamples).Select(id => proteins.GetValueOrDefault(id)).OfType<IndexedProtein>().ToList());
+        return s.ImportedTerms.Length == 0 ? shared : [.. shared.Concat(s.ImportedTerms).Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 
     /// <summary>

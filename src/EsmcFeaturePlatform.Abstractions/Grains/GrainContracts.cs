@@ -220,7 +220,20 @@ public sealed record NormalizationSourceStatistics(
 public sealed record ImportedStatistics(
     [property: Id(0)] NormalizationStats Stats,
     [property: Id(1)] string SourcePath,
-    [property: Id(2)] DateTimeOffset ImportedAt);
+    [property: Id(2)] DateTimeOffset ImportedAt)
+{
+    /// <summary>Size of the corpus the statistics were computed over, when the source says or implies it (null: unknown).</summary>
+    [Id(3)] public long? CorpusSize { get; init; }
+
+    /// <summary>Per feature, the published activation frequency over that corpus (a feature dataset's uniref90_frequency), when imported.</summary>
+    [Id(4)] public float[]? Frequency { get; init; }
+
+    /// <summary>Same numbers (max, idf, frequency, corpus size), whatever the source path or time: a re-import that would change nothing.</summary>
+    public bool SameNumbersAs(ImportedStatistics? other) =>
+        other is not null && other.CorpusSize == CorpusSize
+        && other.Stats.Max.AsSpan().SequenceEqual(Stats.Max) && other.Stats.Idf.AsSpan().SequenceEqual(Stats.Idf)
+        && (other.Frequency ?? []).AsSpan().SequenceEqual(Frequency ?? []);
+}
 
 public enum JobStatus { Queued = 0, Running = 1, Completed = 2, Failed = 3 }
 
@@ -302,6 +315,11 @@ public static class JobKinds
     public const string DescribeFeaturesIdPrefix = "describe-";
 
     public static string NewDescribeFeaturesId() => DescribeFeaturesIdPrefix + Guid.NewGuid().ToString("N");
+
+    public const string ImportFeatureDataset = "IMPORT_FEATURE_DATASET";
+    public const string ImportFeatureDatasetIdPrefix = "import-";
+
+    public static string NewImportFeatureDatasetId() => ImportFeatureDatasetIdPrefix + Guid.NewGuid().ToString("N");
 }
 
 /// <summary>

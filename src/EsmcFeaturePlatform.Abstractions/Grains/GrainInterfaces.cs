@@ -74,6 +74,18 @@ public interface IFeatureGrain : IGrainWithStringKey
     /// <summary>Statistics, current description and top example ids in one call (search documents, exports, REST).</summary>
     [Alias("GetSnapshot")]
     Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds);
+
+    /// <summary>
+    /// Applies one row of a published feature dataset: a PROPOSED version with source IMPORTED unless a version with the
+    /// same label and text exists, and the row's other columns merged into the imported data. Returns whether anything
+    /// changed, so importing the same file again writes nothing.
+    /// </summary>
+    [Alias("Import")]
+    Task<bool> ImportAsync(ImportedFeatureRow row, FeatureDatasetProvenance provenance);
+
+    /// <summary>Searchable fields, reference examples and published neighbours imported for this feature, or null.</summary>
+    [Alias("GetImported")]
+    Task<ImportedFeatureData?> GetImportedAsync();
 }
 
 /// <summary>The corpus statistics and examples of one page of an SAE's features; keyed <see cref="FeaturePages.Key"/>.</summary>

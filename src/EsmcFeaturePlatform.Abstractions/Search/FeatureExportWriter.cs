@@ -20,7 +20,8 @@ public sealed record FeatureExportRecord(
     double? Idf,
     IReadOnlyList<string> TopExampleIds);
 
-public enum FeatureExportFormat { JsonLines, Csv }
+/// <summary>Export formats; <see cref="Parquet"/> is written by the Corpus project's FeatureParquetWriter (Parquet.Net stays out of Abstractions).</summary>
+public enum FeatureExportFormat { JsonLines, Csv, Parquet }
 
 /// <summary>
 /// Streams export rows to a <see cref="Stream"/> as they arrive, so exporting a 131,072-feature SAE never holds
@@ -56,6 +57,7 @@ public static class FeatureExportWriter
     {
         FeatureExportFormat.JsonLines => "application/x-ndjson; charset=utf-8",
         FeatureExportFormat.Csv => "text/csv; charset=utf-8; header=present",
+        FeatureExportFormat.Parquet => "application/vnd.apache.parquet",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown export format."),
     };
 
@@ -63,15 +65,17 @@ public static class FeatureExportWriter
     {
         FeatureExportFormat.JsonLines => "jsonl",
         FeatureExportFormat.Csv => "csv",
+        FeatureExportFormat.Parquet => "parquet",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown export format."),
     };
 
-    /// <summary>Accepts <c>jsonl</c>, <c>ndjson</c>, <c>json-lines</c> and <c>csv</c> (any case).</summary>
+    /// <summary>Accepts <c>jsonl</c>, <c>ndjson</c>, <c>json-lines</c>, <c>csv</c> and <c>parquet</c> (any case).</summary>
     public static FeatureExportFormat ParseFormat(string value) => value?.Trim().ToLowerInvariant() switch
     {
         "jsonl" or "ndjson" or "json-lines" or "jsonlines" => FeatureExportFormat.JsonLines,
         "csv" => FeatureExportFormat.Csv,
-        _ => throw new ArgumentException($"Unknown export format '{value}'; use 'jsonl' or 'csv'.", nameof(value)),
+        "parquet" => FeatureExportFormat.Parquet,
+        _ => throw new ArgumentException($"Unknown export format '{value}'; use 'jsonl', 'csv' or 'parquet'.", nameof(value)),
     };
 
     /// <summary>Writes every record in order and returns how many were written. The stream is left open.</summary>
@@ -81,7 +85,7 @@ public static class FeatureExportWriter
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(output);
         if (format is not (FeatureExportFormat.JsonLines or FeatureExportFormat.Csv))
-            throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown export format.");
+            throw new ArgumentOutOfRangeException(nameof(format), format, "Text formats only; parquet is written by FeatureParquetWriter.");
 
         var buffer = new ArrayBufferWriter<byte>(FlushThresholdBytes * 2);
         var csvRow = new StringBuilder(512);

@@ -26,10 +26,11 @@ public sealed class ExportCommand
 
     public static CommandSpec Spec { get; } = new(
         "export",
-        "Download every feature of one SAE from a running server as JSON Lines or CSV (streamed).",
+        "Download every feature of one SAE from a running server as JSON Lines, CSV or parquet (streamed).",
         $"""
-        Reads GET SERVER/api/v1/saes/SAE/features.jsonl (or .csv) and writes the rows as they arrive: index, label,
-        description, status, source, score, maxActivation, documentCount, corpusSize, idf, topExampleIds.
+        Reads GET SERVER/api/v1/saes/SAE/features.jsonl (or .csv, .parquet) and writes the rows as they arrive: index, label,
+        description, status, source, score, maxActivation, documentCount, corpusSize, idf, topExampleIds. Parquet is typed
+        (topExampleIds a list of strings), in row groups of {Corpus.FeatureDatasets.FeatureParquetWriter.RowGroupRows} features, and needs --out (it is binary).
         The row count is checked against the server's {FeatureExportWriter.FeatureCountHeader} header, so a cut-off download fails
         instead of passing for a complete one. The API key comes from --api-key or the {ApiKeyVariable} environment
         variable (not needed when the server allows anonymous reads). A 429 answer is retried after the server's
@@ -40,7 +41,7 @@ public sealed class ExportCommand
         [
             new OptionSpec("server", "URL", "Base URL of the server, e.g. http://127.0.0.1:5080.", Required: true),
             new OptionSpec("sae", "ID", "SAE id, e.g. ESMC-300M-sae-layer23-k64-codebook65536/layer23 (see GET /api/v1/saes).", Required: true),
-            new OptionSpec("format", "jsonl|csv", "Output format (the server's JSON Lines or RFC 4180 CSV).", Default: "jsonl"),
+            new OptionSpec("format", "jsonl|csv|parquet", "Output format (the server's JSON Lines, RFC 4180 CSV, or parquet, which needs --out).", Default: "jsonl"),
             new OptionSpec("out", "FILE", "Write to FILE instead of stdout ('-' is stdout). Written to FILE.partial and renamed when the whole set arrived; on failure FILE.partial is removed and an existing FILE is left untouched.", Default: "stdout"),
             new OptionSpec("top-examples", "N", "Top example ids per feature (0..the server's page limit).", Default: "20"),
             new OptionSpec("api-key", "KEY", $"API key sent as 'Authorization: Bearer KEY'. Default: ${ApiKeyVariable} when set."),
@@ -78,6 +79,7 @@ public sealed class ExportCommand
                     await CopyAsync(body, new FileSink(file), rows, progress, settings, cancellationToken).ConfigureAwait(false);
                     await file.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
+                if (settings.Format == FeatureExportFormat.Parquet) rows.Rows = await ParquetRowsAsync(partial, settings, cancellationToken).ConfigureAwait(false);
                 CheckComplete(rows.Rows, expected, settings);
                 File.Move(partial, settings.OutPath, overwrite: true);
             }
@@ -191,6 +193,19 @@ public sealed class ExportCommand
         await sink.FlushAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>A parquet file's rows from its footer, which a cut-off download lacks.</summary>
+    private static async Task<long> ParquetRowsAsync(string path, Settings settings, CancellationToken ct)
+    {
+        try
+        {
+            return await Corpus.FeatureDatasets.FeatureParquetWriter.CountRowsAsync(path, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new IOException($"the parquet download from {settings.Server} is incomplete or damaged ({ex.Message})", ex);
+        }
+    }
+
     private static void CheckComplete(long rows, long? expected, Settings settings)
     {
         if (expected is { } n && rows != n)
@@ -237,10 +252,18 @@ public sealed class ExportCommand
         private long lineEnds;
         private bool inQuotes;
 
-        public long Rows => format == FeatureExportFormat.Csv ? Math.Max(0, lineEnds - 1) : lineEnds;
+        private long? parquetRows;
+
+        /// <summary>Rows so far; for parquet, set from the file's footer once it is complete (binary: nothing to count on the way).</summary>
+        public long Rows
+        {
+            get => parquetRows ?? (format == FeatureExportFormat.Csv ? Math.Max(0, lineEnds - 1) : lineEnds);
+            set => parquetRows = value;
+        }
 
         public void Add(ReadOnlySpan<byte> bytes)
         {
+            if (format == FeatureExportFormat.Parquet) return;
             if (format == FeatureExportFormat.JsonLines)
             {
                 lineEnds += bytes.Count((byte)'\n');
@@ -304,8 +327,10 @@ public sealed class ExportCommand
             if (sae.Length == 0) throw new UsageException("--sae must not be empty");
             FeatureExportFormat format;
             try { format = FeatureExportWriter.ParseFormat(args.Value("format") ?? "jsonl"); }
-            catch (ArgumentException) { throw new UsageException($"--format must be jsonl or csv; got '{args.Value("format")}'"); }
+            catch (ArgumentException) { throw new UsageException($"--format must be jsonl, csv or parquet; got '{args.Value("format")}'"); }
             var outPath = args.Value("out") is "-" or null ? null : args.Value("out");
+            if (format == FeatureExportFormat.Parquet && outPath is null)
+                throw new UsageException("--format parquet writes a binary file: give --out FILE");
             if (outPath is not null)
             {
                 if (Directory.Exists(outPath)) throw new UsageException($"--out '{outPath}' is a folder; expected a file name");

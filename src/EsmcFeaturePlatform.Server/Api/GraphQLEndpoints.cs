@@ -27,8 +27,13 @@ public static class GraphQLEndpoints
     /// <summary>POST /graphql (hand-written over IDocumentExecuter: GraphQL.Server is not available), GET /graphql/sdl, GET /healthz.</summary>
     public static WebApplication MapEsmcEndpoints(this WebApplication app, bool hostsApi)
     {
-        app.MapGet("/healthz", async (IGrainFactory grains, IScreeningPolicy screening, CancellationToken cancellationToken) =>
+        app.MapGet("/healthz", async (IGrainFactory grains, IScreeningPolicy screening, Hosting.ModelPuller puller, CancellationToken cancellationToken) =>
         {
+            // While models are pulled on start (Esmc:Models:Pull) the catalog cannot load yet: say so instead of waiting.
+            if (puller.Status is "pending" or "pulling")
+                return Results.Json(new { status = "pulling", detail = puller.Detail }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            if (puller.Status == "failed")
+                return Results.Json(new { status = "pull failed", detail = puller.Detail }, statusCode: StatusCodes.Status503ServiceUnavailable);
             // What is screened, so an operator sees at a glance that sequence screening is off without a database.
             var status = screening.Status;
             var safety = new

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Corpus.FeatureDatasets;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.GraphQL;
 using Microsoft.AspNetCore.RateLimiting;
@@ -143,7 +144,7 @@ public static class RestEndpoints
         var at = path.LastIndexOf("/features", StringComparison.Ordinal);
         if (at <= 0)
         {
-            await ErrorAsync(http, StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Routes: /api/v1/saes/{sae}/features[.jsonl|.csv] and /api/v1/saes/{sae}/features/{index}.");
+            await ErrorAsync(http, StatusCodes.Status404NotFound, ErrorCodes.NotFound, "Routes: /api/v1/saes/{sae}/features[.jsonl|.csv|.parquet] and /api/v1/saes/{sae}/features/{index}.");
             return;
         }
         saeId = path[..at];
@@ -166,8 +167,8 @@ public static class RestEndpoints
         }
         switch (tail)
         {
-            case ".jsonl" or ".csv":
-                await ExportAsync(http, queries, sae, tail == ".csv" ? FeatureExportFormat.Csv : FeatureExportFormat.JsonLines, top.Value);
+            case ".jsonl" or ".csv" or ".parquet":
+                await ExportAsync(http, queries, sae, FeatureExportWriter.ParseFormat(tail[1..]), top.Value);
                 return;
             case "":
                 await ListAsync(http, queries, sae, top.Value, api.Value.MaxPageSize);
@@ -184,7 +185,7 @@ public static class RestEndpoints
             await http.Response.WriteAsJsonAsync(FeatureJson(sae, row));
             return;
         }
-        await ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"{InputExcerpt.Quote(tail.TrimStart('/'))} is not a feature index (a non-negative integer) or an export format (.jsonl, .csv).");
+        await ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, $"{InputExcerpt.Quote(tail.TrimStart('/'))} is not a feature index (a non-negative integer) or an export format (.jsonl, .csv, .parquet).");
     }
 
     /// <summary>Streams every feature of the SAE, a page of grain reads at a time: the response never holds the whole set.</summary>
@@ -194,7 +195,9 @@ public static class RestEndpoints
         var fileName = sae.Id.Replace('/', '_') + "." + FeatureExportWriter.FileExtension(format);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
         http.Response.Headers[FeatureExportWriter.FeatureCountHeader] = sae.CodebookSize.ToString(CultureInfo.InvariantCulture);
-        await FeatureExportWriter.WriteAsync(Records(queries.Grains, sae, top, http.RequestAborted), http.Response.Body, format, http.RequestAborted);
+        var records = Records(queries.Grains, sae, top, http.RequestAborted);
+        if (format == FeatureExportFormat.Parquet) await FeatureParquetWriter.WriteAsync(records, http.Response.Body, ct: http.RequestAborted);
+        else await FeatureExportWriter.WriteAsync(records, http.Response.Body, format, http.RequestAborted);
     }
 
     private static async IAsyncEnumerable<FeatureExportRecord> Records(IGrainFactory grains, SaeDescriptor sae, int top,

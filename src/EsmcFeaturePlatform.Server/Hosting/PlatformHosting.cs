@@ -87,8 +87,13 @@ public static class PlatformHosting
     }
 
     /// <summary>The encoder port for the silo's grains: the model root, or a demo root created on first start.</summary>
+    /// <summary>
+    /// The encoder port for the silo's grains: the model root, or a demo root created on first start, read once the
+    /// repositories of Esmc:Models:Pull are pulled into it (every role registers the puller: /healthz reports it).
+    /// </summary>
     public static IHostApplicationBuilder AddEsmcInference(this IHostApplicationBuilder builder)
     {
+        builder.AddEsmcModelPull();
         var platform = builder.Configuration.GetPlatformOptions();
         if (!platform.HostsSilo) return builder;
         builder.Services.AddOptions<InferenceOptions>().Bind(builder.Configuration.GetSection(InferenceOptions.SectionName))
@@ -96,8 +101,15 @@ public static class PlatformHosting
         builder.Services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILogger<TorchFeatureEncoder>>();
+            // Models pulled on start (Esmc:Models:Pull) must be complete before the root is read.
+            var puller = sp.GetRequiredService<ModelPuller>();
+            puller.WaitUntilDone();
             var root = platform.ModelRoot;
-            if (string.IsNullOrWhiteSpace(root))
+            if (string.IsNullOrWhiteSpace(root) && sp.GetRequiredService<ModelPullOptions>().Pull.Count > 0)
+            {
+                root = ModelPulls.ModelRoot(platform);   // pulled into DataRoot/models: no demo model beside real ones
+            }
+            else if (string.IsNullOrWhiteSpace(root))
             {
                 root = Path.Combine(platform.ResolvedDataRoot, "models");
                 var ids = DemoModel.Create(root);
@@ -193,12 +205,15 @@ public static class PlatformHosting
 }
 
 /// <summary>Frees models idle longer than Esmc:Inference:IdleUnloadAfter (off when zero).</summary>
-internal sealed class IdleModelUnloader(TorchFeatureEncoder encoder, IOptions<InferenceOptions> options, ILogger<IdleModelUnloader> logger) : BackgroundService
+/// <remarks>The encoder is resolved only after a model pull on start ended: resolving it reads the model root.</remarks>
+internal sealed class IdleModelUnloader(IServiceProvider services, ModelPuller puller, IOptions<InferenceOptions> options, ILogger<IdleModelUnloader> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var idle = options.Value.IdleUnloadAfter;
         if (idle <= TimeSpan.Zero) return;
+        await puller.Completion.WaitAsync(stoppingToken);
+        var encoder = services.GetRequiredService<TorchFeatureEncoder>();
         using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, idle.Ticks / 4)));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

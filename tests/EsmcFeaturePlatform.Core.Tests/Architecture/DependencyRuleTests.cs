@@ -19,6 +19,7 @@ public sealed class DependencyRuleTests
     {
         ["EsmcFeaturePlatform.Abstractions"] = [],
         ["EsmcFeaturePlatform.Corpus"] = ["EsmcFeaturePlatform.Abstractions"],
+        ["EsmcFeaturePlatform.HuggingFace"] = [],   // the Hub client: plain .NET, shared by the CLI and the server
         ["EsmcFeaturePlatform.Inference.TorchSharp"] = ["EsmcFeaturePlatform.Abstractions"],
         ["EsmcFeaturePlatform.Search.Lucene"] = ["EsmcFeaturePlatform.Abstractions"],
         ["EsmcFeaturePlatform.Search.Elasticsearch"] = ["EsmcFeaturePlatform.Abstractions"],

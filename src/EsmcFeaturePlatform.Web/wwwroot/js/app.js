@@ -169,10 +169,15 @@ async function featurePage(params) {
     ? `nearestFeatures(first: 10) { index cosine ${caps.feature.has('description') ? 'feature { description { label status } }' : ''} }` : '';
   const enrich = caps.feature.has('annotationEnrichment')
     ? 'annotationEnrichment(first: 10) { term type truePositives precision recall f1 foldEnrichment adjustedPValue significant }' : '';
+  // What a published feature dataset (importFeatureDataset) says: fields, reference proteins, its own neighbours.
+  const imported = caps.feature.has('imported')
+    ? `imported { dataset revision file category activationPattern exemplarFamilies threshold referenceExamples { id database url }
+        publishedNeighbors { index ${caps.feature.has('description') ? 'description { label status }' : ''} } }
+       ${caps.feature.has('description') ? 'description { provenance }' : ''}` : '';
   let f;
   try {
     const d = await gql(`query Feature($sae: ID!, $index: Int!) { feature(sae: $sae, index: $index) { sae index
-        notice stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId proteinName maxValue position sequence activations } ${quant} ${histogram} ${near} ${enrich} ${desc} } }`,
+        notice stats { maxActivation documentCount corpusSize idf } topExamples(first: 10) { sequenceId proteinName maxValue position sequence activations } ${quant} ${histogram} ${near} ${enrich} ${desc} ${imported} } }`,
       { sae, index: Number(index) });
     f = d.feature;
   } catch (e) { host.innerHTML = `<div class="error">${esc(explain(e))}</div>`; return; }
@@ -184,7 +189,7 @@ async function featurePage(params) {
       <h2 style="margin:0" id="feature-title">#${f.index}${f.description ? ' · ' + esc(f.description.label) : ''}
         ${f.description ? `<span class="badge ${esc(f.description.status)}">${esc(f.description.status)}</span>` : ''}</h2>
       <span class="row"><input type="text" readonly value="${esc(link)}" aria-label="Link to this feature" style="width:22em" id="share"><button class="secondary" id="copy">Copy link</button></span></div>
-      ${f.description ? `<p>${esc(f.description.text)}</p><p class="muted">Version ${f.description.version} · ${esc(f.description.source)} · ${esc(f.description.author)}${f.description.score !== null && f.description.score !== undefined ? ' · score ' + fmt(f.description.score) : ''}</p>` : (caps.feature.has('description') ? '<p class="muted">No description yet.</p>' : '')}
+      ${f.description ? `<p>${esc(f.description.text)}</p><p class="muted">Version ${f.description.version} · ${esc(f.description.source)} · ${esc(f.description.author)}${f.description.score !== null && f.description.score !== undefined ? ' · score ' + fmt(f.description.score) : ''}${f.description.provenance ? ' · <span id="provenance">' + esc(f.description.provenance) + '</span>' : ''}</p>` : (caps.feature.has('description') ? '<p class="muted">No description yet.</p>' : '')}
       <dl class="stats" id="stats">
         <dt>max activation</dt><dd data-stat="maxActivation">${fmt(s?.maxActivation)}</dd>
         <dt>document count</dt><dd data-stat="documentCount">${s ? s.documentCount : '—'} of ${s ? s.corpusSize : '—'} proteins</dd>
@@ -195,6 +200,7 @@ async function featurePage(params) {
     ${f.quantileSamples ? `<div class="card"><h2 style="margin-top:0">Across the activation range</h2><div id="quantiles">${f.quantileSamples.length ? '' : '<p class="muted">None.</p>'}</div></div>` : ''}
     ${f.nearestFeatures ? `<div class="card"><h2 style="margin-top:0">Nearest features</h2>
       <p class="muted">By cosine between the SAE decoder rows (the directions the features write into the model).</p>${neighboursTable(f)}</div>` : ''}
+    ${f.imported ? importedCard(f) : ''}
     ${f.annotationEnrichment ? `<div class="card"><h2 style="margin-top:0">Enriched annotations</h2>
       <p class="muted">UniProt annotations where this feature is active in its top examples. p: the larger of two exact tests, each example's active residues rotated within their own protein (proteins are the independent units) and shuffled among residues of the same amino acid; adjusted p: Benjamini-Hochberg over every feature × annotation of this SAE; significant: adjusted p &lt; 0.05 and fold enrichment &gt; 1.</p>${enrichmentTable(f.annotationEnrichment)}</div>` : ''}
     ${f.descriptions ? `<div class="card"><h2 style="margin-top:0">Description history</h2>${historyTable(f.descriptions)}${caps.mutation.has('proposeDescription') ? proposeForm(f) : ''}</div>` : ''}`;
@@ -257,6 +263,26 @@ function neighboursTable(f) {
   return `<table id="neighbours"><thead><tr><th>feature</th><th>cosine</th><th>label</th></tr></thead><tbody>${
     f.nearestFeatures.map(n => `<tr class="neighbour" data-feature-index="${n.index}" data-cosine="${n.cosine}"><td><a href="${featureHref(n.index, f.sae)}">#${n.index}</a></td>
       <td>${n.cosine.toFixed(3)}</td><td>${n.feature?.description ? `${esc(n.feature.description.label)} <span class="badge ${esc(n.feature.description.status)}">${esc(n.feature.description.status)}</span>` : '<span class="muted">no description</span>'}</td></tr>`).join('')}</tbody></table>`;
+}
+
+/** The published dataset's view of the feature: searchable fields, reference proteins linked to UniProt, its neighbours. */
+function importedCard(f) {
+  const d = f.imported;
+  const field = (name, value) => value ? `<dt>${name}</dt><dd>${esc(value)}</dd>` : '';
+  const references = d.referenceExamples.length
+    ? `<ul id="reference-examples" class="references">${d.referenceExamples.map(r =>
+        `<li data-database="${esc(r.database)}"><a href="${esc(r.url)}" target="_blank" rel="noopener noreferrer">${esc(r.id)}</a> <span class="muted">${r.database === 'UNIREF90' ? 'UniRef90' : 'Swiss-Prot'}</span></li>`).join('')}</ul>`
+    : '<p class="muted">None.</p>';
+  const neighbours = d.publishedNeighbors.length
+    ? `<table id="published-neighbours"><thead><tr><th>feature</th><th>label</th></tr></thead><tbody>${d.publishedNeighbors.map(n =>
+        `<tr class="published-neighbour" data-feature-index="${n.index}"><td><a href="${featureHref(n.index, f.sae)}">#${n.index}</a></td>
+          <td>${n.description ? esc(n.description.label) : '<span class="muted">no description</span>'}</td></tr>`).join('')}</tbody></table>`
+    : '<p class="muted">None.</p>';
+  return `<div class="card" id="imported"><h2 style="margin-top:0">Published by ${esc(d.dataset)}</h2>
+    <p class="muted">Imported from ${esc(d.file)}${d.revision ? ' at ' + esc(d.revision) : ''}.</p>
+    <dl class="stats">${field('category', d.category)}${field('activation pattern', d.activationPattern)}${field('exemplar families', d.exemplarFamilies.join(', '))}${d.threshold !== null && d.threshold !== undefined ? `<dt>threshold</dt><dd>${fmt(d.threshold)}</dd>` : ''}</dl>
+    <h3>Reference examples</h3>${references}
+    <h3>Published nearest features</h3><p class="muted">The dataset's own neighbours, beside the computed ones above.</p>${neighbours}</div>`;
 }
 
 function enrichmentTable(list) {

@@ -1,0 +1,215 @@
+using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.Corpus.FeatureDatasets;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace EsmcFeaturePlatform.Grains;
+
+[GenerateSerializer, Alias("esmc.FeatureImportJobState.v1")]
+public sealed class FeatureImportJobState
+{
+    [Id(0)] public FeatureImportRequest? Request { get; set; }
+    [Id(1)] public JobStatus Status { get; set; }
+    [Id(2)] public int? Total { get; set; }
+    [Id(3)] public int Processed { get; set; }
+    [Id(4)] public string? Error { get; set; }
+    [Id(5)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(6)] public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>The next file and row group to read: everything before them is committed.</summary>
+    [Id(7)] public int FileIndex { get; set; }
+    [Id(8)] public int RowGroup { get; set; }
+    /// <summary>Statistics gathered so far (per feature), kept with the position so a resumed job does not lose them.</summary>
+    [Id(9)] public float[]? Max { get; set; }
+    [Id(10)] public float[]? Idf { get; set; }
+    [Id(11)] public float[]? Frequency { get; set; }
+    [Id(12)] public int Changed { get; set; }
+}
+
+/// <summary>
+/// An IMPORT_FEATURE_DATASET job: reads a published feature dataset (one parquet file or a folder of them) row group
+/// by row group and hands each row to its feature grain, which adds an IMPORTED description version and the imported
+/// fields only when they differ from what it holds, so importing the same file again changes nothing. It commits its
+/// position after every row group: a job revived after a lost silo (the watchdog, as for the other jobs) redoes at
+/// most one row group, which the feature grains then ignore. The UniRef90 maximum, idf and frequency columns become the
+/// SAE's imported normalization statistics (the place importNormalizationStats writes), once, at the end.
+/// </summary>
+public sealed class FeatureImportJobGrain(
+    [PersistentState("import", GrainStorage.Name)] IPersistentState<FeatureImportJobState> state,
+    ILogger<FeatureImportJobGrain> logger) : Grain, IFeatureImportJobGrain
+{
+    /// <summary>Feature grains written at once within a row group.</summary>
+    private const int Concurrency = 32;
+
+    private CancellationTokenSource? _stop;
+    private Task? _loop;
+
+    private string JobId => this.GetPrimaryKeyString();
+
+    private bool IsUnfinished => state.State.Request is not null && state.State.Status is JobStatus.Queued or JobStatus.Running;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (IsUnfinished) StartLoop();
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_stop is null || _loop is null) return;
+        await _stop.CancelAsync();
+        try { await _loop.WaitAsync(cancellationToken); }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
+    }
+
+    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(state.State.Request is null ? null : Info());
+
+    public async Task<JobInfo> StartAsync(FeatureImportRequest request)
+    {
+        if (state.State.Request is not null) return Info();
+        var now = DateTimeOffset.UtcNow;
+        state.State = new FeatureImportJobState { Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now };
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
+        StartLoop();
+        return Info();
+    }
+
+    public Task EnsureRunningAsync()
+    {
+        if (IsUnfinished && (_loop is null || _loop.IsCompleted)) StartLoop();
+        return Task.CompletedTask;
+    }
+
+    private JobInfo Info()
+    {
+        var s = state.State;
+        return new JobInfo(JobId, JobKinds.ImportFeatureDataset, s.Request!.SaeId, s.Status, s.Processed, s.Total, s.Error, s.CreatedAt, s.UpdatedAt);
+    }
+
+    private void StartLoop()
+    {
+        _stop = new CancellationTokenSource();
+        _loop = RunAsync(_stop.Token);
+    }
+
+    private async Task SaveAsync()
+    {
+        state.State.UpdatedAt = DateTimeOffset.UtcNow;
+        await state.WriteStateAsync();
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        var request = state.State.Request!;
+        var s = state.State;
+        try
+        {
+            // File reads are blocking I/O and parsing is CPU work: off the grain's thread, results come back here.
+            var files = await Task.Run(() => FeatureDatasetReader.Files(request.Path), stop);
+            var readers = new List<FeatureDatasetReader>();
+            foreach (var file in files) readers.Add(await Task.Run(() => FeatureDatasetReader.OpenAsync(file, stop), stop));
+            if (s.Status == JobStatus.Queued)
+            {
+                s.Status = JobStatus.Running;
+                s.Total = (int)Math.Min(int.MaxValue, readers.Sum(r => r.RowCount));
+                await SaveAsync();
+            }
+            var withStatistics = readers.Any(r => r.Has("uniref90_max_activation") && r.Has("uniref90_idf"));
+            if (withStatistics && s.Max is null)
+            {
+                s.Max = new float[request.CodebookSize];
+                s.Idf = new float[request.CodebookSize];
+                s.Frequency = readers.Any(r => r.Has("uniref90_frequency")) ? new float[request.CodebookSize] : null;
+            }
+            var gate = new SemaphoreSlim(Concurrency);
+            for (; s.FileIndex < readers.Count; s.FileIndex++, s.RowGroup = 0)
+            {
+                var reader = readers[s.FileIndex];
+                var provenance = new FeatureDatasetProvenance(request.Dataset, request.Revision, Path.GetFileName(files[s.FileIndex]));
+                for (; s.RowGroup < reader.RowGroupRows.Count; )
+                {
+                    var group = s.RowGroup;
+                    var rows = await Task.Run(() => reader.ReadRowGroupAsync(group, request.CodebookSize, stop), stop);
+                    var changed = 0;
+                    await Task.WhenAll(rows.Select(async row =>
+                    {
+                        await gate.WaitAsync(stop);
+                        try
+                        {
+                            var feature = GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(request.SaeId, row.Index).ToString());
+                            if (await feature.ImportAsync(row, provenance)) changed++;   // continuations run on this grain's scheduler, one at a time
+                        }
+                        finally
+                        {
+                            gate.Release();
+                        }
+                    }));
+                    foreach (var row in rows) Gather(s, row);
+                    s.Processed += rows.Count;
+                    s.Changed += changed;
+                    s.RowGroup++;
+                    await SaveAsync();
+                    DelayDeactivation(TimeSpan.FromMinutes(10));
+                }
+            }
+            if (withStatistics) await ImportStatisticsAsync(request, files);
+            s.Status = JobStatus.Completed;
+            await SaveAsync();
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+            logger.LogInformation("Job {JobId} imported {Rows} rows of {Path} into {Sae}; {Changed} features changed", JobId, s.Processed, request.Path, request.SaeId, s.Changed);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Deactivating: committed row groups are persisted; the watchdog resumes the rest.
+        }
+        catch (InconsistentStateException ex)
+        {
+            logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
+            DeactivateOnIdle();
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Job {JobId} failed", JobId);
+            s.Status = JobStatus.Failed;
+            s.Error = $"importing failed: {ex.Message}";
+            await SaveAsync();
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+        }
+    }
+
+    private static void Gather(FeatureImportJobState s, ImportedFeatureRow row)
+    {
+        if (s.Max is null || s.Idf is null) return;
+        if (row.MaxActivation is { } max && max > 0) s.Max[row.Index] = (float)max;
+        if (row.Idf is { } idf && idf >= 0) s.Idf[row.Index] = (float)idf;
+        if (s.Frequency is not null && row.Frequency is { } frequency) s.Frequency[row.Index] = (float)frequency;
+    }
+
+    /// <summary>
+    /// The gathered maximum and idf as the SAE's imported statistics, written only when they differ from the ones there,
+    /// with the corpus size they imply: idf = ln(N / df), so when the frequency column holds counts (df), N = df * e^idf
+    /// (the median over features, which absorbs rounding); a frequency given as a fraction does not determine N.
+    /// </summary>
+    private async Task ImportStatisticsAsync(FeatureImportRequest request, IReadOnlyList<string> files)
+    {
+        var s = state.State;
+        var implied = new List<double>();
+        if (s.Frequency is not null && s.Frequency.Any(f => f > 1))
+            for (var j = 0; j < s.Frequency.Length; j++)
+                if (s.Frequency[j] >= 1 && s.Idf![j] > 0) implied.Add(Math.Round(s.Frequency[j] * Math.Exp(s.Idf[j])));
+        implied.Sort();
+        long? corpusSize = implied.Count == 0 ? null : (long)implied[implied.Count / 2];
+        var source = files.Count == 1 ? files[0] : request.Path;
+        var statistics = new ImportedStatistics(new NormalizationStats(s.Max!, s.Idf!), $"{source} ({request.Dataset}{(request.Revision is null ? "" : "@" + request.Revision)})", DateTimeOffset.UtcNow)
+        {
+            CorpusSize = corpusSize,
+            Frequency = s.Frequency,
+        };
+        var grain = GrainFactory.GetGrain<INormalizationStatsGrain>(request.SaeId);
+        if (statistics.SameNumbersAs(await grain.GetImportedAsync())) return;
+        await grain.ImportAsync(statistics);
+        s.Changed++;
+    }
+}
