@@ -435,7 +435,7 @@ public sealed class IndexingJobGrain(
         /// <summary>The record as a protein to index, or null when it was skipped (then <paramref name="skipped"/> says why).</summary>
         public IndexedProtein? Check(ProteinRecord record, int recordNumber, out SkippedRecord? skipped)
         {
-            var id = record.Id.Length <= 60 ? $"'{record.Id}'" : ProteinSequenceInput.Excerpt(record.Id, 60);
+            var id = InputExcerpt.Quote(record.Id, 60);
             var name = $"Record {recordNumber} ({id}) of {Path.GetFileName(request.Path)}";
             skipped = null;
             PreparedSequence prepared;

@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Abstractions;
 using GraphQLParser;
 using GraphQLParser.AST;
 using GraphQLParser.Exceptions;

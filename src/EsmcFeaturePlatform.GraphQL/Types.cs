@@ -410,6 +410,9 @@ public sealed class OverLongPolicyType : EnumerationGraphType
         Add("SKIP", OverLongPolicy.Skip, "Skip proteins over Esmc:Inference:MaxTokens and report them (the default).");
         Add("WINDOW", OverLongPolicy.Window,
             "Encode them as overlapping windows of the longest accepted length; each residue takes its features from the window where it has the most context. A departure from the reference, which never sees more than the limit at once.");
+    }
+}
+
 /// <summary>Feature.activationHistogram: per-protein peak activations of the stored uniform sample, binned from 0 to the max.</summary>
 public sealed record ActivationHistogramView(int SampleSize, int DocumentCount, double Max, HistogramBinView[] Bins)
 {

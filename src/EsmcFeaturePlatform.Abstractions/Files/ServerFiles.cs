@@ -183,13 +183,8 @@ public sealed class ServerFileRule
 
     private static string WithSeparator(string path) => path.EndsWith(Path.DirectorySeparatorChar) ? path : path + Path.DirectorySeparatorChar;
 
-    /// <summary>A short, escaped excerpt of a path for messages.</summary>
-    public static string Quote(string text)
-    {
-        const int max = 120;
-        var shown = new string([.. text.Take(max).Select(c => c < ' ' || c == 0x7f ? '?' : c)]).Replace("'", "\\'", StringComparison.Ordinal);
-        return text.Length > max ? $"'{shown}...' ({text.Length} characters)" : $"'{shown}'";
-    }
+    /// <summary>A path as error messages show it: at most 120 characters, escaped (<see cref="InputExcerpt"/>).</summary>
+    public static string Quote(string text) => InputExcerpt.Quote(text, 120);
 
     /// <summary>The path with every link resolved, or null when it does not exist (realpath(3); elsewhere: .NET's link resolution).</summary>
     private static string? RealPath(string path)

@@ -29,9 +29,6 @@ public static class ProteinSequenceInput
     /// </summary>
     public const string Alphabet = "LAGVSERTIDPKQNFYMHWCXBUZO.-|";
 
-    /// <summary>How much of a bad input an error message quotes at most.</summary>
-    public const int MaxQuotedCharacters = 24;
-
     // The tokenizer's multi-character literals, matched before single characters (model spec 2.3).
     private static readonly string[] SpecialLiterals = ["<mask>", "<cls>", "<pad>", "<eos>", "<unk>"];
 
@@ -81,17 +78,6 @@ public static class ProteinSequenceInput
         var notes = new List<string>();
         AddNucleotideWarning(prepared, record, notes);
         return new PreparedSequence(prepared, 0, notes);
-    }
-
-    /// <summary>A short, escaped excerpt of user input for an error message (never the whole input).</summary>
-    public static string Excerpt(string? text, int maxCharacters = MaxQuotedCharacters)
-    {
-        if (text is null) return "null";
-        var builder = new StringBuilder("\"");
-        foreach (var c in text.Length > maxCharacters ? text[..maxCharacters] : text)
-            builder.Append(char.IsControl(c) || c > '~' ? $"\\u{(int)c:X4}" : c == '"' ? "\\\"" : c.ToString());
-        builder.Append(text.Length > maxCharacters ? $"\"… ({text.Length} characters)" : "\"");
-        return builder.ToString();
     }
 
     // Only A, C, G, T/U and N (at least 10 of them): the caller probably pasted DNA or RNA. A, C, G and T are

@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Abstractions;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;

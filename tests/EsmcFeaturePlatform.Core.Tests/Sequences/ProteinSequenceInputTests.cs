@@ -77,13 +77,4 @@ public sealed class ProteinSequenceInputTests
         Assert.Empty(ProteinSequenceInput.Prepare("ACGT", "s").Warnings);
         Assert.Empty(ProteinSequenceInput.Prepare("ACGTACGTACGTACGTK", "s").Warnings);
     }
-
-    [Fact]
-    public void Excerpts_are_short_and_escaped()
-    {
-        Assert.Equal("\"ab\\u000Ac\"", ProteinSequenceInput.Excerpt("ab\nc"));
-        var excerpt = ProteinSequenceInput.Excerpt(new string('A', 1000));
-        Assert.StartsWith("\"" + new string('A', ProteinSequenceInput.MaxQuotedCharacters) + "\"…", excerpt);
-        Assert.Contains("1000 characters", excerpt);
-    }
 }
