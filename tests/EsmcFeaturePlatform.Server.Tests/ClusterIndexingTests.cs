@@ -21,7 +21,15 @@ public sealed class ClusterIndexingTests
         return id;
     }
 
-    private static readonly string SwissProtSample = Path.Combine(AppContext.BaseDirectory, "fixtures", "uniprot", "swissprot_sample.dat");
+    // Indexed from the corpus root (the server reads no file outside it), read directly for the expected values.
+    private static readonly string SwissProtSample = CopyToCorpusRoot(Path.Combine(AppContext.BaseDirectory, "fixtures", "uniprot", "swissprot_sample.dat"));
+
+    private static string CopyToCorpusRoot(string source)
+    {
+        var path = Path.Combine(TestEnvironment.CorpusRoot, TestEnvironment.UniqueName("swissprot-sample") + ".dat");
+        File.Copy(source, path);
+        return path;
+    }
 
     /// <summary>The fixture's records as the reader gives them (accession, sequence).</summary>
     private static async Task<List<(string Id, string Sequence)>> ReadSwissProtAsync()
@@ -203,7 +211,7 @@ public sealed class ClusterIndexingTests
         records.Insert(8, ("haz-b", controlled[1].ToLowerInvariant()[..30] + "|" + controlled[1].ToLowerInvariant()[30..]));
         records.Insert(11, ("haz-c", controlled[2]));
         records.Add(("haz-d", generator.Embed(controlled[3][..55], 90)));
-        var path = Path.Combine(Path.GetTempPath(), $"esmc-screened-corpus-{Guid.NewGuid():N}.fasta");
+        var path = Path.Combine(TestEnvironment.CorpusRoot, $"esmc-screened-corpus-{Guid.NewGuid():N}.fasta");
         await File.WriteAllLinesAsync(path, records.SelectMany(r => new[] { $">{r.Id}", r.Sequence }));
         var expected = await ExpectAsync(benign);
         try
@@ -311,7 +319,7 @@ public sealed class ClusterIndexingTests
         var records = await ReadSwissProtAsync();
         var limit = new InferenceOptions().MaxTokens - 2;
         var subset = records.Where(r => r.Sequence.Length > limit).Concat(records.Take(6)).ToList();
-        var path = Path.Combine(Path.GetTempPath(), $"esmc-long-{Guid.NewGuid():N}.fasta");
+        var path = Path.Combine(TestEnvironment.CorpusRoot, $"esmc-long-{Guid.NewGuid():N}.fasta");
         await File.WriteAllLinesAsync(path, subset.SelectMany(r => new[] { ">" + r.Id, r.Sequence }));
         using (var encoder = TestEnvironment.OpenEncoder())
         {
@@ -333,7 +341,7 @@ public sealed class ClusterIndexingTests
     {
         await using var cluster = new SiloCluster(TestEnvironment.UniqueName("bad"));
         await cluster.StartSilosAsync(1);
-        var missing = Path.Combine(Path.GetTempPath(), "no-such-corpus.fasta");
+        var missing = Path.Combine(TestEnvironment.CorpusRoot, "no-such-corpus.fasta");
         var info = await cluster.WaitForJobAsync(await StartJobAsync(cluster, missing));
         Assert.Equal(JobStatus.Failed, info.Status);
         Assert.Contains("no-such-corpus.fasta", info.Error);

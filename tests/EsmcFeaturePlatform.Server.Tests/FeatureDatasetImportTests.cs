@@ -19,7 +19,7 @@ public sealed class FeatureDatasetImportTests(PlatformFactory platform) : IClass
     // Placeholder checkpoint statistics: normalization needs imported (or corpus) statistics.
     private const string Sae = TestEnvironment.SaeWithPlaceholderStats;
     private const string Sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDW";
-    private readonly string folder = Directory.CreateTempSubdirectory("esmc-import-").FullName;
+    private readonly string folder = Directory.CreateDirectory(Path.Combine(TestEnvironment.CorpusRoot, TestEnvironment.UniqueName("esmc-import"))).FullName;
 
     public void Dispose() => TempFolders.TryDelete(folder);
 

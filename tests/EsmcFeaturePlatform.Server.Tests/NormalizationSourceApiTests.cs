@@ -34,7 +34,7 @@ public sealed class NormalizationSourceApiTests(PlatformFactory platform) : ICla
         // An import is never ignored: imported statistics come first, and the mutation's answer says they are in effect.
         var max = Enumerable.Range(0, 64).Select(i => 0.5f + i * 0.25f).ToArray();
         var idf = Enumerable.Range(0, 64).Select(i => 1f + i % 7 * 0.5f).ToArray();
-        var file = Path.Combine(Path.GetTempPath(), $"stats-{Guid.NewGuid():N}.json");
+        var file = Path.Combine(TestEnvironment.CorpusRoot, $"stats-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, new JsonObject { ["max"] = new JsonArray([.. max.Select(v => (JsonNode)v)]), ["idf"] = new JsonArray([.. idf.Select(v => (JsonNode)v)]) }.ToJsonString());
         var imported = (await platform.DataAsync("mutation($p: String!) { importNormalizationStats(sae: \"" + Sae + "\", path: $p) { normalizationSource normalizationExplanation } }",
             new { p = file }, PlatformFactory.AdminKey))["importNormalizationStats"]!;

@@ -145,7 +145,7 @@ public sealed class ScreeningApiTests(ScreeningPlatform screening) : IClassFixtu
     [Fact]
     public async Task Indexing_skips_and_reports_controlled_records_and_goes_on()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"esmc-screened-corpus-{Guid.NewGuid():N}.fasta");
+        var path = Path.Combine(TestEnvironment.CorpusRoot, $"esmc-screened-corpus-{Guid.NewGuid():N}.fasta");
         try
         {
             var records = new List<(string Id, string Sequence)>
@@ -199,7 +199,7 @@ public sealed class ScreeningApiTests(ScreeningPlatform screening) : IClassFixtu
                 Assert.Equal("SCREENED", PlatformFactory.ErrorCode((await Platform.PostAsync(Search, new { q = "botulinum neurotoxin" })).Body)),
             ["Mutation.indexCorpus(fastaPath)"] = async () =>
             {
-                var path = Path.Combine(Path.GetTempPath(), $"esmc-screened-probe-{Guid.NewGuid():N}.fasta");
+                var path = Path.Combine(TestEnvironment.CorpusRoot, $"esmc-screened-probe-{Guid.NewGuid():N}.fasta");
                 await File.WriteAllTextAsync(path, $">probe-hazard\n{hazard}\n");
                 try
                 {

@@ -81,7 +81,7 @@ public sealed class SequenceInputApiTests(PlatformFactory platform) : IClassFixt
     {
         var random = new Random(3);
         var longProtein = new string([.. Enumerable.Range(0, 2100).Select(_ => "ACDEFGHIKLMNPQRSTVWY"[random.Next(20)])]);
-        var path = Path.Combine(Path.GetTempPath(), $"esmc-bad-records-{Guid.NewGuid():N}.fasta");
+        var path = Path.Combine(TestEnvironment.CorpusRoot, $"esmc-bad-records-{Guid.NewGuid():N}.fasta");
         await File.WriteAllTextAsync(path, $">good1\nMKTAYIAK\n>digit\nMKT1AY\n>empty\n>lower pasted in lower case\nmktayiak\nqrq*\n>long\n{longProtein}\n>good2\nACDEFGHIK\n");
 
         // FAIL: the job stops at the first bad record, naming it; nothing is indexed.

@@ -8,10 +8,10 @@ namespace EsmcFeaturePlatform.Server.Tests;
 /// <summary>One request to storage as the fault rules see it.</summary>
 public sealed record StorageRequest(string Method, int Port, string Path)
 {
-    /// <summary>Azurite's ports: 10000 blobs (grain state), 10002 tables (the corpus).</summary>
-    public bool IsBlob => Port == 10000;
+    /// <summary>The test emulator's ports (TestStorage): blobs (grain state), tables (the corpus).</summary>
+    public bool IsBlob => Port == TestStorage.BlobPort;
 
-    public bool IsTable => Port == 10002;
+    public bool IsTable => Port == TestStorage.TablePort;
 
     /// <summary>A write of a grain's state; Orleans names its blob after the grain type (e.g. "normalizationstats").</summary>
     public bool IsStateWrite(string grainType) => IsBlob && Method == "PUT" && Path.Contains(grainType, StringComparison.OrdinalIgnoreCase);
