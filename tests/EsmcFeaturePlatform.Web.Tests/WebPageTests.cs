@@ -14,6 +14,9 @@ public sealed class WebPageTests(WebPlatform platform)
     private async Task<IPage> OpenAsync(string hash)
     {
         var page = await platform.NewPageAsync();
+        // Without a stored choice the page picks the first SAE with statistics, which depends on what other tests have
+        // indexed or imported into the tiny model's other SAE by then: pin the SAE these tests mean.
+        await page.Context.AddInitScriptAsync($"localStorage.setItem('esmc.sae', {JsonSerializer.Serialize(WebPlatform.Sae)})");
         await page.GotoAsync(platform.BaseUrl + "/" + hash);
         await page.WaitForFunctionAsync("() => window.esmc && window.esmc.ready === true");
         return page;
