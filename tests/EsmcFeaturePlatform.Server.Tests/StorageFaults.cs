@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using EsmcFeaturePlatform.TestSupport;
 
 namespace EsmcFeaturePlatform.Server.Tests;
 
