@@ -24,7 +24,8 @@ public sealed class CliExportTests : IAsyncLifetime
     private const string Sae = TestEnvironment.SaeWithRealStats;
 
     private readonly PlatformFactory platform = new();
-    private readonly string folder = Directory.CreateTempSubdirectory("esmc-cli-export-").FullName;
+    // In the corpus root: the server reads datasets only from there.
+    private readonly string folder = Directory.CreateDirectory(Path.Combine(TestEnvironment.CorpusRoot, TestEnvironment.UniqueName("esmc-cli-export"))).FullName;
     private string server = "";
 
     public Task InitializeAsync()

@@ -26,7 +26,7 @@ public sealed class ClusterIndexingTests
 
     private static string CopyToCorpusRoot(string source)
     {
-        var path = Path.Combine(TestEnvironment.CorpusRoot, TestEnvironment.UniqueName("swissprot-sample") + ".dat");
+        var path = Path.Combine(Directory.CreateDirectory(Path.Combine(TestEnvironment.CorpusRoot, TestEnvironment.UniqueName("fixture"))).FullName, Path.GetFileName(source));
         File.Copy(source, path);
         return path;
     }

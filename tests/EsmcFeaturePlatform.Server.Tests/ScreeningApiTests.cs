@@ -215,6 +215,9 @@ public sealed class ScreeningApiTests(ScreeningPlatform screening) : IClassFixtu
             ["after"] = "a page cursor",
             ["Query.job(id)"] = "a job id",
             ["Mutation.importNormalizationStats(path)"] = "a JSON file of per-feature numbers; it holds no sequences",
+            ["Mutation.importFeatureDataset(path)"] = "a parquet file of published feature descriptions and statistics (admin); it holds no sequences",
+            ["Mutation.importFeatureDataset(dataset)"] = "a dataset name recorded as provenance",
+            ["Mutation.importFeatureDataset(revision)"] = "a revision recorded as provenance",
             ["Mutation.proposeDescription(label)"] = "a curated description, stored for review, never a search",
             ["Mutation.proposeDescription(text)"] = "a curated description, stored for review, never a search",
             ["Mutation.reviewDescription(note)"] = "a reviewer's note",
@@ -242,6 +245,7 @@ public sealed class ScreeningApiTests(ScreeningPlatform screening) : IClassFixtu
             ["/api/v1/saes"] = "takes no input",
             ["/api/v1/saes/{**rest}"] = "an SAE id, feature indices and page numbers (exports and feature pages)",
             ["/api/v1/structures/alphafold/{uniprotId}"] = "a UniProt accession; the structure's chain sequence is analyzed (and screened) through analyzeSequence",
+            ["/api/v1/corpora/{name}"] = "an admin's corpus upload, stored as a file; every record is screened when indexCorpus reads it",
         };
         var mapped = Platform.Services.GetServices<EndpointDataSource>().SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .Select(e => e.RoutePattern.RawText ?? "").Distinct().ToList();

@@ -24,7 +24,7 @@ public sealed class ScreeningPolicyTests : IAsyncLifetime
     }
 
     private static ScreeningAuditTable NewAuditTable() =>
-        new(new TableServiceClient("UseDevelopmentStorage=true"), ScreeningAuditTable.TableNameFor(TestEnvironment.UniqueName("policy")));
+        new(new TableServiceClient(TestStorage.ConnectionString), ScreeningAuditTable.TableNameFor(TestEnvironment.UniqueName("policy")));
 
     private Task<ScreeningPolicy> PolicyAsync(ScreeningAuditTable audit, Action<SafetyOptions>? configure = null)
     {
@@ -79,7 +79,7 @@ public sealed class ScreeningPolicyTests : IAsyncLifetime
         Assert.Equal(_hazard.Length, events[0].Length);
 
         // A second process on the same table uses the same salt.
-        var again = new ScreeningAuditTable(new TableServiceClient("UseDevelopmentStorage=true"), audit.TableName);
+        var again = new ScreeningAuditTable(new TableServiceClient(TestStorage.ConnectionString), audit.TableName);
         Assert.Equal(events[0].ClientHash, await again.HashClientAddressAsync("192.0.2.7"));
     }
 
