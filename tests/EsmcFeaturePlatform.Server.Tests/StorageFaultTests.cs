@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.Grains;
+using EsmcFeaturePlatform.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -147,7 +148,7 @@ public sealed class StorageFaultTests
         var expected = await ClusterIndexingTests.ExpectAsync(records);
         await using var cluster = new SiloCluster(TestEnvironment.UniqueName("dead"));
         await cluster.StartSilosAsync(1);
-        var corpus = new CorpusTable(new TableServiceClient("UseDevelopmentStorage=true"), CorpusTable.TableNameFor(cluster.StorageName));
+        var corpus = new CorpusTable(new TableServiceClient(TestStorage.ConnectionString), CorpusTable.TableNameFor(cluster.StorageName));
         var deadKey = $"{JobKinds.NewIndexCorpusId()}:0";
         foreach (var shard in records.Take(9).GroupBy(r => CorpusSharding.ShardOf(r.Id)))
         {
