@@ -169,19 +169,10 @@ public sealed class FeatureGrain(
         // Marked in the page first (like AppendAsync), so exports and rebuilds visit this feature.
         if (s.Descriptions.Count == 0 && s.Imported is null)
             await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).MarkDescribedAsync(Key.Index);
-        var previous = s.Imported;
         s.Imported = merged;
         if (added is not null) s.Descriptions.Add(added);
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            s.Imported = previous;
-            if (added is not null) s.Descriptions.RemoveAt(s.Descriptions.Count - 1);
-            throw;
-        }
+        // Restoring the fields would keep an ETag storage no longer has when only the answer was lost: drop instead.
+        await state.WriteOrDropAsync(this);
         if (added is not null) await AfterDescriptionChangeAsync();
         else changes.FeatureChanged(Key);
         return true;

@@ -34,6 +34,9 @@ public sealed class FeatureImportJobState
 /// position after every row group: a job revived after a lost silo (the watchdog, as for the other jobs) redoes at
 /// most one row group, which the feature grains then ignore. The UniRef90 maximum, idf and frequency columns become the
 /// SAE's imported normalization statistics (the place importNormalizationStats writes), once, at the end.
+/// Storage away (or a feature grain that dropped its activation after a failed write) never fails the job: it waits,
+/// its status saying "waiting for storage since ...", re-reads its own state (memory back to what storage holds) and
+/// resumes from its committed position (StorageWrites, IndexingJobGrain.IsTransient). Only bad input fails it.
 /// </summary>
 public sealed class FeatureImportJobGrain(
     [PersistentState("import", GrainStorage.Name)] IPersistentState<FeatureImportJobState> state,
@@ -44,6 +47,9 @@ public sealed class FeatureImportJobGrain(
 
     private CancellationTokenSource? _stop;
     private Task? _loop;
+    /// <summary>What callers see: the job as last saved (memory may be ahead of storage until a failed save is undone).</summary>
+    private JobInfo? _saved;
+    private string? _waiting;
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -51,6 +57,7 @@ public sealed class FeatureImportJobGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _saved = state.State.Request is null ? null : Info();
         if (IsUnfinished) StartLoop();
         return Task.CompletedTask;
     }
@@ -63,14 +70,16 @@ public sealed class FeatureImportJobGrain(
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
     }
 
-    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(state.State.Request is null ? null : Info());
+    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(_saved is null ? null : _saved with { Waiting = _waiting });
 
     public async Task<JobInfo> StartAsync(FeatureImportRequest request)
     {
-        if (state.State.Request is not null) return Info();
+        if (state.State.Request is not null) return _saved ?? Info();
         var now = DateTimeOffset.UtcNow;
         state.State = new FeatureImportJobState { Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now };
-        await state.WriteStateAsync();
+        // Refused: the activation is dropped and the caller gets StorageUnavailableException (UNAVAILABLE, retry).
+        await state.WriteOrDropAsync(this);
+        _saved = Info();
         await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
         StartLoop();
         return Info();
@@ -97,7 +106,8 @@ public sealed class FeatureImportJobGrain(
     private async Task SaveAsync()
     {
         state.State.UpdatedAt = DateTimeOffset.UtcNow;
-        await state.WriteStateAsync();
+        await state.WriteStateAsync();   // a failure reaches RunAsync, which waits for storage and re-reads the state
+        _saved = Info();
     }
 
     private async Task RunAsync(CancellationToken stop)
@@ -169,14 +179,62 @@ public sealed class FeatureImportJobGrain(
             logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
             DeactivateOnIdle();
         }
-        catch (Exception ex)
+        catch (Exception ex) when (IndexingJobGrain.IsTransient(ex) && !stop.IsCancellationRequested)
+        {
+            await WaitForStorageThenResumeAsync(ex, stop);
+        }
+        catch (Exception ex) when (!stop.IsCancellationRequested)
         {
             logger.LogError(ex, "Job {JobId} failed", JobId);
             s.Status = JobStatus.Failed;
             s.Error = $"importing failed: {ex.Message}";
-            await SaveAsync();
-            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+            try
+            {
+                await SaveAsync();
+                await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
+            }
+            catch (Exception saving) when (IndexingJobGrain.IsTransient(saving) && !stop.IsCancellationRequested)
+            {
+                // Saving FAILED met storage trouble: wait, resume, meet the bad input again and fail then.
+                await WaitForStorageThenResumeAsync(saving, stop);
+            }
         }
+    }
+
+    /// <summary>
+    /// Storage is away: the job stays RUNNING with its status saying so, probes storage by re-reading its own state
+    /// (which also forgets anything unsaved: the row group in progress is redone, and feature grains ignore what they
+    /// already hold) and then runs again from its committed position. Deactivation ends the wait; the watchdog resumes.
+    /// </summary>
+    private async Task WaitForStorageThenResumeAsync(Exception cause, CancellationToken stop)
+    {
+        _waiting = $"waiting for storage since {DateTimeOffset.UtcNow:u}: {StorageErrors.Describe(cause)}";
+        logger.LogWarning(cause, "Job {JobId}: {Waiting}", JobId, _waiting);
+        var delay = TimeSpan.FromSeconds(1);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, stop);
+                try
+                {
+                    await state.ReadStateAsync();
+                    break;
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogInformation("Job {JobId}: storage still unavailable ({Error})", JobId, StorageErrors.Describe(ex));
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return;
+        }
+        _waiting = null;
+        _saved = state.State.Request is null ? null : Info();
+        if (IsUnfinished) _loop = RunAsync(stop);
     }
 
     private static void Gather(FeatureImportJobState s, ImportedFeatureRow row)

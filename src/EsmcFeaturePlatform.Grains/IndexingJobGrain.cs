@@ -309,8 +309,11 @@ public sealed class IndexingJobGrain(
         catch (Exception ex)
         {
             // The exception's own text may hold internal details: it goes to the log, the job says where to look.
+            // Storage refusing a request for good (e.g. 403) is named by its status only (StorageErrors.Describe).
             logger.LogError(ex, "Job {JobId} failed", JobId);
-            failure = $"indexing failed with an internal error; the server log has the details (job {JobId}).";
+            failure = FindStorageRefusal(ex) is { } refusal
+                ? $"indexing failed: storage refused a request ({StorageErrors.Describe(refusal)}); the server log has the details (job {JobId})."
+                : $"indexing failed with an internal error; the server log has the details (job {JobId}).";
         }
 
         if (failure is not null)
@@ -331,6 +334,13 @@ public sealed class IndexingJobGrain(
             }
         }
         if (suspend is not null) await WaitForStorageThenResumeAsync(suspend, inFlight, stop);
+    }
+
+    private static Azure.RequestFailedException? FindStorageRefusal(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+            if (e is Azure.RequestFailedException refusal) return refusal;
+        return null;
     }
 
     private static bool IsInputFailure(Exception ex) =>
@@ -729,8 +739,11 @@ public sealed class IndexingJobGrain(
         }
     }
 
-    /// <summary>Lost silos, full queues, a grain that dropped its activation after a failed write, and storage away (StorageErrors).</summary>
-    private static bool IsTransient(Exception ex) => ex is SiloUnavailableException or TimeoutException or OverloadedException
+    /// <summary>
+    /// Lost silos, full queues, a grain that dropped its activation after a failed write, and storage away (StorageErrors):
+    /// the rule every job uses to wait and resume rather than fail.
+    /// </summary>
+    internal static bool IsTransient(Exception ex) => ex is SiloUnavailableException or TimeoutException or OverloadedException
         or OrleansMessageRejectionException or InconsistentStateException or ClientNotAvailableException
         || StorageErrors.IsTransient(ex)
         || (ex is OrleansException && ex is not OrleansConfigurationException);

@@ -138,7 +138,7 @@ public sealed class NormalizationStatsGrain(
         if (state.State.Chosen != source)
         {
             state.State.Chosen = source;
-            await state.WriteStateAsync();
+            await state.WriteOrDropAsync(this);
         }
         return await GetInEffectAsync(sae, withStatistics: false);
     }

@@ -31,7 +31,8 @@ public sealed class SkippedRecordsGrain(
         s.Records.AddRange(records.Take(room));
         s.NotKept += Math.Max(0, records.Length - room);
         s.LastWindow = windowLastBatch;
-        await state.WriteStateAsync();
+        // The marker above guards the records: both are stored together, or the activation is dropped (StorageWrites).
+        await state.WriteOrDropAsync(this);
     }
 
     public Task<SkippedRecordPage> GetPageAsync(int offset, int count)

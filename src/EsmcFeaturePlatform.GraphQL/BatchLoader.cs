@@ -40,7 +40,8 @@ public sealed class BatchLoader<TKey, TValue>(Func<IReadOnlyList<TKey>, Cancella
         if (batch.Count == 0) return;
         try
         {
-            var values = await fetch([.. batch.Select(b => b.Key)], cancellationToken);
+            var keys = batch.Select(b => b.Key).ToArray();
+            var values = await TransientReads.RetryOnceAsync(() => fetch(keys, cancellationToken), cancellationToken);
             foreach (var (key, result) in batch) result.TrySetResult(values.TryGetValue(key, out var value) ? value : default);
         }
         catch (Exception ex)

@@ -69,7 +69,10 @@ public sealed class PlatformErrorInfoProvider(bool exposeInternals)
             OverloadedException ex => (ErrorCodes.Overloaded, ex.Message),
             InvalidSequenceException ex => (ErrorCodes.BadUserInput, ex.Message),
             UnknownSaeException ex => (ErrorCodes.BadUserInput, ex.Message),
-            TimeoutException => (ErrorCodes.Overloaded, "The platform did not answer in time; retry later."),
+            // A grain that did not answer in time (still activating, storage slow), even after TransientReads' second
+            // try: the platform is not overloaded, it is briefly unavailable. A mutation's outcome is then unknown.
+            TimeoutException => (ErrorCodes.Unavailable, "The platform did not answer in time (a part of it was still starting or storage was slow); "
+                + "a change may or may not have been applied: reload, then retry after extensions.retryAfterSeconds."),
             null when error.Code is not null && ErrorCodes.All.Contains(error.Code) => (error.Code, null),
             // Argument coercion problems surface as plain ExecutionErrors without an inner exception.
             null => (ErrorCodes.BadUserInput, null),

@@ -22,6 +22,8 @@ public static class GraphQLServiceCollectionExtensions
             .AddGraphTypes(typeof(PlatformSchema).Assembly)
             .AddSystemTextJson()
             .AddErrorInfoProvider(new PlatformErrorInfoProvider(exposeInternals))
+            // A read that meets a grain still activating (e.g. after a cold restart) is tried once more (TransientReads).
+            .UseMiddleware(new TransientReadRetry())
             // The complexity analyzer as a rule that also runs on cached documents: its limits may depend on variables.
             .AddValidationRule(new ComplexityValidationRule(new ComplexityOptions { MaxDepth = api.MaxDepth, MaxComplexity = api.MaxComplexity }),
                 useForCachedDocuments: true)

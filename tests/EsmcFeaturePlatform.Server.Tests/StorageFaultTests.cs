@@ -4,6 +4,7 @@ using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.TestSupport;
 using EsmcFeaturePlatform.Grains;
+using EsmcFeaturePlatform.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

@@ -9,13 +9,16 @@ namespace EsmcFeaturePlatform.Server.Tests;
 /// <summary>One request to storage as the fault rules see it.</summary>
 public sealed record StorageRequest(string Method, int Port, string Path)
 {
-    /// <summary>The test emulator's ports (TestStorage): blobs (grain state), tables (the corpus).</summary>
+    /// <summary>The tests' Azurite ports (TestStorage): blobs hold grain state, tables the corpus.</summary>
     public bool IsBlob => Port == TestStorage.BlobPort;
 
     public bool IsTable => Port == TestStorage.TablePort;
 
     /// <summary>A write of a grain's state; Orleans names its blob after the grain type (e.g. "normalizationstats").</summary>
     public bool IsStateWrite(string grainType) => IsBlob && Method == "PUT" && Path.Contains(grainType, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A read of a grain's state (an activation loading it).</summary>
+    public bool IsStateRead(string grainType) => IsBlob && Method == "GET" && Path.Contains(grainType, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>An entity-group transaction: how CorpusTable claims a batch's new rows in one partition.</summary>
     public bool IsClaimTransaction => IsTable && Method == "POST" && Path.EndsWith("$batch", StringComparison.Ordinal);
@@ -25,19 +28,21 @@ public sealed record StorageRequest(string Method, int Port, string Path)
 /// Storage faults injected into the REAL Azure storage clients of the platform (grain state in blobs, the corpus in a
 /// table), as a policy in their HTTP pipelines that runs on every try, so the SDK's own retries meet each fault just
 /// as they would meet a real one. The host adds every <see cref="HttpPipelinePolicy"/> service to those clients
-/// (PlatformHosting.StorageClientOptions); the cluster's membership table is left alone. Three faults:
+/// (PlatformHosting.StorageClientOptions); the cluster's membership table is left alone. Four faults:
 /// <list type="bullet">
 /// <item>refuse: answer a chosen request with an HTTP error without sending it (what storage that refuses a write does),</item>
 /// <item>drop the answer: send the request (storage applies it), then lose the answer as a reset connection would,</item>
-/// <item>outage: every request fails to connect ("connection refused") for a while.</item>
+/// <item>outage: every request fails to connect ("connection refused") for a while,</item>
+/// <item>slow: a chosen request is sent late (storage under load).</item>
 /// </list>
 /// </summary>
 public sealed class StorageFaults : HttpPipelinePolicy
 {
-    private sealed class Rule(Func<StorageRequest, bool> match, int times, Func<Exception>? refuse)
+    private sealed class Rule(Func<StorageRequest, bool> match, int times, Func<Exception>? refuse, TimeSpan? delay = null)
     {
         public Func<StorageRequest, bool> Match { get; } = match;
-        public Func<Exception>? Refuse { get; } = refuse;   // null: drop the answer
+        public Func<Exception>? Refuse { get; } = refuse;   // null: drop the answer (or, with Delay, send it late)
+        public TimeSpan? Delay { get; } = delay;
         public int Left = times;
     }
 
@@ -67,6 +72,13 @@ public sealed class StorageFaults : HttpPipelinePolicy
     public StorageFaults DropAnswers(Func<StorageRequest, bool> match, int times)
     {
         lock (_gate) _rules.Add(new Rule(match, times, null));
+        return this;
+    }
+
+    /// <summary>The next <paramref name="times"/> requests matching <paramref name="match"/> are sent after <paramref name="delay"/> (storage under load).</summary>
+    public StorageFaults Slow(Func<StorageRequest, bool> match, int times, TimeSpan delay)
+    {
+        lock (_gate) _rules.Add(new Rule(match, times, null, delay));
         return this;
     }
 
@@ -106,27 +118,30 @@ public sealed class StorageFaults : HttpPipelinePolicy
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
-        var drop = Decide(message);
+        var (drop, delay) = Decide(message);
+        if (delay is { } wait) Thread.Sleep(wait);
         ProcessNext(message, pipeline);
         if (drop) throw AnswerLost();
     }
 
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
-        var drop = Decide(message);
+        var (drop, delay) = Decide(message);
+        if (delay is { } wait) await Task.Delay(wait);
         await ProcessNextAsync(message, pipeline);
         if (drop) throw AnswerLost();
     }
 
     private static IOException AnswerLost() => new("Injected storage fault: the connection was reset after the request was sent (test).");
 
-    /// <summary>Throws for a refused request or one during an outage; true when the answer is to be dropped.</summary>
-    private bool Decide(HttpMessage message)
+    /// <summary>Throws for a refused request or one during an outage; says whether the answer is to be dropped, or the request sent late.</summary>
+    private (bool Drop, TimeSpan? Delay) Decide(HttpMessage message)
     {
         var uri = message.Request.Uri.ToUri();
         var request = new StorageRequest(message.Request.Method.Method, uri.Port, Uri.UnescapeDataString(uri.AbsolutePath));
         Exception? refusal = null;
         var drop = false;
+        TimeSpan? delay = null;
         lock (_gate)
         {
             var now = DateTime.UtcNow;
@@ -146,12 +161,13 @@ public sealed class StorageFaults : HttpPipelinePolicy
             else if (_rules.FirstOrDefault(r => r.Left > 0 && r.Match(request)) is { } rule)
             {
                 rule.Left--;
-                if (rule.Refuse is null) drop = true;
+                if (rule.Delay is not null) delay = rule.Delay;
+                else if (rule.Refuse is null) drop = true;
                 else refusal = rule.Refuse();
             }
         }
-        if (refusal is not null || drop) Interlocked.Increment(ref _injected);
+        if (refusal is not null || drop || delay is not null) Interlocked.Increment(ref _injected);
         if (refusal is not null) throw refusal;
-        return drop;
+        return (drop, delay);
     }
 }
