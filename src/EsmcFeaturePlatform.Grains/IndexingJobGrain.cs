@@ -389,28 +389,7 @@ public sealed class IndexingJobGrain(
             ? $"waiting for storage since {since:u}: {StorageErrors.Describe(reason)}"
             : $"resuming after a failed window write since {since:u}: {reason.GetType().Name}: {StorageErrors.Describe(reason)}";
         logger.LogWarning(reason, "Job {JobId}: {Waiting}", JobId, _waiting);
-        var delay = TimeSpan.FromSeconds(1);
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(delay, stop);
-                try
-                {
-                    await state.ReadStateAsync();
-                    break;
-                }
-                catch (Exception ex) when (!stop.IsCancellationRequested)
-                {
-                    logger.LogInformation("Job {JobId}: storage still unavailable ({Error})", JobId, StorageErrors.Describe(ex));
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            return;
-        }
+        if (!await state.WaitUntilReadableAsync(logger, JobId, stop)) return;
         _waiting = null;
         _saved = state.State.Request is null ? null : Info();
         _pendingWrite = Task.CompletedTask;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using EsmcFeaturePlatform.Abstractions.Grains;
+using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using Orleans.Storage;
 
@@ -75,5 +76,36 @@ public static class StorageErrors
     {
         var end = message.IndexOfAny(['\r', '\n']);
         return end < 0 ? message : message[..end];
+    }
+
+    /// <summary>
+    /// A job waiting for storage: re-reads the grain's own state (which also forgets anything unsaved) with a backoff
+    /// from 1 s to 30 s until storage answers. False when <paramref name="stop"/> ended the wait (the activation is
+    /// going away; the watchdog resumes the job elsewhere).
+    /// </summary>
+    public static async Task<bool> WaitUntilReadableAsync<T>(this IPersistentState<T> state, ILogger logger, string jobId, CancellationToken stop)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, stop);
+                try
+                {
+                    await state.ReadStateAsync();
+                    return true;
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogInformation("Job {JobId}: storage still unavailable ({Error})", jobId, StorageErrors.Describe(ex));
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 }
