@@ -1,28 +1,38 @@
-// The page's only way to the data: the platform's own GraphQL API (POST /graphql).
-export class ApiError extends Error {
-  constructor(message, code) { super(message); this.code = code; }
+// The page's only ways to the server: its GraphQL API (POST /graphql) and the one REST route the page needs
+// (GET /api/v1/structures/alphafold/{id}). Every failure becomes an ApiError with the server's code (errors.js).
+import { ApiError } from './errors.js';
+
+/** The first of the answer's `errors` as an ApiError, or null when there is none. */
+export function errorOf(body) {
+  const first = body?.errors?.[0];
+  if (!first) return null;
+  const extensions = first.extensions ?? {};
+  return new ApiError(first.message, extensions.code, extensions);
 }
 
-export async function gql(query, variables = {}, key = null) {
+/** GETs or POSTs, turning "no answer" into NETWORK. */
+async function send(url, init) {
+  try { return await fetch(url, init); } catch (e) { throw new ApiError('The server cannot be reached: ' + e.message, 'NETWORK'); }
+}
+
+/** POSTs a GraphQL operation and returns the server's whole JSON answer ({ data, errors }); `key` (a curator key) goes in the Authorization header. */
+export async function graphqlAnswer(query, variables = {}, key = null) {
   const headers = { 'content-type': 'application/json' };
   if (key) headers.authorization = 'Bearer ' + key;
-  let response;
-  try {
-    response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  } catch (e) {
-    throw new ApiError('The server cannot be reached: ' + e.message, 'NETWORK');
-  }
-  let body;
-  try { body = await response.json(); } catch { throw new ApiError(`The server answered HTTP ${response.status}.`, 'HTTP'); }
-  if (body.errors?.length) {
-    const first = body.errors[0];
-    throw new ApiError(first.message, first.extensions?.code ?? 'ERROR');
-  }
+  const response = await send('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  try { return await response.json(); } catch { throw new ApiError(`The server answered HTTP ${response.status}.`, 'HTTP'); }
+}
+
+/** Runs a GraphQL operation and returns its `data`; the answer's first error is thrown as an ApiError. */
+export async function gql(query, variables = {}, key = null) {
+  const body = await graphqlAnswer(query, variables, key);
+  const error = errorOf(body);
+  if (error) throw error;
   return body.data;
 }
 
 let capabilitiesPromise;
-/** Which optional parts of the schema this server has (search, curation, descriptions...). */
+/** Which optional parts of the schema this server has (search, curation, descriptions...), asked once. */
 export function capabilities() {
   capabilitiesPromise ??= gql(`{ q: __type(name: "Query") { fields { name } } m: __type(name: "Mutation") { fields { name } }
       f: __type(name: "Feature") { fields { name } } }`)
@@ -31,11 +41,13 @@ export function capabilities() {
       mutation: new Set((d.m?.fields ?? []).map(f => f.name)),
       feature: new Set((d.f?.fields ?? []).map(f => f.name)),
     }))
-    .catch(() => fetch('/graphql/sdl').then(r => r.text()).then(parseSdl));
+    // A server that refuses introspection still publishes its SDL.
+    .catch(() => send('/graphql/sdl').then(r => r.text()).then(parseSdl));
   return capabilitiesPromise;
 }
 
-function parseSdl(sdl) {
+/** The field names of Query, Mutation and Feature (and their `extend type`s) in an SDL text. */
+export function parseSdl(sdl) {
   const fields = name => {
     const out = new Set();
     for (const m of sdl.matchAll(new RegExp(`(?:extend )?type ${name}\\b[^{]*\\{([^}]*)\\}`, 'g')))
@@ -45,16 +57,13 @@ function parseSdl(sdl) {
   return { query: fields('Query'), mutation: fields('Mutation'), feature: fields('Feature') };
 }
 
-/** A message a person can act on, for an API error. */
-export function explain(error) {
-  switch (error.code) {
-    case 'UNAUTHENTICATED': return 'Refused: this needs a curator key. Enter one above (it is kept only for this browser session). Nothing was changed.';
-    // The server's message names the real cause (the role needed, a self-approval, who already reviewed a version,
-    // which version is now the latest): show it, never a guess.
-    case 'FORBIDDEN': return 'Refused: ' + error.message;
-    case 'CONFLICT': return 'Conflict: ' + error.message;
-    case 'SCREENED': return 'Refused by this server\'s biosecurity screening (controlled pathogens and toxins): the sequence or search was not processed. If you believe this is a mistake, contact the operator of this server.';
-    case 'RATE_LIMITED': return 'Too many requests: wait a moment and try again.';
-    default: return (error.code && error.code !== 'ERROR' ? error.code + ': ' : '') + error.message;
+/** The model file of a UniProt accession, fetched by this server from AlphaFold DB: { text, format, entry }. */
+export async function fetchAlphaFold(id) {
+  const response = await send('/api/v1/structures/alphafold/' + encodeURIComponent(id));
+  if (!response.ok) {
+    let body = null;
+    try { body = await response.json(); } catch { /* not the API's JSON: the status line says what happened */ }
+    throw errorOf(body) ?? new ApiError(`The server answered HTTP ${response.status}.`, 'HTTP');
   }
+  return { text: await response.text(), format: response.headers.get('x-esmc-structure-format') || 'pdb', entry: response.headers.get('x-esmc-structure-entry') || id };
 }

@@ -2,24 +2,9 @@
 // width of the visible part stays put (position: sticky) and only the residues in sight are redrawn, once per frame
 // at most while scrolling. A canvas as wide as the protein would pass the browsers' size limit (32,767 px: 2,730
 // residues at 12 px, half that on a high-DPI screen) and hold megabytes per view.
+import { colour, fmt } from './format.js';
+
 export const CELL = 12, ROW = 18, HEAD = 30;
-
-/** White (0) to dark blue (1). */
-export function colour(t) {
-  const c = rgb(t);
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
-export function rgb(t) {
-  t = Number.isFinite(t) ? Math.max(0, Math.min(1, t)) : 0;
-  return [Math.round(255 + (8 - 255) * t), Math.round(255 + (48 - 255) * t), Math.round(255 + (107 - 255) * t)];
-}
-export const hex = t => '#' + rgb(t).map(v => v.toString(16).padStart(2, '0')).join('');
-
-export function fmt(v) {
-  if (v === null || v === undefined) return '—';
-  if (!Number.isFinite(v)) return String(v);
-  return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3);
-}
 
 const tooltip = () => document.getElementById('tooltip');
 

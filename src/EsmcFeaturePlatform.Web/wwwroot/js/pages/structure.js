@@ -1,13 +1,16 @@
 // Structure view: a local PDB or mmCIF file drawn with 3Dmol.js (vendored from npm, served by the platform),
 // residues coloured by one feature's activation, aligned with the analyzed sequence (chains, gaps, numbering offsets).
-import { gql, explain } from './api.js';
-import { hex, fmt, drawTracks } from './tracks.js';
-import { state, currentSae, analyze, esc, featureHref } from './app.js';
-
-const THREE = { ALA: 'A', ARG: 'R', ASN: 'N', ASP: 'D', CYS: 'C', GLN: 'Q', GLU: 'E', GLY: 'G', HIS: 'H', ILE: 'I', LEU: 'L', LYS: 'K', MET: 'M', PHE: 'F',
-  PRO: 'P', SER: 'S', THR: 'T', TRP: 'W', TYR: 'Y', VAL: 'V', MSE: 'M', SEC: 'U', PYL: 'O', HSD: 'H', HSE: 'H', HIE: 'H', HID: 'H' };
+import { chainsOf, align } from '../alignment.js';
+import { analyze } from '../analysis.js';
+import { fetchAlphaFold } from '../api.js';
+import { errorHtml } from '../errors.js';
+import { esc, fmt, hex } from '../format.js';
+import { UNIPROT } from '../sequence.js';
+import { esmc, lastAnalyzed } from '../state.js';
+import { drawTracks } from '../tracks.js';
 
 let loader;
+/** 3Dmol.js (vendored from npm), loaded the first time the page is opened. */
 function load3Dmol() {
   if (window.$3Dmol) return Promise.resolve(window.$3Dmol);
   loader ??= new Promise((resolve, reject) => {
@@ -20,41 +23,8 @@ function load3Dmol() {
   return loader;
 }
 
-/** Residues of each protein chain, in file order: chain -> [{ resi, aa }]. */
-export function chainsOf(atoms) {
-  const chains = new Map();
-  for (const a of atoms) {
-    if (a.atom !== 'CA') continue;
-    const aa = THREE[a.resn?.toUpperCase()];
-    if (!aa && a.hetflag) continue;
-    const list = chains.get(a.chain) ?? (chains.set(a.chain, []), chains.get(a.chain));
-    if (list.length && list.at(-1).resi === a.resi) continue;   // alternate locations
-    list.push({ resi: a.resi, aa: aa ?? 'X' });
-  }
-  return chains;
-}
-
-/**
- * Maps a chain's residues to positions (1-based) of the analyzed sequence: exact substring first, else the numbering
- * offset with the most identical residues (handles missing residues). Returns { map: Map(resi -> pos), identity, how }.
- */
-export function align(residues, sequence) {
-  const chainSeq = residues.map(r => r.aa).join('');
-  const at = sequence.indexOf(chainSeq);
-  if (at >= 0) return { map: new Map(residues.map((r, k) => [r.resi, at + k + 1])), identity: 1, how: `the chain matches residues ${at + 1}-${at + chainSeq.length}` };
-  let best = { score: -1, d: 0 };
-  for (let d = -residues.at(-1).resi - 1; d <= sequence.length - residues[0].resi + 1; d++) {
-    let score = 0;
-    for (const r of residues) if (sequence[r.resi + d - 1] === r.aa) score++;
-    if (score > best.score) best = { score, d };
-  }
-  const map = new Map();
-  for (const r of residues) { const p = r.resi + best.d; if (p >= 1 && p <= sequence.length) map.set(r.resi, p); }
-  return { map, identity: best.score / residues.length, how: `numbering offset ${best.d >= 0 ? '+' : ''}${best.d}` };
-}
-
-export async function structurePage(main, params) {
-  const last = JSON.parse(sessionStorage.getItem('esmc.sequence') || 'null');
+export async function structurePage({ main, params }) {
+  const last = lastAnalyzed();
   main.innerHTML = `<h1>Feature on a structure</h1>
     <div class="card">
       <div class="row">
@@ -74,9 +44,8 @@ export async function structurePage(main, params) {
   const status = main.querySelector('#status'), chainSel = main.querySelector('#chain'), featSel = main.querySelector('#feature');
   const say = (html) => { status.innerHTML = html; };
   let $3Dmol, viewer, model, chains, analysis, mapping;
-  const esmc = window.esmc;
   esmc.structure = null;
-  try { $3Dmol = await load3Dmol(); } catch (e) { say(`<div class="error">${esc(e.message)}</div>`); return; }
+  try { $3Dmol = await load3Dmol(); } catch (e) { say(errorHtml(e)); return; }
   try { viewer = $3Dmol.createViewer(main.querySelector('#viewer'), { backgroundColor: 'white' }); }
   catch (e) { say(`<div class="error">This browser cannot draw 3D (WebGL): ${esc(e.message)}</div>`); return; }
 
@@ -95,7 +64,7 @@ export async function structurePage(main, params) {
     viewer.setStyle({}, { cartoon: { color: '#e6e6e6' } });
     for (const [c, resis] of buckets) viewer.setStyle({ chain, resi: resis }, { cartoon: { color: c } });
     viewer.render();
-    drawTracks(main.querySelector('#strack'), analysis.sequence, [{ ...track, href: featureHref(index) }], { onOpen: t => { location.hash = t.href; } });
+    drawTracks(main.querySelector('#strack'), analysis.sequence, [track], { onOpen: t => { location.hash = t.href; } });
     esmc.structure = {
       chain, feature: index, coloured, residues: chains.get(chain).length, identity: mapping.identity,
       /** The colour 3Dmol holds for a residue's CA atom. */
@@ -124,7 +93,7 @@ export async function structurePage(main, params) {
     try {
       analysis = await analyze(sequence, 20);
       analysis.tracks = analysis.raw;
-    } catch (e) { say(`<div class="error">${esc(explain(e))}</div>`); return; }
+    } catch (e) { say(errorHtml(e)); return; }
     const wanted = Number(params.get('feature') ?? featSel.value ?? NaN);
     featSel.innerHTML = analysis.raw.map(t => `<option value="${t.index}">${esc(t.label)} (max ${fmt(t.scale)})</option>`).join('');
     if (analysis.raw.some(t => t.index === wanted)) featSel.value = String(wanted);
@@ -169,7 +138,7 @@ export async function structurePage(main, params) {
     try {
       const got = await fetchAlphaFold(id);
       await load(got.text, `${got.entry} (AlphaFold DB)`, got.format);
-    } catch (err) { say(`<div class="error" data-code="${esc(err.code ?? '')}">${esc(err.message)}</div>`); }
+    } catch (err) { say(errorHtml(err)); }
     finally { afGo.disabled = false; }
   });
   chainSel.addEventListener('change', () => { viewer.zoomTo({ chain: chainSel.value }); prepare(); });
@@ -179,20 +148,4 @@ export async function structurePage(main, params) {
   main.querySelector('#file').disabled = false;
   afGo.disabled = false;
   if (params.get('uniprot')) afForm.requestSubmit();
-}
-
-/** UniProt's accession format (the server checks the same). */
-export const UNIPROT = /^(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
-
-/** The model file of a UniProt accession, fetched by this server from AlphaFold DB: { text, format, entry }. */
-async function fetchAlphaFold(id) {
-  let response;
-  try { response = await fetch('/api/v1/structures/alphafold/' + encodeURIComponent(id)); }
-  catch (e) { throw Object.assign(new Error('The server cannot be reached: ' + e.message), { code: 'NETWORK' }); }
-  if (!response.ok) {
-    let message = `The server answered HTTP ${response.status}.`, code = 'HTTP';
-    try { const body = await response.json(); message = body.errors[0].message; code = body.errors[0].extensions?.code ?? code; } catch { /* keep the status line */ }
-    throw Object.assign(new Error(message), { code });
-  }
-  return { text: await response.text(), format: response.headers.get('x-esmc-structure-format') || 'pdb', entry: response.headers.get('x-esmc-structure-entry') || id };
 }

@@ -1,21 +1,16 @@
 // The GraphQL page: the graphiql IDE (graphiql.html, in a frame) when its npm files are installed on this server; else
 // this minimal console, with a notice saying why, so the page keeps working without node_modules.
-import { esc, curatorKey } from './app.js';
+import { graphqlAnswer } from '../api.js';
+import { explain } from '../errors.js';
+import { esc } from '../format.js';
+import { EXAMPLE } from '../graphql-example.js';
+import { currentSae, curatorKey } from '../state.js';
 
-const EXAMPLE = `query Example($sae: ID!) {
-  saes { id layer codebookSize hasNormalizationStats }
-  feature(sae: $sae, index: 0) {
-    index
-    stats { maxActivation documentCount corpusSize idf }
-    topExamples(first: 3) { sequenceId maxValue position }
-  }
-}`;
-
-export async function consolePage(main) {
+export async function consolePage({ main }) {
   let installed = false;
   try { installed = (await fetch('vendor/graphiql/graphiql.min.js', { method: 'HEAD' })).ok; } catch { /* not installed */ }
   if (installed) {
-    const sae = document.getElementById('sae').value;
+    const sae = currentSae();
     main.innerHTML = `<div class="row" style="justify-content:space-between"><h1>GraphQL IDE</h1>
         <span class="muted">POST /graphql · schema <a href="/graphql/sdl" target="_blank">/graphql/sdl</a> ·
         <a href="graphiql.html?sae=${encodeURIComponent(sae)}" target="_blank">open in its own window</a></span></div>
@@ -27,7 +22,7 @@ export async function consolePage(main) {
 
 function simpleConsole(main) {
   const saved = sessionStorage.getItem('esmc.console');
-  const sae = document.getElementById('sae').value;
+  const sae = currentSae();
   const init = saved ? JSON.parse(saved) : { query: EXAMPLE, variables: JSON.stringify({ sae }, null, 2) };
   main.innerHTML = `<h1>GraphQL console</h1>
     <div class="notice" id="ide-missing">The GraphQL IDE (graphiql) is not installed on this server: run <code>npm ci</code> in the repository, then rebuild. This simple console works meanwhile.</div>
@@ -45,12 +40,9 @@ function simpleConsole(main) {
     let variables = {};
     try { variables = v.value.trim() ? JSON.parse(v.value) : {}; } catch (e) { out.textContent = 'Variables are not valid JSON: ' + e.message; return; }
     out.textContent = 'Running…';
-    const headers = { 'content-type': 'application/json' };
-    if (main.querySelector('#send-key').checked && curatorKey()) headers.authorization = 'Bearer ' + curatorKey();
-    try {
-      const r = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query: q.value, variables }) });
-      out.textContent = JSON.stringify(await r.json(), null, 2);
-    } catch (e) { out.textContent = 'Request failed: ' + e.message; }
+    const key = main.querySelector('#send-key').checked ? curatorKey() : null;
+    // The answer as the server sent it, errors included: this is a console.
+    try { out.textContent = JSON.stringify(await graphqlAnswer(q.value, variables, key), null, 2); } catch (e) { out.textContent = explain(e); }
     out.dataset.ready = 'true';
   };
   main.querySelector('#go').addEventListener('click', run);
