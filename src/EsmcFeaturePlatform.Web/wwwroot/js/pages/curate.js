@@ -1,6 +1,7 @@
 // The Curate page (#/curate?status=...): the review queue of the picked SAE. Every version awaiting review can be
 // approved or rejected, the latest edited (a new proposed version); the curator key is kept for this browser session.
 import { gql } from '../api.js';
+import { proposeDescription, reviewDescription } from '../curation.js';
 import { errorHtml } from '../errors.js';
 import { esc, when, featureHref } from '../format.js';
 import { currentSae, curatorKey, setCuratorKey } from '../state.js';
@@ -60,10 +61,8 @@ export async function curatePage({ main, params, reload }) {
     card.querySelectorAll('.pending').forEach(block => block.querySelectorAll('button[data-act=APPROVE], button[data-act=REJECT]').forEach(b => b.addEventListener('click', async () => {
       const out = block.querySelector('.status');
       try {
-        const r = await gql(`mutation R($sae: ID!, $index: Int!, $version: Int!, $decision: ReviewDecision!, $note: String) {
-          reviewDescription(sae: $sae, index: $index, version: $version, decision: $decision, note: $note) { version status reviewer } }`,
-          { sae: n.sae, index: n.index, version: Number(block.dataset.version), decision: b.dataset.act, note: block.querySelector('[name=note]').value || null }, curatorKey());
-        show(out, true, `Version ${r.reviewDescription.version} is now ${r.reviewDescription.status} (reviewer: ${r.reviewDescription.reviewer}).`);
+        const r = await reviewDescription({ sae: n.sae, index: n.index, version: Number(block.dataset.version), decision: b.dataset.act, note: block.querySelector('[name=note]').value || null });
+        show(out, true, `Version ${r.version} is now ${r.status} (reviewer: ${r.reviewer}).`);
       } catch (err) { show(out, false, err); }
     })));
     card.querySelector('button[data-act=edit]').addEventListener('click', () => { const f = card.querySelector('form.edit'); f.hidden = !f.hidden; if (!f.hidden) f.label.focus(); });
@@ -71,10 +70,8 @@ export async function curatePage({ main, params, reload }) {
       ev.preventDefault();
       const f = ev.target, out = card.querySelector('.edit-status');
       try {
-        const r = await gql(`mutation P($sae: ID!, $index: Int!, $label: String!, $text: String!, $expected: Int) {
-          proposeDescription(sae: $sae, index: $index, label: $label, text: $text, expectedVersion: $expected) { version } }`,
-          { sae: n.sae, index: n.index, label: f.label.value, text: f.text.value, expected: e.latestVersion }, curatorKey());
-        show(out, true, `Saved as version ${r.proposeDescription.version} (proposed).`);
+        const version = await proposeDescription({ sae: n.sae, index: n.index, label: f.label.value, text: f.text.value, expected: e.latestVersion });
+        show(out, true, `Saved as version ${version} (proposed).`);
       } catch (err) { show(out, false, err); }
     });
     host.append(card);

@@ -2,10 +2,11 @@
 // peaks, the activation histogram, nearest features, enriched annotations, what a published dataset says, and a
 // form to propose a new description. The cards are pure HTML builders (exported for `node --test`).
 import { gql } from '../api.js';
+import { proposeDescription } from '../curation.js';
 import { errorHtml } from '../errors.js';
 import { esc, fmt, when, featureHref } from '../format.js';
 import { UNIPROT } from '../sequence.js';
-import { state, esmc, currentSae, showSae, curatorKey } from '../state.js';
+import { state, esmc, currentSae, showSae } from '../state.js';
 import { drawTracks } from '../tracks.js';
 
 export async function featurePage({ main, params, reload }) {
@@ -91,10 +92,8 @@ export async function featurePage({ main, params, reload }) {
     e.preventDefault();
     const out = form.querySelector('.status');
     try {
-      const v = await gql(`mutation P($sae: ID!, $index: Int!, $label: String!, $text: String!, $expected: Int) {
-        proposeDescription(sae: $sae, index: $index, label: $label, text: $text, expectedVersion: $expected) { version } }`,
-        { sae: f.sae, index: f.index, label: form.label.value, text: form.text.value, expected: Number(form.dataset.expected) }, curatorKey());
-      out.innerHTML = `<span class="ok">Saved as version ${v.proposeDescription.version} (proposed).</span>`;
+      const version = await proposeDescription({ sae: f.sae, index: f.index, label: form.label.value, text: form.text.value, expected: Number(form.dataset.expected) });
+      out.innerHTML = `<span class="ok">Saved as version ${version} (proposed).</span>`;
       setTimeout(reload, 600);
     } catch (err) { out.innerHTML = errorHtml(err); }
   });
