@@ -60,7 +60,7 @@ public sealed class PageScriptTests
     /// The extensions.code values the server can send: GraphQL's contract codes (<see cref="ErrorCodes.All"/>) and any
     /// other error code a route defines as a public constant named *ErrorCode (the AlphaFold route's UPSTREAM_UNAVAILABLE).
     /// </summary>
-    private static HashSet<string> ServerErrorCodes()
+    internal static HashSet<string> ServerErrorCodes()
     {
         var codes = new HashSet<string>(ErrorCodes.All, StringComparer.Ordinal);
         foreach (var type in new[] { typeof(Program).Assembly, typeof(ErrorCodes).Assembly }.SelectMany(a => a.GetTypes()))
