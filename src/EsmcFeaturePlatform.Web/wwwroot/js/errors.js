@@ -1,6 +1,7 @@
 // What the page says when a call fails: one message per error code the server sends (extensions.code, README "GraphQL
-// API" and "Web page"), plus the page's own two (no answer, an answer that is not JSON). The xunit test
-// ErrorCodeTests checks that SERVER_CODES are exactly the codes the server's code defines, no more, no fewer.
+// API" and "Web page"), plus the page's own two (no answer, an answer that is not JSON). The web tests check that
+// SERVER_CODES are exactly the codes the server's code defines, no more, no fewer (PageScriptTests), and that the
+// served page shows each with its own message (ErrorMessageTests).
 import { esc } from './format.js';
 
 /** A failed call: the server's message and extensions.code (or the page's NETWORK / HTTP), extensions kept. */
