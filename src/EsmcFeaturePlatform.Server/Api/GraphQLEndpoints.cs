@@ -24,8 +24,8 @@ public static class GraphQLEndpoints
     }
 
     /// <summary>
-    /// POST and GET /graphql by the GraphQL-over-HTTP spec (hand-written over IDocumentExecuter: GraphQL.Server is not
-    /// available; graphql-http's audit suite checks it, GraphQLOverHttpTests), GET /graphql/sdl, GET /healthz.
+    /// POST and GET /graphql as the README's "GraphQL API" says (GraphQL over HTTP; hand-written over IDocumentExecuter:
+    /// GraphQL.Server is not available; graphql-http's audit suite checks it, GraphQLOverHttpTests), GET /graphql/sdl, GET /healthz.
     /// </summary>
     public static WebApplication MapEsmcEndpoints(this WebApplication app, bool hostsApi)
     {

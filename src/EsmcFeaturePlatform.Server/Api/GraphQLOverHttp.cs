@@ -6,10 +6,10 @@ using Microsoft.Net.Http.Headers;
 namespace EsmcFeaturePlatform.Server.Api;
 
 /// <summary>
-/// The media types of the GraphQL-over-HTTP spec (graphql.github.io/graphql-over-http, "Media Types", "Accept",
-/// "POST"): requests are <c>application/json</c> in UTF-8; answers are <c>application/graphql-response+json</c>, whose
-/// status codes tell a request that failed before it ran (4xx) from one that ran, or <c>application/json</c> for legacy
-/// clients, which get 200 for both.
+/// The media types of GraphQL over HTTP (README, "GraphQL API"; checked by graphql-http's audits in
+/// GraphQLOverHttpTests): requests are <c>application/json</c> in UTF-8; answers are
+/// <c>application/graphql-response+json</c>, whose status codes tell a request that failed before it ran (4xx) from
+/// one that ran, or <c>application/json</c> for legacy clients, which get 200 for both.
 /// </summary>
 public static class GraphQLMediaTypes
 {
@@ -18,8 +18,8 @@ public static class GraphQLMediaTypes
     /// <summary>
     /// The media type to answer in, from the Accept header: the acceptable one with the highest q; on a tie a type
     /// named exactly beats one only a wildcard covers, and then <see cref="GraphQLResponse"/> beats
-    /// <c>application/json</c>. No Accept header, or only wildcards: <c>application/json</c>, as the spec asks until
-    /// every client names its type (audits 47DE, 80D8). Null: neither is acceptable (406).
+    /// <c>application/json</c>. No Accept header, or only wildcards: <c>application/json</c>, which every client reads
+    /// (the spec's default until all clients name their type). Null: neither is acceptable (406).
     /// </summary>
     public static string? Negotiate(HttpRequest request)
     {
@@ -33,7 +33,7 @@ public static class GraphQLMediaTypes
     }
 
     /// <summary>
-    /// The q that <paramref name="mediaType"/> gets from the most specific range that covers it (RFC 9110, 12.5.1), and
+    /// The q that <paramref name="mediaType"/> gets from the most specific range that covers it (as HTTP ranks them), and
     /// whether that range names it exactly.
     /// </summary>
     private static (double Quality, bool Exact) Quality(IList<MediaTypeHeaderValue> accept, string mediaType)
@@ -55,7 +55,7 @@ public static class GraphQLMediaTypes
 
     /// <summary>
     /// Why a POST's Content-Type is refused (415), or null for <c>application/json</c> in UTF-8 (no charset is UTF-8).
-    /// A POST without one is refused too rather than guessed at (spec, "POST"; audit 9ABE).
+    /// A POST without one is refused too rather than guessed at, so clients learn to send it.
     /// </summary>
     public static string? RefuseContentType(HttpRequest request)
     {
@@ -70,8 +70,8 @@ public static class GraphQLMediaTypes
 }
 
 /// <summary>
-/// GET runs queries only (spec, "GET": a safe method must change nothing): a mutation or subscription over GET fails
-/// validation with <see cref="Error"/>, which the endpoint answers with 405 and <c>Allow: POST</c>.
+/// GET runs queries only (a safe method must change nothing, and a link or a prefetch can send one): a mutation or
+/// subscription over GET fails validation with <see cref="Error"/>, which the endpoint answers with 405 and <c>Allow: POST</c>.
 /// </summary>
 public sealed class QueriesOnlyOverGet : ValidationRuleBase
 {
