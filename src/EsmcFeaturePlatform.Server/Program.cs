@@ -12,14 +12,16 @@ builder.AddEsmcDescriber();           // IFeatureDescriber for describeFeatures 
 builder.AddEsmcSafety();              // IScreeningPolicy: controlled sequences and keywords at every entry point, audited
 builder.AddEsmcOrleans();             // silo (grains, Azure blob state, clustering) or cluster client
 var platform = builder.Configuration.GetPlatformOptions();
-if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API keys
+if (platform.HostsApi) builder.AddEsmcGraphQLApi();   // schema, limits, error codes, API-key authentication
 if (platform.HostsApi) builder.AddEsmcWebPage();      // the web page at / (static files, a client of /graphql)
 if (platform.HostsApi) builder.AddEsmcRateLimits();   // per API key / anonymous client, 429 + Retry-After
 if (platform.HostsApi) builder.AddEsmcAlphaFold();    // Esmc:AlphaFold: models fetched on request (size cap, timeout, cache)
 
 var app = builder.Build();
-if (platform.HostsApi) app.UseRateLimiter();
+if (platform.HostsApi) app.UseAuthentication();   // HttpContext.User from Authorization: Bearer KEY, once per request
+if (platform.HostsApi) app.UseRateLimiter();      // per caller, so after authentication
 if (platform.HostsApi) app.MapEsmcWebPage();
+if (platform.HostsApi) app.UseAuthorization();    // the API routes' read policy; the page's files before it are public
 app.MapEsmcEndpoints(platform.HostsApi);
 if (platform.HostsApi) app.MapEsmcRestEndpoints();   // /api/v1: bulk export, Biohub-style feature routes
 if (platform.HostsApi) app.MapEsmcAlphaFold();       // /api/v1/structures/alphafold/{uniprotId}

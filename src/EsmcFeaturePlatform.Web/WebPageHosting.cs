@@ -46,15 +46,17 @@ public static class WebPageHosting
                 headers.XContentTypeOptions = "nosniff";
             },
         });
-        // A browser opening the API's address (Accept: text/html) gets the GraphQL IDE, not a blank 405; a program that
-        // GETs it is told how to call it.
-        app.MapGet("/graphql", (HttpContext http) =>
+        // A browser opening the API's address (Accept: text/html) gets the GraphQL IDE, not a JSON error; a program's
+        // GET /graphql reaches the API, which runs queries over GET.
+        app.Use((http, next) =>
         {
-            if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase)))
-                return Results.Redirect("/graphiql.html" + http.Request.QueryString);
-            http.Response.Headers.Allow = "POST";
-            return Results.Json(new { errors = new[] { new { message = "POST /graphql with a JSON body {\"query\", \"variables\"}; the schema is GET /graphql/sdl, "
-                + "and a browser opening /graphql gets the GraphQL IDE.", extensions = new { code = "BAD_USER_INPUT" } } } }, statusCode: StatusCodes.Status405MethodNotAllowed);
+            if (HttpMethods.IsGet(http.Request.Method) && http.Request.Path.Equals("/graphql", StringComparison.OrdinalIgnoreCase)
+                && http.Request.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase)))
+            {
+                http.Response.Redirect("/graphiql.html" + http.Request.QueryString);
+                return Task.CompletedTask;
+            }
+            return next(http);
         });
         return app;
     }

@@ -65,18 +65,17 @@ public static partial class AlphaFoldEndpoints
     {
         app.MapGet("/api/v1/structures/alphafold/{uniprotId}", async (HttpContext http, string uniprotId, AlphaFoldClient client) =>
         {
-            if (await RestEndpoints.RefuseAsync(http)) return;
             var id = uniprotId.Trim().ToUpperInvariant();
             if (!Accession().IsMatch(id))
             {
-                await RestEndpoints.ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput,
+                await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput,
                     $"{InputExcerpt.Quote(uniprotId)} is not a UniProt accession (e.g. P69905, A0A1B0GTW7).");
                 return;
             }
             var result = await client.FetchAsync(id, http.RequestAborted);
             if (result.Error is { } error)
             {
-                await RestEndpoints.ErrorAsync(http, error.Status, error.Code, error.Message);
+                await ApiErrors.WriteAsync(http, error.Status, error.Code, error.Message);
                 return;
             }
             var model = result.Model!;
@@ -86,7 +85,7 @@ public static partial class AlphaFoldEndpoints
             http.Response.Headers["X-Esmc-Structure-Entry"] = model.EntryId;
             http.Response.Headers["X-Esmc-Structure-Source"] = model.Source;
             await http.Response.Body.WriteAsync(model.Content, http.RequestAborted);
-        });
+        }).RequireAuthorization(ApiKeyAuthentication.ReadPolicy);
         return app;
     }
 }

@@ -14,39 +14,35 @@ public static class CorpusUploadEndpoints
 {
     public static WebApplication MapEsmcCorpusUpload(this WebApplication app)
     {
-        app.MapPut("/api/v1/corpora/{name}", UploadAsync);
+        app.MapPut("/api/v1/corpora/{name}", UploadAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy);
         return app;
     }
 
-    private static async Task UploadAsync(HttpContext http, string name, ServerFileRule files, ApiKeyAuthenticator authenticator)
+    private static async Task UploadAsync(HttpContext http, string name, ServerFileRule files)
     {
-        var (outcome, caller) = authenticator.Authenticate(http.Request.Headers.Authorization);
-        if (outcome != AuthOutcome.Authenticated)
+        // A wrong key was refused by the read policy already; this is the role the route itself needs.
+        if (http.GetCaller().Refusal(CallerRole.Admin, "Uploading a corpus") is { } refusal)
         {
-            await RestEndpoints.ErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthenticated, "Uploading a corpus needs an API key with the admin role (Authorization: Bearer KEY).");
-            return;
-        }
-        if (caller.Role < CallerRole.Admin)
-        {
-            await RestEndpoints.ErrorAsync(http, StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, $"Uploading a corpus needs the admin role; the key '{caller.Name}' has the {caller.Role.ToString().ToLowerInvariant()} role.");
+            var status = refusal.Code == ErrorCodes.Unauthenticated ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden;
+            await ApiErrors.WriteAsync(http, status, refusal.Code!, refusal.Message);
             return;
         }
         string target;
         try { target = files.UploadPath(name); }
         catch (ServerFileException ex)
         {
-            await RestEndpoints.ErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, ex.Message);
+            await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadUserInput, ex.Message);
             return;
         }
         var max = files.Options.MaxUploadBytes;
         if (http.Request.ContentLength > max)
         {
-            await RestEndpoints.ErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"The corpus is larger than {max:N0} bytes (Esmc:Corpus:MaxUploadBytes).");
+            await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"The corpus is larger than {max:N0} bytes (Esmc:Corpus:MaxUploadBytes).");
             return;
         }
         if (File.Exists(target))
         {
-            await RestEndpoints.ErrorAsync(http, StatusCodes.Status409Conflict, ErrorCodes.Conflict, $"A corpus named '{name}' already exists; upload under another name.");
+            await ApiErrors.WriteAsync(http, StatusCodes.Status409Conflict, ErrorCodes.Conflict, $"A corpus named '{name}' already exists; upload under another name.");
             return;
         }
         // Kestrel's own 30 MB body limit would cut a corpus short; this route counts the bytes itself.
@@ -67,7 +63,7 @@ public static class CorpusUploadEndpoints
                     {
                         await output.DisposeAsync();
                         File.Delete(temporary);
-                        await RestEndpoints.ErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"The corpus is larger than {max:N0} bytes (Esmc:Corpus:MaxUploadBytes).");
+                        await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadUserInput, $"The corpus is larger than {max:N0} bytes (Esmc:Corpus:MaxUploadBytes).");
                         return;
                     }
                     await output.WriteAsync(buffer.AsMemory(0, n), http.RequestAborted);
@@ -78,7 +74,7 @@ public static class CorpusUploadEndpoints
         catch (IOException) when (File.Exists(target))
         {
             File.Delete(temporary);
-            await RestEndpoints.ErrorAsync(http, StatusCodes.Status409Conflict, ErrorCodes.Conflict, $"A corpus named '{name}' already exists; upload under another name.");
+            await ApiErrors.WriteAsync(http, StatusCodes.Status409Conflict, ErrorCodes.Conflict, $"A corpus named '{name}' already exists; upload under another name.");
             return;
         }
         finally
