@@ -24,37 +24,9 @@ public static class GraphQLEndpoints
         return builder;
     }
 
-    /// <summary>POST /graphql (hand-written over IDocumentExecuter: GraphQL.Server is not available), GET /graphql/sdl, GET /healthz.</summary>
+    /// <summary>POST /graphql (hand-written over IDocumentExecuter: GraphQL.Server is not available), GET /graphql/sdl.</summary>
     public static WebApplication MapEsmcEndpoints(this WebApplication app, bool hostsApi)
     {
-        app.MapGet("/healthz", async (IGrainFactory grains, IScreeningPolicy screening, Hosting.ModelPuller puller, CancellationToken cancellationToken) =>
-        {
-            // While models are pulled on start (Esmc:Models:Pull) the catalog cannot load yet: say so instead of waiting.
-            if (puller.Status is "pending" or "pulling")
-                return Results.Json(new { status = "pulling", detail = puller.Detail }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            if (puller.Status == "failed")
-                return Results.Json(new { status = "pull failed", detail = puller.Detail }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            // What is screened, so an operator sees at a glance that sequence screening is off without a database.
-            var status = screening.Status;
-            var safety = new
-            {
-                sequences = status.SequenceScreening ? "on" : "off",
-                sequenceEntries = status.SequenceEntries,
-                keywords = status.KeywordScreening ? "on" : "off",
-                keywordCount = status.Keywords,
-                action = status.Action,
-                summary = status.Summary,
-            };
-            try
-            {
-                var catalog = await grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
-                return Results.Json(new { status = "ok", saes = catalog.Saes.Length, screening = safety });
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                return Results.Json(new { status = "unavailable", screening = safety }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
-        });
         if (!hostsApi) return app;
         app.MapGet("/graphql/sdl", (ISchema schema) => Results.Text(schema.PrintSdl(), "text/plain; charset=utf-8"));
         app.MapPost("/graphql", HandleAsync);
