@@ -203,8 +203,12 @@ public sealed class IndexingJobGrain(
     private void StartLoop()
     {
         _stop = new CancellationTokenSource();
+        // The job outlives the request that started it: its spans start their own traces (windows link to the request).
+        var caller = System.Diagnostics.Activity.Current;
+        System.Diagnostics.Activity.Current = null;
         // Started from grain context, so every continuation of the loop runs on this activation's scheduler.
         _loop = RunAsync(_stop.Token);
+        System.Diagnostics.Activity.Current = caller;
     }
 
     /// <summary>

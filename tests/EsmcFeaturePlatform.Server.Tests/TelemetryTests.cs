@@ -80,33 +80,80 @@ public sealed class TelemetryTests(PrometheusPlatformFactory platform, PlatformF
     [Fact]
     public async Task An_inference_batch_has_a_span_linked_to_the_request_that_caused_it()
     {
-        var started = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            // The host's request span and Orleans' grain-call spans carry the request's trace to the inference worker.
-            ShouldListenTo = s => s.Name is PlatformTelemetry.Name or "Microsoft.AspNetCore" || s.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal),
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            // Collected on start: the batch's span may end after the answer reached the client.
-            ActivityStarted = started.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var spans = new StartedSpans();
         var trace = ActivityTraceId.CreateRandom();
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/graphql")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(new { query = Analyze, variables = new { s = UniqueSequence(30) } }), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
-        request.Headers.Authorization = new("Bearer", PlatformFactory.ReaderKey);
-        var response = await plain.CreateClient().SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (status, _) = await PostTracedAsync(plain, trace, Analyze, new { s = UniqueSequence(30) }, PlatformFactory.ReaderKey);
+        Assert.Equal(200, status);
 
-        var batches = started.Where(a => a.Source.Name == PlatformTelemetry.Name && a.OperationName == PlatformTelemetry.InferenceBatchActivity).ToList();
+        var batches = spans.Named(PlatformTelemetry.InferenceBatchActivity);
         var linked = batches.Where(b => b.Links.Any(l => l.Context.TraceId == trace)).ToList();
         Assert.True(linked.Count == 1, $"{batches.Count} batch span(s), {linked.Count} linked to trace {trace}");
         Assert.Equal("ESMC-tiny", linked[0].GetTagItem(PlatformTelemetry.ModelTag));
         // A root of its own: the batch may serve several requests, each one linked.
         Assert.NotEqual(trace, linked[0].TraceId);
+    }
+
+    [Fact]
+    public async Task An_indexing_job_moves_the_indexing_metrics_and_its_windows_link_to_the_request_that_started_it()
+    {
+        using var spans = new StartedSpans();
+        var trace = ActivityTraceId.CreateRandom();
+        var (path, records) = TestEnvironment.WriteCorpus(16, seed: 1717);
+        var before = await ScrapeAsync(platform);
+
+        var (status, body) = await PostTracedAsync(platform, trace,
+            "mutation($p: String!) { indexCorpus(sae: \"" + TestEnvironment.SaeWithRealStats + "\", fastaPath: $p, topExamples: 3) { id } }", new { p = path }, PlatformFactory.AdminKey);
+        Assert.True(status == 200, body.ToJsonString());
+        var done = await ApiTestHelpers.WaitForJobAsync(platform, body["data"]!["indexCorpus"]!["id"]!.GetValue<string>());
+        Assert.Equal("COMPLETED", done["status"]!.GetValue<string>());
+        var after = await ScrapeAsync(platform);
+
+        var distinct = records.Select(r => r.Id).Distinct().Count();
+        Assert.True(Moved(before, after, "esmc_indexing_proteins_total") >= distinct, Dump(after));
+        Assert.True(Moved(before, after, "esmc_indexing_windows_total") >= 1, Dump(after));
+        Assert.True(Moved(before, after, "esmc_indexing_page_writes_total") >= 1, Dump(after));
+        Assert.True(Moved(before, after, "esmc_indexing_job_lag_seconds_count") >= 1, Dump(after));
+        var windows = spans.Named(PlatformTelemetry.IndexingWindowActivity).Where(w => w.Links.Any(l => l.Context.TraceId == trace)).ToList();
+        Assert.NotEmpty(windows);
+        // The job outlives the request: its windows are roots of their own, linked to it.
+        Assert.All(windows, w => Assert.NotEqual(trace, w.TraceId));
+    }
+
+    /// <summary>Every span the host, Orleans and the platform start while it lives (on start: a span may end after the answer).</summary>
+    private sealed class StartedSpans : IDisposable
+    {
+        private readonly ConcurrentQueue<Activity> started = new();
+        private readonly ActivityListener listener;
+
+        public StartedSpans()
+        {
+            listener = new ActivityListener
+            {
+                // The host's request span and Orleans' grain-call spans carry the request's trace to the silo's work.
+                ShouldListenTo = s => s.Name is PlatformTelemetry.Name or "Microsoft.AspNetCore" || s.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal),
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStarted = started.Enqueue,
+            };
+            ActivitySource.AddActivityListener(listener);
+        }
+
+        public List<Activity> Named(string name) => [.. started.Where(a => a.Source.Name == PlatformTelemetry.Name && a.OperationName == name)];
+
+        public void Dispose() => listener.Dispose();
+    }
+
+    /// <summary>POST /graphql as part of the trace <paramref name="trace"/> (a W3C traceparent header, as a traced client sends).</summary>
+    private static async Task<(int Status, JsonObject Body)> PostTracedAsync(PlatformFactory factory, ActivityTraceId trace, string query, object variables, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/graphql")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { query, variables }), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+        request.Headers.Authorization = new("Bearer", key);
+        var response = await factory.CreateClient().SendAsync(request);
+        return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject());
     }
 
     /// <summary>A sequence no other test analyzes, so the analysis cache cannot answer it without a batch.</summary>

@@ -30,6 +30,19 @@ public static class PlatformTelemetry
     /// <summary>Tag for how an inference request ended: ok, invalid_sequence, unknown_sae, overloaded.</summary>
     public const string OutcomeTag = "esmc.outcome";
 
+    // Bucket boundaries in the instruments' own units (the SDK's defaults suit milliseconds, not seconds or batch sizes).
+    private static readonly InstrumentAdvice<double> Seconds = Buckets<double>([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+
+    private static InstrumentAdvice<T> Buckets<T>(IReadOnlyList<T> boundaries) where T : struct => new() { HistogramBucketBoundaries = boundaries };
+
+    /// <summary>Powers of two from <paramref name="first"/> to <paramref name="last"/>, as TEI buckets batch sizes and tokens.</summary>
+    private static int[] Powers(int first, int last)
+    {
+        var powers = new List<int>();
+        for (var p = first; p <= last; p *= 2) powers.Add(p);
+        return [.. powers];
+    }
+
     public static readonly ActivitySource Source = new(Name);
 
     public static readonly Meter Meter = new(Name);
@@ -42,23 +55,23 @@ public static class PlatformTelemetry
 
     /// <summary>te_batch_next_size: sequences per batch the worker ran.</summary>
     public static readonly Histogram<int> InferenceBatchSize = Meter.CreateHistogram<int>(
-        "esmc.inference.batch.size", "{sequence}", "Sequences in each batch the inference worker ran.");
+        "esmc.inference.batch.size", "{sequence}", "Sequences in each batch the inference worker ran.", advice: Buckets<int>(Powers(1, 4096)));
 
     /// <summary>te_batch_next_tokens: tokens per batch (the sequences' own, &lt;cls&gt;/&lt;eos&gt; included, no padding).</summary>
     public static readonly Histogram<int> InferenceBatchTokens = Meter.CreateHistogram<int>(
-        "esmc.inference.batch.tokens", "{token}", "Tokens of the sequences in each batch, padding excluded.");
+        "esmc.inference.batch.tokens", "{token}", "Tokens of the sequences in each batch, padding excluded.", advice: Buckets<int>(Powers(16, 1 << 20)));
 
     /// <summary>Share of a batch's computed tokens that were padding (TEI pads nothing, so it has no name for this).</summary>
     public static readonly Histogram<double> InferencePaddingWaste = Meter.CreateHistogram<double>(
-        "esmc.inference.padding.waste", "1", "Share of each batch's computed tokens that were padding (0 to 1).");
+        "esmc.inference.padding.waste", "1", "Share of each batch's computed tokens that were padding (0 to 1).", advice: Buckets<double>([0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75]));
 
     /// <summary>te_batch_inference_duration, backbone half: the transformer's forward pass per batch.</summary>
     public static readonly Histogram<double> InferenceBackboneDuration = Meter.CreateHistogram<double>(
-        "esmc.inference.backbone.duration", "s", "Seconds of each batch's transformer forward pass.");
+        "esmc.inference.backbone.duration", "s", "Seconds of each batch's transformer forward pass.", advice: Seconds);
 
     /// <summary>te_batch_inference_duration, SAE half: encoding the hidden states into features per batch.</summary>
     public static readonly Histogram<double> InferenceSaeDuration = Meter.CreateHistogram<double>(
-        "esmc.inference.sae.duration", "s", "Seconds of each batch's SAE encoding.");
+        "esmc.inference.sae.duration", "s", "Seconds of each batch's SAE encoding.", advice: Seconds);
 
     /// <summary>Residues encoded; its rate is residues per second (TEI reports throughput only in its benchmark).</summary>
     public static readonly Counter<long> InferenceResidues = Meter.CreateCounter<long>(
@@ -70,7 +83,7 @@ public static class PlatformTelemetry
 
     /// <summary>te_request_duration: one encode request, queue wait included.</summary>
     public static readonly Histogram<double> InferenceRequestDuration = Meter.CreateHistogram<double>(
-        "esmc.inference.request.duration", "s", "Seconds of each encode request, queue wait included.");
+        "esmc.inference.request.duration", "s", "Seconds of each encode request, queue wait included.", advice: Seconds);
 
     // Indexing jobs.
 
@@ -85,12 +98,12 @@ public static class PlatformTelemetry
 
     /// <summary>How far the durable index trails the encoder: from a window's first encoded batch to its commit.</summary>
     public static readonly Histogram<double> IndexingJobLag = Meter.CreateHistogram<double>(
-        "esmc.indexing.job.lag", "s", "Seconds from a window's first encoded batch to its commit.");
+        "esmc.indexing.job.lag", "s", "Seconds from a window's first encoded batch to its commit.", advice: Buckets<double>([1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]));
 
     // Search and screening.
 
     public static readonly Histogram<double> SearchDuration = Meter.CreateHistogram<double>(
-        "esmc.search.duration", "s", "Seconds of each feature search against the index.");
+        "esmc.search.duration", "s", "Seconds of each feature search against the index.", advice: Seconds);
 
     /// <summary>Screening matches by kind (sequence, keyword) and action (BLOCKED, ALLOWED_EXEMPT, FLAGGED).</summary>
     public static readonly Counter<long> ScreeningMatches = Meter.CreateCounter<long>(

@@ -67,7 +67,7 @@ internal sealed class StorageHealthCheck(StorageOptions storage) : IHealthCheck
         try
         {
             var exists = await container.ExistsAsync(cancellationToken).WaitAsync(PlatformHealth.Timeout, cancellationToken);
-            return HealthCheckResult.Healthy(exists.Value ? $"container '{storage.Container}' reached" : $"storage reached; container '{storage.Container}' not created yet");
+            return HealthCheckResult.Healthy(exists.Value ? "blob storage reached" : "blob storage reached; the grain-state container is not created yet");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
