@@ -667,7 +667,7 @@ public sealed class IndexingJobGrain(
     {
         var last = window.Batches[^1].Batch.Number;
         using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.IndexingWindowActivity, [_startedBy])?
-            .SetStartTime(DateTime.UtcNow - window.Elapsed).SetTag("esmc.job.id", JobId).SetTag("esmc.batch.last", last);
+            .SetStartTime(DateTime.UtcNow - window.Elapsed).SetTag("esmc.job.id", JobId).SetTag(PlatformTelemetry.SaeTag, sae.Id).SetTag("esmc.batch.last", last);
         // Recorded before any feature sees this window, so a resumed job cuts the same window (design note).
         if (state.State.PendingWindowEnd != last + 1)
         {
@@ -692,7 +692,7 @@ public sealed class IndexingJobGrain(
                     finally { slots.Release(); }
                 }).Append(statistics.ApplyBatchAsync(aggregate.Statistics)).ToList();
                 await Task.WhenAll(writes);
-                PlatformTelemetry.IndexingPageWrites.Add(writes.Count - 1);
+                PlatformTelemetry.IndexingPageWrites.Add(writes.Count - 1, new KeyValuePair<string, object?>(PlatformTelemetry.SaeTag, sae.Id));
                 return true;
             }, stop);
         }
@@ -709,7 +709,7 @@ public sealed class IndexingJobGrain(
         state.State.FirstSkipped.AddRange(skipped.Take(Math.Max(0, options.Value.FirstSkippedShown - state.State.FirstSkipped.Count)));
         state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
         await SaveAsync();
-        PlatformTelemetry.RecordIndexingWindow(window.Batches.Sum(b => b.Owned.Length), window.Elapsed);
+        PlatformTelemetry.RecordIndexingWindow(sae.Id, window.Batches.Sum(b => b.Owned.Length), window.Elapsed);
         foreach (var prepared in window.Batches) claims.Remove(prepared.Batch.Number);
         DelayDeactivation(TimeSpan.FromMinutes(10));
     }

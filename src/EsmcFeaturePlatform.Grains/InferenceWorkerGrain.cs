@@ -1,5 +1,5 @@
-using EsmcFeaturePlatform.Abstractions;
 using System.Diagnostics;
+using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.Abstractions.Telemetry;
 using Orleans.Concurrency;

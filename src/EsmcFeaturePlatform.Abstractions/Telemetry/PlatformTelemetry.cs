@@ -22,9 +22,10 @@ public static class PlatformTelemetry
     /// <summary>The meter's and the activity source's name (what the host adds to OpenTelemetry).</summary>
     public const string Name = "EsmcFeaturePlatform";
 
-    /// <summary>Tag naming the model (inference) or SAE (indexing) a measurement belongs to.</summary>
+    /// <summary>Tag naming the model an inference measurement belongs to.</summary>
     public const string ModelTag = "esmc.model";
 
+    /// <summary>Tag naming the SAE an indexing measurement belongs to.</summary>
     public const string SaeTag = "esmc.sae";
 
     /// <summary>Tag for how an inference request ended: ok, invalid_sequence, unknown_sae, overloaded.</summary>
@@ -125,11 +126,12 @@ public static class PlatformTelemetry
     }
 
     /// <summary>A committed indexing window: its new proteins, and its lag (first encoded batch to commit).</summary>
-    public static void RecordIndexingWindow(int newProteins, TimeSpan sinceFirstBatch)
+    public static void RecordIndexingWindow(string saeId, int newProteins, TimeSpan sinceFirstBatch)
     {
-        IndexingWindows.Add(1);
-        IndexingProteins.Add(newProteins);
-        IndexingJobLag.Record(sinceFirstBatch.TotalSeconds);
+        var sae = new KeyValuePair<string, object?>(SaeTag, saeId);
+        IndexingWindows.Add(1, sae);
+        IndexingProteins.Add(newProteins, sae);
+        IndexingJobLag.Record(sinceFirstBatch.TotalSeconds, sae);
     }
 
     /// <summary>Activity names: one span per inference batch and per indexing window.</summary>
