@@ -1,6 +1,7 @@
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Files;
 using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.Abstractions.Telemetry;
 using EsmcFeaturePlatform.Corpus;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -137,6 +138,8 @@ public sealed class IndexingJobGrain(
     private string? _waiting;
     /// <summary>The job as storage holds it: what callers see, so nothing unsaved is ever shown.</summary>
     private JobInfo? _saved;
+    /// <summary>The span of the request that started the job (this activation only), linked from each window's span.</summary>
+    private System.Diagnostics.ActivityContext _startedBy;
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -179,6 +182,7 @@ public sealed class IndexingJobGrain(
         // StorageUnavailableException, which the API answers as UNAVAILABLE with a retry hint.
         await state.WriteOrDropAsync(this);
         _saved = Info();
+        _startedBy = PlatformTelemetry.CallerContext();
         StartLoop();
         return Info();
     }
@@ -199,8 +203,12 @@ public sealed class IndexingJobGrain(
     private void StartLoop()
     {
         _stop = new CancellationTokenSource();
+        // The job outlives the request that started it: its spans start their own traces (windows link to the request).
+        var caller = System.Diagnostics.Activity.Current;
+        System.Diagnostics.Activity.Current = null;
         // Started from grain context, so every continuation of the loop runs on this activation's scheduler.
         _loop = RunAsync(_stop.Token);
+        System.Diagnostics.Activity.Current = caller;
     }
 
     /// <summary>
@@ -658,6 +666,8 @@ public sealed class IndexingJobGrain(
     private async Task WriteAndCommitAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
     {
         var last = window.Batches[^1].Batch.Number;
+        using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.IndexingWindowActivity, [_startedBy])?
+            .SetStartTime(DateTime.UtcNow - window.Elapsed).SetTag("esmc.job.id", JobId).SetTag(PlatformTelemetry.SaeTag, sae.Id).SetTag("esmc.batch.last", last);
         // Recorded before any feature sees this window, so a resumed job cuts the same window (design note).
         if (state.State.PendingWindowEnd != last + 1)
         {
@@ -682,6 +692,7 @@ public sealed class IndexingJobGrain(
                     finally { slots.Release(); }
                 }).Append(statistics.ApplyBatchAsync(aggregate.Statistics)).ToList();
                 await Task.WhenAll(writes);
+                PlatformTelemetry.IndexingPageWrites.Add(writes.Count - 1, new KeyValuePair<string, object?>(PlatformTelemetry.SaeTag, sae.Id));
                 return true;
             }, stop);
         }
@@ -698,6 +709,7 @@ public sealed class IndexingJobGrain(
         state.State.FirstSkipped.AddRange(skipped.Take(Math.Max(0, options.Value.FirstSkippedShown - state.State.FirstSkipped.Count)));
         state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
         await SaveAsync();
+        PlatformTelemetry.RecordIndexingWindow(sae.Id, window.Batches.Sum(b => b.Owned.Length), window.Elapsed);
         foreach (var prepared in window.Batches) claims.Remove(prepared.Batch.Number);
         DelayDeactivation(TimeSpan.FromMinutes(10));
     }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.Abstractions.Telemetry;
 using Orleans.Concurrency;
 using Orleans.Placement;
 
@@ -36,6 +38,14 @@ public static class InferenceWorkerKey
 public sealed class InferenceWorkerGrain(IFeatureEncoder encoder) : Grain, IInferenceWorkerGrain
 {
     public async Task<EncodeOutcome> EncodeAsync(string saeId, string[] sequences, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var outcome = await EncodeOrFailAsync(saeId, sequences, cancellationToken);
+        PlatformTelemetry.RecordInferenceRequest(outcome.Failure, Stopwatch.GetElapsedTime(started));
+        return outcome;
+    }
+
+    private async Task<EncodeOutcome> EncodeOrFailAsync(string saeId, string[] sequences, CancellationToken cancellationToken)
     {
         try
         {

@@ -1,3 +1,6 @@
+using EsmcFeaturePlatform.Abstractions.Telemetry;
+using EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
+
 namespace EsmcFeaturePlatform.Inference.TorchSharp;
 
 /// <summary>Cumulative counters of the inference workers, for benchmarks and health pages. Thread-safe.</summary>
@@ -38,6 +41,17 @@ public sealed class InferenceMetrics
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _backboneMicroseconds, (long)(backboneSeconds * 1e6));
         Interlocked.Add(ref _saeMicroseconds, (long)(saeSeconds * 1e6));
+    }
+
+    /// <summary>The same batch on the platform's OpenTelemetry instruments (<see cref="PlatformTelemetry"/>), per model.</summary>
+    internal static void Publish(KeyValuePair<string, object?> model, int sequences, int residues, BatchOutput output)
+    {
+        PlatformTelemetry.InferenceBatchSize.Record(sequences, model);
+        PlatformTelemetry.InferenceBatchTokens.Record(output.RealTokens, model);
+        PlatformTelemetry.InferencePaddingWaste.Record(output.PaddedTokens == 0 ? 0 : 1.0 - (double)output.RealTokens / output.PaddedTokens, model);
+        PlatformTelemetry.InferenceBackboneDuration.Record(output.BackboneSeconds, model);
+        PlatformTelemetry.InferenceSaeDuration.Record(output.SaeSeconds, model);
+        PlatformTelemetry.InferenceResidues.Add(residues, model);
     }
 }
 

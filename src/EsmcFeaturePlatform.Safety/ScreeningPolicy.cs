@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace EsmcFeaturePlatform.Safety;
@@ -70,6 +71,7 @@ public sealed class ScreeningPolicy(
     {
         var blocked = options.Action == ScreeningAction.Block && !_exempt.Contains(request.Caller.Role);
         var action = blocked ? "BLOCKED" : options.Action == ScreeningAction.Block ? "ALLOWED_EXEMPT" : "FLAGGED";
+        PlatformTelemetry.ScreeningMatches.Add(1, new("esmc.screening.kind", hit.Kind.ToString()), new("esmc.screening.action", action));
         try
         {
             var clientHash = request.Caller.IsAnonymous && !string.IsNullOrEmpty(request.Caller.ClientAddress)

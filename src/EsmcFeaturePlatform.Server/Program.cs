@@ -5,6 +5,7 @@ using EsmcFeaturePlatform.Web;
 // The platform host: an Orleans silo and the GraphQL API in one process by default (Esmc:Role = all | silo | api).
 var builder = WebApplication.CreateBuilder(args);
 builder.AddEsmcDefaults();            // 127.0.0.1:5080, Esmc options, DataRoot
+builder.AddEsmcServiceDefaults();     // OpenTelemetry (/metrics with Esmc:Telemetry:Prometheus, OTLP by OTEL_EXPORTER_OTLP_ENDPOINT), health checks
 builder.AddEsmcStorageEmulator();     // Azurite when the storage is the emulator and nothing listens
 builder.AddEsmcInference();           // IFeatureEncoder over the model root (demo root on first start; Esmc:Models:Pull fetched first)
 builder.AddEsmcSearch();              // IFeatureIndex per Esmc:Search:Provider (before Orleans: the silo's search sync needs it)
@@ -22,6 +23,7 @@ if (platform.HostsApi) app.UseAuthentication();   // HttpContext.User from Autho
 if (platform.HostsApi) app.UseRateLimiter();      // per caller, so after authentication
 if (platform.HostsApi) app.MapEsmcWebPage();
 if (platform.HostsApi) app.UseAuthorization();    // the API routes' read policy; the page's files before it are public
+app.MapEsmcDefaultEndpoints();                       // /healthz (storage, cluster, models, search), /metrics when on
 app.MapEsmcEndpoints(platform.HostsApi);
 if (platform.HostsApi) app.MapEsmcRestEndpoints();   // /api/v1: bulk export, Biohub-style feature routes
 if (platform.HostsApi) app.MapEsmcAlphaFold();       // /api/v1/structures/alphafold/{uniprotId}

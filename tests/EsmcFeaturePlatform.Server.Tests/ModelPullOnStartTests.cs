@@ -49,7 +49,9 @@ public sealed class ModelPullOnStartTests : IAsyncLifetime
 
         var during = await client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
-        Assert.Equal("pulling", JsonNode.Parse(await during.Content.ReadAsStringAsync())!["status"]!.GetValue<string>());
+        var duringBody = JsonNode.Parse(await during.Content.ReadAsStringAsync())!;
+        Assert.Equal("pulling", duringBody["status"]!.GetValue<string>());
+        Assert.Equal("unhealthy", duringBody["checks"]!["models"]!["status"]!.GetValue<string>());   // the check that holds the host back
 
         hub.ReleaseDownloads();
         HttpResponseMessage health;

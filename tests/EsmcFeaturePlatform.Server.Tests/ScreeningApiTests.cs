@@ -240,6 +240,7 @@ public sealed class ScreeningApiTests(ScreeningPlatform screening) : IClassFixtu
         var routes = new Dictionary<string, string>
         {
             ["/healthz"] = "takes no input",
+            ["/metrics"] = "takes no input (mapped only with Esmc:Telemetry:Prometheus)",
             ["/graphql/sdl"] = "takes no input",
             ["/graphql"] = "GraphQL: every argument is classified above",
             ["/api/v1/saes"] = "takes no input",

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Abstractions.Telemetry;
 using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 using EsmcFeaturePlatform.Inference.TorchSharp.Tokenization;
 using TorchSharp;
@@ -20,6 +21,7 @@ internal sealed class ModelWorker : IDisposable
     private readonly InferenceOptions _options;
     private readonly InferenceMetrics _metrics;
     private readonly Channel<WorkItem> _channel;
+    private readonly KeyValuePair<string, object?> _modelTag;
     private readonly Thread _thread;
     private int _queuedSequences;
     private long _lastUsedTicks;
@@ -32,6 +34,7 @@ internal sealed class ModelWorker : IDisposable
         _saes = saes;
         _options = options;
         _metrics = metrics;
+        _modelTag = new(PlatformTelemetry.ModelTag, model.Name);
         // Unbounded channel + an admission counter instead of a bounded channel: a request of n sequences
         // is admitted or refused as a whole, never half-queued.
         _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
@@ -58,6 +61,7 @@ internal sealed class ModelWorker : IDisposable
             throw new OverloadedException(
                 $"The inference queue of model {ModelName} is full ({queued} of {_options.QueueCapacity} sequences queued, {sequences.Count} more requested); retry later.");
         }
+        PlatformTelemetry.InferenceQueueSize.Add(sequences.Count, _modelTag);
         var request = new PendingRequest(sequences.Count, cancellationToken);
         for (var i = 0; i < sequences.Count; i++)
             _channel.Writer.TryWrite(new SequenceItem(request, i, sequences[i], saeId));
@@ -136,6 +140,7 @@ internal sealed class ModelWorker : IDisposable
             {
                 case SequenceItem s:
                     Interlocked.Decrement(ref _queuedSequences);
+                    PlatformTelemetry.InferenceQueueSize.Add(-1, _modelTag);
                     items.Add(s);
                     tokens += s.Tokens.TokenCount;
                     break;
@@ -210,8 +215,11 @@ internal sealed class ModelWorker : IDisposable
         try
         {
             var saeIds = batch.Select(i => i.SaeId).Distinct(StringComparer.Ordinal).ToList();
+            using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.InferenceBatchActivity, batch.Select(i => i.Request.Caller))?
+                .SetTag(PlatformTelemetry.ModelTag, ModelName).SetTag("esmc.batch.size", batch.Count);
             var output = _engine!.Run(batch.Select(i => i.Tokens).ToList(), new BatchRequest { Saes = saeIds });
             _metrics.RecordBatch(batch.Count, output.RealTokens, output.PaddedTokens, output.BackboneSeconds, output.SaeSeconds);
+            InferenceMetrics.Publish(_modelTag, batch.Count, batch.Sum(i => i.Tokens.ResidueCount), output);
             for (var i = 0; i < batch.Count; i++)
                 batch[i].Request.Complete(batch[i].Index, output.Sequences[i].Saes[batch[i].SaeId]);
         }
@@ -269,6 +277,9 @@ internal sealed class ModelWorker : IDisposable
         public Task<SaeSequenceOutput[]> Task => _completion.Task;
 
         public bool IsCompleted => _completion.Task.IsCompleted;
+
+        /// <summary>The span of whoever queued the request, linked from the batches that run it.</summary>
+        public System.Diagnostics.ActivityContext Caller { get; } = PlatformTelemetry.CallerContext();
 
         public void Complete(int index, SaeSequenceOutput output)
         {

@@ -25,38 +25,10 @@ public static class GraphQLEndpoints
 
     /// <summary>
     /// POST and GET /graphql as the README's "GraphQL API" says (GraphQL over HTTP; hand-written over IDocumentExecuter:
-    /// GraphQL.Server is not available; graphql-http's audit suite checks it, GraphQLOverHttpTests), GET /graphql/sdl, GET /healthz.
+    /// GraphQL.Server is not available; graphql-http's audit suite checks it, GraphQLOverHttpTests), GET /graphql/sdl (GET /healthz: ServiceDefaults).
     /// </summary>
     public static WebApplication MapEsmcEndpoints(this WebApplication app, bool hostsApi)
     {
-        app.MapGet("/healthz", async (IGrainFactory grains, IScreeningPolicy screening, Hosting.ModelPuller puller, CancellationToken cancellationToken) =>
-        {
-            // While models are pulled on start (Esmc:Models:Pull) the catalog cannot load yet: say so instead of waiting.
-            if (puller.Status is "pending" or "pulling")
-                return Results.Json(new { status = "pulling", detail = puller.Detail }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            if (puller.Status == "failed")
-                return Results.Json(new { status = "pull failed", detail = puller.Detail }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            // What is screened, so an operator sees at a glance that sequence screening is off without a database.
-            var status = screening.Status;
-            var safety = new
-            {
-                sequences = status.SequenceScreening ? "on" : "off",
-                sequenceEntries = status.SequenceEntries,
-                keywords = status.KeywordScreening ? "on" : "off",
-                keywordCount = status.Keywords,
-                action = status.Action,
-                summary = status.Summary,
-            };
-            try
-            {
-                var catalog = await grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
-                return Results.Json(new { status = "ok", saes = catalog.Saes.Length, screening = safety });
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                return Results.Json(new { status = "unavailable", screening = safety }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
-        });
         if (!hostsApi) return app;
         app.MapGet("/graphql/sdl", (ISchema schema) => Results.Text(schema.PrintSdl(), "text/plain; charset=utf-8"));
         app.MapGet("/graphql", HandleGetAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy);

@@ -145,6 +145,7 @@ public static class PlatformHosting
             builder.UseOrleans(silo =>
             {
                 silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+                silo.AddActivityPropagation();   // a grain's spans join the caller's trace (inference batches link to it)
                 if (cluster.UsesAzureStorage)
                 {
                     silo.UseAzureStorageClustering(o => { o.TableServiceClient = new TableServiceClient(storage.ConnectionString); o.TableName = cluster.MembershipTable; });
@@ -173,6 +174,7 @@ public static class PlatformHosting
             builder.UseOrleansClient(client =>
             {
                 client.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+                client.AddActivityPropagation();
                 if (cluster.UsesAzureStorage)
                     client.UseAzureStorageClustering(o => { o.TableServiceClient = new TableServiceClient(storage.ConnectionString); o.TableName = cluster.MembershipTable; });
                 else

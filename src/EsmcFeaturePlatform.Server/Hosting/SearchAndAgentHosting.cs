@@ -43,6 +43,7 @@ public static class SearchAndAgentHosting
                 // Resolved against DataRoot as the host resolves it (not the process's working folder at first use).
                 if (string.IsNullOrWhiteSpace(o.IndexDirectory)) o.IndexDirectory = Path.Combine(platform.ResolvedDataRoot, "search");
             });
+        TimedFeatureIndex.Decorate(builder.Services);   // esmc.search.duration, the same for both providers
         return builder;
     }
 
