@@ -33,7 +33,7 @@ internal sealed record BenchmarkOptions(
           --markdown FILE          also write the Markdown report to FILE
           --peer pytorch           issue 18: ESMC-300M shapes only, our engine against a PyTorch implementation
                                    of the same forward (peer/esmc_pytorch_peer.py) on the same weights and
-                                   batches, alternated; --tokens-per-point defaults to 2048 here
+                                   batches, alternated; --tokens-per-point defaults to 1024 here
           --peer-python PATH       interpreter with torch for the peer (default /usr/bin/python3, Debian's
                                    python3-torch); when it is missing the peer is skipped with a message
           --rounds N               alternating rounds per workload in the peer run (default 3; medians)
@@ -85,7 +85,7 @@ internal sealed record BenchmarkOptions(
                 default: throw new ArgumentException($"Unknown option '{args[i]}'. Try --help.");
             }
         }
-        tokens = tokensGiven ?? (peer ? 2048 : tokens);
+        tokens = tokensGiven ?? (peer ? 1024 : tokens);
         if (rounds < 1) throw new ArgumentException("--rounds must be at least 1.");
         return new BenchmarkOptions(models, lengths, tokens, mix, budget, cache, threads, markdown, peer, python, rounds, precision, profile);
     }

@@ -25,7 +25,7 @@ internal static class OpProfile
         var q = randn(batch, heads, length, d / heads);
         var mask = ones(batch, 1, 1, length, dtype: ScalarType.Bool);
         var hidden = randn(t, 2 * ffn);
-        var rows = randn(Math.Min(t, 256), d);
+        var rows = randn(Math.Min(t, int.Parse(Environment.GetEnvironmentVariable("ESMC_PROFILE_SAE_ROWS") ?? "256")), d);
         var activations = relu(rows.mm(wEnc));
 
         line($"Operation profile at batch {batch} x {length} tokens ({t} rows), {get_num_threads()} threads, best of {repeats}, CPU-seconds:");

@@ -21,13 +21,13 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         var unavailable = PytorchPeer.Unavailable(options.PeerPython);
         if (unavailable is not null)
         {
-            line($"PyTorch peer skipped: {unavailable}.");
-            return;
+            line($"PyTorch peer skipped: {unavailable}. Our engine is measured alone.");
+            line("");
         }
 
         var ours = MatmulCeiling.Measure(2048, repeats: 10);
-        using var peer = PytorchPeer.Start(options.PeerPython, options.Threads);
-        var peerInfo = peer.Send(new
+        using var peer = unavailable is null ? PytorchPeer.Start(options.PeerPython, options.Threads) : null;
+        var peerInfo = peer?.Send(new
         {
             cmd = "load",
             model_dir = Path.GetFullPath(modelDir),
@@ -36,17 +36,18 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
             k = size.K,
             threads = options.Threads,
         });
-        var peerCeiling = peer.Send(new { cmd = "ceiling", n = 2048, repeats = 10 });
-        var theirs = new Ceiling(peerCeiling["gflops"]!.GetValue<double>(), peerCeiling["gflops_per_cpu_second"]!.GetValue<double>());
-        var best = ours.Gflops >= theirs.Gflops ? ("libtorch (TorchSharp)", ours) : ("PyTorch peer", theirs);
+        var peerCeiling = peer?.Send(new { cmd = "ceiling", n = 2048, repeats = 10 });
+        var theirs = peerCeiling is null ? null : new Ceiling(peerCeiling["gflops"]!.GetValue<double>(), peerCeiling["gflops_per_cpu_second"]!.GetValue<double>());
+        var best = theirs is null || ours.Gflops >= theirs.Gflops ? ("libtorch (TorchSharp)", ours) : ("PyTorch peer", theirs);
 
-        line($"Peer: PyTorch {peerInfo["torch"]}, {peerInfo["threads"]} threads, BLAS {peerInfo["blas"]}; ours: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, " +
-             $"{TorchSharp.torch.get_num_threads()} threads, backbone {options.BackbonePrecision}.");
+        if (peerInfo is not null)
+            line($"Peer: PyTorch {peerInfo["torch"]}, {peerInfo["threads"]} threads, BLAS {peerInfo["blas"]}.");
+        line($"Ours: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, {TorchSharp.torch.get_num_threads()} threads, backbone precision {options.BackbonePrecision}.");
         line("");
         line("| float32 matmul ceiling (2048^3) | best GFLOP/s | GFLOP per CPU-second |");
         line("| --- | --- | --- |");
         line($"| libtorch via TorchSharp (ours) | {ours.Gflops:F1} | {ours.GflopsPerCpuSecond:F1} |");
-        line($"| PyTorch peer torch.matmul | {theirs.Gflops:F1} | {theirs.GflopsPerCpuSecond:F1} |");
+        if (theirs is not null) line($"| PyTorch peer torch.matmul | {theirs.Gflops:F1} | {theirs.GflopsPerCpuSecond:F1} |");
         line("");
 
         var inference = new InferenceOptions
@@ -57,18 +58,22 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         using var encoder = TorchFeatureEncoder.OpenSingle(modelDir, saeRepoDir, size.SaeLayer, inference);
         var saeId = encoder.Saes.Single().Id;
 
-        line(CheckSameFeatures(encoder, saeId, peer, RandomSequence(300)));
-        line("");
+        if (peer is not null)
+        {
+            line(CheckSameFeatures(encoder, saeId, peer, RandomSequence(300)));
+            line("");
+        }
 
         var workloads = options.Lengths
             .Select(length => ($"length {length}", Enumerable.Range(0, Math.Max(1, options.TokensPerPoint / length)).Select(_ => RandomSequence(length)).ToList()))
             .Append(("mixed", MixedStream(options.TokensPerPoint)))
             .ToList();
 
-        line($"{options.Rounds} rounds, alternating (odd rounds ours first, even rounds the peer first); medians; load average (1 min) at each reading in brackets.");
+        line($"{options.Rounds} rounds, alternating (odd rounds ours first, even rounds the peer first); medians; 1-minute load average at each reading. " +
+             "Managed: our wall time outside the native backbone and SAE calls (tokenizing, queueing, feature lists, pooling, copies).");
         line("");
-        line("| workload | residues | engine | residues/s (wall) | CPU ms per residue | residues per CPU-second | useful GFLOP per CPU-s | of best ceiling per CPU-s | padding waste | loads |");
-        line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        line("| workload | residues | engine | residues/s (wall) | CPU ms per residue | residues per CPU-second | useful GFLOP per CPU-s | of best ceiling per CPU-s | padding waste | managed | loads |");
+        line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (name, sequences) in workloads)
         {
             var tokenCounts = sequences.Select(s => s.Length + 2).ToList();
@@ -78,29 +83,32 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
             var flops = UsefulFlops.Of(size, sequences.Select(s => s.Length));
             // Warm both on this workload's shapes first.
             Encode(encoder, saeId, sequences.Take(1).ToList());
-            peer.Send(new { cmd = "run", batches = batches.Take(1).Select(b => b.Take(1).ToArray()).ToArray() });
+            peer?.Send(new { cmd = "run", batches = batches.Take(1).Select(b => b.Take(1).ToArray()).ToArray() });
 
             var ourReadings = new List<Reading>();
             var peerReadings = new List<Reading>();
             for (var round = 0; round < options.Rounds; round++)
             {
                 void RunOurs() => ourReadings.Add(MeasureOurs(encoder, saeId, sequences));
-                void RunPeer() => peerReadings.Add(MeasurePeer(peer, batches));
+                void RunPeer()
+                {
+                    if (peer is not null) peerReadings.Add(MeasurePeer(peer, batches));
+                }
                 if (round % 2 == 0) { RunOurs(); RunPeer(); }
                 else { RunPeer(); RunOurs(); }
             }
             var padded = batches.Sum(b => (long)b.Length * b.Max(s => s.Length));
             var waste = 1 - (double)tokenCounts.Sum() / padded;
-            foreach (var (engine, readings) in new[] { ("ours", ourReadings), ("PyTorch", peerReadings) })
+            foreach (var (engine, readings) in new[] { ("ours", ourReadings), ("PyTorch", peerReadings) }.Where(e => e.Item2.Count > 0))
             {
                 var wall = Median(readings.Select(r => r.Wall));
                 var cpu = Median(readings.Select(r => r.Cpu));
                 var perCpu = flops / cpu / 1e9;
                 line($"| {name} | {residues} | {engine} | {residues / wall:F0} | {cpu / residues * 1000:F2} | **{residues / cpu:F1}** | {perCpu:F1} | " +
-                     $"{perCpu / best.Item2.GflopsPerCpuSecond * 100:F0}% | {waste * 100:F1}% | {string.Join(" ", readings.Select(r => r.Load.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} |");
+                     $"{perCpu / best.Item2.GflopsPerCpuSecond * 100:F0}% | {waste * 100:F1}% | {(engine == "ours" ? $"{Median(readings.Select(r => r.Managed)) * 100:F1}%" : "-")} | {string.Join(" ", readings.Select(r => r.Load.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} |");
             }
-            var ratio = Median(peerReadings.Select(r => r.Cpu)) / Median(ourReadings.Select(r => r.Cpu));
-            Console.Error.WriteLine($"[bench] {name}: ours/peer residues per CPU-second = {ratio:F2}");
+            if (peerReadings.Count > 0)
+                Console.Error.WriteLine($"[bench] {name}: ours/peer residues per CPU-second = {Median(peerReadings.Select(r => r.Cpu)) / Median(ourReadings.Select(r => r.Cpu)):F2}");
         }
         line("");
         line($"Best float32 ceiling measured: {best.Item1}, {best.Item2.Gflops:F1} GFLOP/s ({best.Item2.GflopsPerCpuSecond:F1} GFLOP per CPU-second); " +
@@ -136,10 +144,13 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
     {
         Thread.Sleep(300);   // lets the other engine's BLAS/OpenMP threads stop spinning before we start
         var load = LoadAverage();
+        var before = encoder.Metrics.Snapshot();
         var cpu = MatmulCeiling.CpuSeconds();
         var sw = Stopwatch.StartNew();
         Encode(encoder, saeId, sequences);
-        return new Reading(sw.Elapsed.TotalSeconds, MatmulCeiling.CpuSeconds() - cpu, load);
+        var wall = sw.Elapsed.TotalSeconds;
+        var native = encoder.Metrics.Snapshot().Since(before);
+        return new Reading(wall, MatmulCeiling.CpuSeconds() - cpu, load, Math.Max(0, 1 - (native.BackboneSeconds + native.SaeSeconds) / wall));
     }
 
     private static Reading MeasurePeer(PytorchPeer peer, long[][][] batches)
@@ -147,7 +158,7 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         Thread.Sleep(300);
         var load = LoadAverage();
         var reply = peer.Send(new { cmd = "run", batches });
-        return new Reading(reply["wall"]!.GetValue<double>(), reply["cpu"]!.GetValue<double>(), load);
+        return new Reading(reply["wall"]!.GetValue<double>(), reply["cpu"]!.GetValue<double>(), load, double.NaN);
     }
 
     private static IReadOnlyList<EncodedSequence> Encode(TorchFeatureEncoder encoder, string saeId, IReadOnlyList<string> sequences) =>
@@ -180,7 +191,7 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         return result;
     }
 
-    private sealed record Reading(double Wall, double Cpu, double Load);
+    private sealed record Reading(double Wall, double Cpu, double Load, double Managed);
 }
 
 /// <summary>Model FLOPs that do useful work (no padding): the blocks up to the SAE layer plus the SAE encoder matmul.</summary>

@@ -21,8 +21,8 @@ void Line(string s = "") { Console.WriteLine(s); report.AppendLine(s); }
 
 if (options.Profile)
 {
-    OpProfile.Run(Line, 80, 102, 3);
-    OpProfile.Run(Line, 8, 1002, 3);
+    OpProfile.Run(Line, Math.Max(1, options.MaxBatchTokens / 102), 102, 3);
+    OpProfile.Run(Line, Math.Max(1, options.MaxBatchTokens / 1002), 1002, 3);
 }
 else if (options.Peer)
 {
