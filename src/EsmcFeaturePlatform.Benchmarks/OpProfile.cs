@@ -23,10 +23,12 @@ internal static class OpProfile
         var wEnc = randn(d, codebook) / 30;
         var norm = ones(d);
         var q = randn(batch, heads, length, d / heads);
+        var qRows = randn(batch, length, heads, d / heads);
+        var table = randn(length, 1, d / heads);
         var mask = ones(batch, 1, 1, length, dtype: ScalarType.Bool);
         var hidden = randn(t, 2 * ffn);
-        var rows = randn(Math.Min(t, int.Parse(Environment.GetEnvironmentVariable("ESMC_PROFILE_SAE_ROWS") ?? "256")), d);
-        var activations = relu(rows.mm(wEnc));
+        var rows = randn(Math.Min(t, 256), d);   // the SAE encoder's chunk (16M activations / 65,536)
+        var activations = rows.mm(wEnc);
 
         line($"Operation profile at batch {batch} x {length} tokens ({t} rows), {get_num_threads()} threads, best of {repeats}, CPU-seconds:");
         line("");
@@ -47,14 +49,13 @@ internal static class OpProfile
         Op("layer_norm (d)", 0, () => layer_norm(x, [d], norm, norm, 1e-5));
         Op("linear q|k|v", 2.0 * t * d * 3 * d, () => linear(x, wQkv));
         Op("sdpa (mask)", 4.0 * batch * length * length * d, () => scaled_dot_product_attention(q, q, q, mask));
-        Op("rotary (cat, 2 mul, add)", 0, () => (q * q).add(cat([q.narrow(-1, 32, 32).neg(), q.narrow(-1, 0, 32)], -1) * q));
+        Op("rotary, per q or k (roll, 2 mul, add)", 0, () => (qRows * table).add(qRows.roll(d / heads / 2, -1).mul_(table)));
         Op("linear out", 2.0 * t * d * d, () => linear(x, wOut));
         Op("linear gate|up", 2.0 * t * d * 2 * ffn, () => linear(x, wIn));
-        Op("silu(gate) * up", 0, () => { var c = hidden.chunk(2, -1); return silu(c[0]) * c[1]; });
+        Op("silu(gate) * up, in place (timed with a clone of its input)", 0, () => { var h = hidden.clone(); var c = h.chunk(2, -1); silu(c[0], inplace: true).mul_(c[1]); return h; });
         Op("linear down", 2.0 * t * ffn * d, () => linear(hidden.narrow(-1, 0, ffn), wDown));
         var r = rows.shape[0];
         Op($"SAE mm ({r} rows)", 2.0 * r * d * codebook, () => rows.mm(wEnc));
-        Op($"SAE relu ({r} rows)", 0, () => relu(activations));
         Op($"SAE topk ({r} rows)", 0, () => activations.topk(k, dim: -1).values);
         line("");
     }
