@@ -10,7 +10,12 @@ internal sealed record BenchmarkOptions(
     int MaxBatchTokens,
     string ModelCache,
     int Threads,
-    string? MarkdownOut)
+    string? MarkdownOut,
+    bool Peer,
+    string PeerPython,
+    int Rounds,
+    string BackbonePrecision,
+    bool Profile)
 {
     private const string Help = """
         Inference benchmark: random weights at real ESMC sizes, float32 on CPU.
@@ -26,6 +31,14 @@ internal sealed record BenchmarkOptions(
           --model-cache DIR        where the random checkpoints are written once (default artifacts/bench-models)
           --threads N              torch intra-op threads (default: all cores)
           --markdown FILE          also write the Markdown report to FILE
+          --peer pytorch           issue 18: ESMC-300M shapes only, our engine against a PyTorch implementation
+                                   of the same forward (peer/esmc_pytorch_peer.py) on the same weights and
+                                   batches, alternated; --tokens-per-point defaults to 1024 here
+          --peer-python PATH       interpreter with torch for the peer (default /usr/bin/python3, Debian's
+                                   python3-torch); when it is missing the peer is skipped with a message
+          --rounds N               alternating rounds per workload in the peer run (default 3; medians)
+          --profile                time each block and SAE operation alone at real batch shapes (where the time goes)
+          --backbone-precision P   auto, float32 or bfloat16 (Esmc:Inference:BackbonePrecision; default auto)
         """;
 
     public static BenchmarkOptions? Parse(string[] args)
@@ -35,6 +48,11 @@ internal sealed record BenchmarkOptions(
         int tokens = 4096, mix = 32, budget = 8192, threads = Environment.ProcessorCount;
         string cache = Path.Combine("artifacts", "bench-models");
         string? markdown = null;
+        bool peer = false;
+        int? tokensGiven = null;
+        string python = "/usr/bin/python3", precision = "auto";
+        int rounds = 3;
+        var profile = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -51,15 +69,24 @@ internal sealed record BenchmarkOptions(
                     })];
                     break;
                 case "--lengths": lengths = [.. Value().Split(',').Select(int.Parse)]; break;
-                case "--tokens-per-point": tokens = int.Parse(Value()); break;
+                case "--tokens-per-point": tokensGiven = int.Parse(Value()); break;
                 case "--mix-sequences": mix = int.Parse(Value()); break;
                 case "--max-batch-tokens": budget = int.Parse(Value()); break;
                 case "--model-cache": cache = Value(); break;
                 case "--threads": threads = int.Parse(Value()); break;
                 case "--markdown": markdown = Value(); break;
+                case "--peer":
+                    peer = Value().Trim().ToLowerInvariant() == "pytorch" ? true : throw new ArgumentException("--peer takes 'pytorch' (the only peer).");
+                    break;
+                case "--peer-python": python = Value(); break;
+                case "--profile": profile = true; break;
+                case "--rounds": rounds = int.Parse(Value()); break;
+                case "--backbone-precision": precision = Value(); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'. Try --help.");
             }
         }
-        return new BenchmarkOptions(models, lengths, tokens, mix, budget, cache, threads, markdown);
+        tokens = tokensGiven ?? (peer ? 1024 : tokens);
+        if (rounds < 1) throw new ArgumentException("--rounds must be at least 1.");
+        return new BenchmarkOptions(models, lengths, tokens, mix, budget, cache, threads, markdown, peer, python, rounds, precision, profile);
     }
 }

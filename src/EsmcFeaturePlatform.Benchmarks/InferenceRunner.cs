@@ -16,7 +16,6 @@ internal sealed class InferenceRunner(BenchmarkOptions options, DemoModelSize si
     public void Run(Action<string> line)
     {
         var dModel = size.DModel;
-        var ffn = EsmcModelConfig.SwiGluHidden(dModel);
         line($"### {size.ModelName}: d {dModel}, {size.Layers} layers, SAE layer {size.SaeLayer}, codebook {size.CodebookSize}, k {size.K}");
         line("");
 
@@ -72,12 +71,7 @@ internal sealed class InferenceRunner(BenchmarkOptions options, DemoModelSize si
              $"(**{(1 - stopped / full) * 100:F0}% saved**; the block count alone predicts {(1 - (double)size.SaeLayer / checkpoint.Config.Layers) * 100:F0}% of the backbone).");
         line("");
 
-        double UsefulFlops(IEnumerable<string> seqs) => seqs.Sum(s =>
-        {
-            double t = s.Length + 2;
-            var perBlock = t * 2 * (4.0 * dModel * dModel + 3.0 * ffn * dModel) + 4 * t * t * dModel;
-            return size.SaeLayer * perBlock + t * 2.0 * dModel * size.CodebookSize;
-        });
+        double UsefulFlopsOf(IEnumerable<string> seqs) => UsefulFlops.Of(size, seqs.Select(s => s.Length));
 
         void Measure(TorchFeatureEncoder encoder, string saeId, string name, List<string> sequences, Action<string> write)
         {
@@ -85,7 +79,7 @@ internal sealed class InferenceRunner(BenchmarkOptions options, DemoModelSize si
             var seconds = Time(() => Encode(encoder, saeId, sequences));
             var delta = encoder.Metrics.Snapshot().Since(before);
             var residues = sequences.Sum(s => s.Length);
-            var gflops = UsefulFlops(sequences) / seconds / 1e9;
+            var gflops = UsefulFlopsOf(sequences) / seconds / 1e9;
             var saeShare = delta.SaeSeconds / Math.Max(1e-9, delta.SaeSeconds + delta.BackboneSeconds);
             write($"| {name} | {sequences.Count} | {residues} | {seconds:F2} | {residues / seconds:F0} | {gflops:F1} | {gflops / ceilingGflops * 100:F0}% | {delta.PaddingWaste * 100:F1}% | {saeShare * 100:F0}% |");
         }
@@ -101,22 +95,26 @@ internal sealed class InferenceRunner(BenchmarkOptions options, DemoModelSize si
         return sw.Elapsed.TotalSeconds;
     }
 
-    private string RandomSequence(int length)
+    private string RandomSequence(int length) => RandomSequence(_random, length);
+
+    public static string RandomSequence(Random random, int length)
     {
         var chars = new char[length];
-        for (var i = 0; i < length; i++) chars[i] = Residues[_random.Next(Residues.Length)];
+        for (var i = 0; i < length; i++) chars[i] = Residues[random.Next(Residues.Length)];
         return new string(chars);
     }
 
+    private List<string> MixedStream(int count) => Enumerable.Range(0, count).Select(_ => MixedSequence(_random)).ToList();
+
     /// <summary>Lengths drawn log-normally around UniProt's typical protein (median ~300 aa), clipped to 30..1500.</summary>
-    private List<string> MixedStream(int count) => Enumerable.Range(0, count).Select(_ =>
+    public static string MixedSequence(Random random)
     {
-        var u1 = 1 - _random.NextDouble();
-        var u2 = _random.NextDouble();
+        var u1 = 1 - random.NextDouble();
+        var u2 = random.NextDouble();
         var normal = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
         var length = (int)Math.Clamp(Math.Exp(Math.Log(300) + 0.6 * normal), 30, 1500);
-        return RandomSequence(length);
-    }).ToList();
+        return RandomSequence(random, length);
+    }
 
     private static int Median(List<string> sequences) => sequences.Select(s => s.Length).Order().ElementAt(sequences.Count / 2);
 

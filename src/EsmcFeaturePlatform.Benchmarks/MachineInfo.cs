@@ -13,6 +13,10 @@ internal static class MachineInfo
         return $"{cpu}, {Environment.ProcessorCount} cores, {memGb:F0} GiB";
     }
 
+    /// <summary>The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
     /// <summary>Resets the kernel's peak-RSS counter (Linux: write 5 to clear_refs) so each phase reports its own peak.</summary>
     public static void ResetPeakRss()
     {

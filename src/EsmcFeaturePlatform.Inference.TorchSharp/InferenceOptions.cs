@@ -29,6 +29,13 @@ public sealed class InferenceOptions
     /// <summary>auto | cpu | cuda | cuda:N. "auto" picks CUDA when libtorch sees a GPU.</summary>
     public string Device { get; set; } = "auto";
 
+    /// <summary>
+    /// Compute type of the transformer blocks: auto (bfloat16 on CUDA, float32 on CPU), float32 or bfloat16. The SAE
+    /// always runs in float32. bfloat16 on CPU is an opt-in speed option (BENCHMARKS.md section 7 measures its
+    /// deviation from float32); golden parity is defined in float32.
+    /// </summary>
+    public string BackbonePrecision { get; set; } = "auto";
+
     /// <summary>libtorch intra-op threads (process-wide); null leaves libtorch's default.</summary>
     public int? IntraOpThreads { get; set; }
 
@@ -46,5 +53,6 @@ public sealed class InferenceOptions
         if (IntraOpThreads is < 1) throw new ArgumentException($"{SectionName}:IntraOpThreads must be positive when set; got {IntraOpThreads}.");
         if (IdleUnloadAfter < TimeSpan.Zero) throw new ArgumentException($"{SectionName}:IdleUnloadAfter must not be negative.");
         Runtime.DeviceSelector.Parse(Device);
+        Runtime.DeviceSelector.ParsePrecision(BackbonePrecision);
     }
 }

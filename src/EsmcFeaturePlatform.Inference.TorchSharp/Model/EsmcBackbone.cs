@@ -113,8 +113,10 @@ internal sealed class EsmcBackbone : IDisposable
             // scales with one block's work, not with the depth; only the residual stream moves out.
             using (var blockScope = NewDisposeScope())
             {
-                x = x.Plus(Attention(block, x, cos, sin, attentionMask).DividedBy(scale));
-                x = x.Plus(FeedForward(block, x).DividedBy(scale)).MoveToOuterDisposeScope();
+                // In place on each branch's own fresh output (never on x, which may be a returned hidden state):
+                // the same arithmetic as (x + y / s) without another [tokens, d] allocation.
+                x = x.Plus(Attention(block, x, cos, sin, attentionMask).DividedInPlaceBy(scale));
+                x = x.Plus(FeedForward(block, x).DividedInPlaceBy(scale)).MoveToOuterDisposeScope();
             }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
             if (!hidden.ContainsValue(input)) input.Dispose();
@@ -147,8 +149,9 @@ internal sealed class EsmcBackbone : IDisposable
         var qkv = linear(a, w.Qkv).chunk(3, -1);
         var q = layer_norm(qkv[0], _dShape, w.QNorm, null, LayerNormEps);
         var k = layer_norm(qkv[1], _dShape, w.KNorm, null, LayerNormEps);
-        q = ApplyRotary(q.reshape(batch, length, heads, headDim).transpose(1, 2), cos, sin);
-        k = ApplyRotary(k.reshape(batch, length, heads, headDim).transpose(1, 2), cos, sin);
+        // Rotary on the contiguous [B, L, H, d_head] layout (tables [L, 1, d_head]), then the head transpose as a view.
+        q = ApplyRotary(q.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
+        k = ApplyRotary(k.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
         var v = qkv[2].reshape(batch, length, heads, headDim).transpose(1, 2);
         var context = scaled_dot_product_attention(q, k, v, mask);
         return linear(context.transpose(1, 2).reshape(batch, length, d), w.AttnOut);
@@ -158,15 +161,20 @@ internal sealed class EsmcBackbone : IDisposable
     {
         var a = layer_norm(x, [x.shape[^1]], w.FfnNormWeight, w.FfnNormBias, LayerNormEps);
         var gateUp = linear(a, w.FfnIn).chunk(2, -1);
-        return linear(silu(gateUp[0]) * gateUp[1], w.FfnOut);
+        // In place on the gate half of the fresh gate|up output: silu(g) * u without two more [tokens, F] tensors.
+        return linear(silu(gateUp[0], inplace: true).mul_(gateUp[1]), w.FfnOut);
     }
 
-    /// <summary>Rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), model spec 3.3.</summary>
-    private static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>
+    /// Rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), model spec 3.3: x cos + [-x2, x1] sin. Written as
+    /// x cos + roll(x, d_head/2) sin' with sin' = [-sin, sin] (the sign moved into the table, exact), so it is one roll,
+    /// two multiplies and an add instead of narrows, a negation, a concatenation, two multiplies and an add, with the same
+    /// roundings in every dtype (an addcmul would round once less, which moves bfloat16 results).
+    /// </summary>
+    private static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor signedSin)
     {
         var half = x.shape[^1] / 2;
-        var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-        return (x * cos).Plus(rotated * sin);
+        return (x * cos).Plus(x.roll(half, -1).mul_(signedSin));
     }
 
     private (Tensor Cos, Tensor Sin) RotaryTables(long length)
@@ -179,7 +187,10 @@ internal sealed class EsmcBackbone : IDisposable
         var positions = ScalarOps.Range(length, ScalarType.Float64, Device);
         var freqs = outer(positions, invFreq);
         var angles = cat([freqs, freqs], -1);
-        return (angles.cos().to(DType), angles.sin().to(DType));
+        var sin = angles.sin();
+        var signedSin = cat([sin.narrow(-1, 0, headDim / 2).neg(), sin.narrow(-1, headDim / 2, headDim / 2)], -1);
+        // [L, 1, d_head]: broadcast over the heads of the [B, L, H, d_head] layout.
+        return (angles.cos().to(DType).unsqueeze(1), signedSin.to(DType).unsqueeze(1));
     }
 
     public void Dispose()

@@ -27,6 +27,9 @@ internal static class ScalarOps
 
     public static Tensor DividedBy(this Tensor a, long value) => With(value.ToScalar(), s => a.div(s));
 
+    /// <summary><c>a /= value</c> in place (only on a tensor nothing else holds).</summary>
+    public static Tensor DividedInPlaceBy(this Tensor a, double value) => With(value.ToScalar(), s => a.div_(s));
+
     /// <summary><c>a != value</c>, element-wise.</summary>
     public static Tensor NotEqual(this Tensor a, int value) => With(value.ToScalar(), s => a.ne(s));
 

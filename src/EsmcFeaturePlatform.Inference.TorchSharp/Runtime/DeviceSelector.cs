@@ -16,6 +16,15 @@ public static class DeviceSelector
         throw new ArgumentException($"Device '{setting}' is not one of auto, cpu, cuda, cuda:N.");
     }
 
+    /// <summary>The backbone dtype a <c>BackbonePrecision</c> setting asks for; null for "auto" (the device decides).</summary>
+    public static torch.ScalarType? ParsePrecision(string setting) => (setting ?? "").Trim().ToLowerInvariant() switch
+    {
+        "" or "auto" => null,
+        "float32" or "fp32" => torch.ScalarType.Float32,
+        "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
+        _ => throw new ArgumentException($"Backbone precision '{setting}' is not one of auto, float32, bfloat16."),
+    };
+
     public static torch.Device Resolve(string setting)
     {
         var (cuda, index) = Parse(setting);

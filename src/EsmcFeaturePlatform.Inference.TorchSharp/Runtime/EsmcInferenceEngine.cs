@@ -166,13 +166,14 @@ public sealed class EsmcInferenceEngine : IDisposable
                 var input = RealRows(states[layer]);
                 if (sae.Checkpoint.ResidualUpdate && layer > 0) input = input - RealRows(states[layer - 1]);
                 var result = sae.Encode(input, request.ReconstructionError);
+                // SaeSeconds is the native work only; the feature lists below are managed overhead (issue 18 measures it).
+                saeSeconds += stopwatch.Elapsed.TotalSeconds;
                 var rows = new FeatureActivation[realTokens][];
                 for (var i = 0; i < realTokens; i++) rows[i] = result.Row(i);
                 saeOutputs[sae.Checkpoint.Id] = (
                     Split(rows, lengths),
                     request.SaeInputs ? Split(ToManaged(input), lengths) : null,
                     result.ReconstructionMse is { } mse ? Split(mse, lengths) : null);
-                saeSeconds += stopwatch.Elapsed.TotalSeconds;
             }
         }
 

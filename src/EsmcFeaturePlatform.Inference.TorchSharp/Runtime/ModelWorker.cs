@@ -175,23 +175,8 @@ internal sealed class ModelWorker : IDisposable
             foreach (var item in items) item.Request.Fail(failure);
             return;
         }
-        // Stable sort by length keeps arrival order among equals; batches of similar length waste little padding.
-        var sorted = items.OrderBy(i => i.Tokens.TokenCount).ToList();
-        var batch = new List<SequenceItem>();
-        foreach (var item in sorted)
-        {
-            // Cut on the token budget, and also when this sequence is much longer than the batch's shortest:
-            // a batch is padded to its longest member, so a bounded length spread bounds the padding waste
-            // (spread 1.1 keeps it under ~9% per batch). On CPU small batches cost little; tokens are the GEMM rows.
-            if (batch.Count > 0 && ((long)(batch.Count + 1) * item.Tokens.TokenCount > _options.MaxBatchTokens
-                                    || item.Tokens.TokenCount > batch[0].Tokens.TokenCount * _options.MaxLengthSpread))
-            {
-                RunBatch(batch);
-                batch.Clear();
-            }
-            batch.Add(item);
-        }
-        if (batch.Count > 0) RunBatch(batch);
+        foreach (var batch in BatchPlanner.Plan(items.Select(i => i.Tokens.TokenCount).ToList(), _options.MaxBatchTokens, _options.MaxLengthSpread))
+            RunBatch(batch.Select(i => items[i]).ToList());
         Interlocked.Exchange(ref _lastUsedTicks, Environment.TickCount64);
     }
 
@@ -200,7 +185,7 @@ internal sealed class ModelWorker : IDisposable
         if (_engine is not null) return;
         try
         {
-            Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false));
+            Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false, DeviceSelector.ParsePrecision(_options.BackbonePrecision)));
         }
         catch (Exception e)
         {

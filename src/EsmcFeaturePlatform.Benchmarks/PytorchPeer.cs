@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace EsmcFeaturePlatform.Benchmarks;
+
+/// <summary>
+/// The PyTorch implementation of the same forward (peer/esmc_pytorch_peer.py), run as a child process that
+/// keeps its weights loaded and answers one JSON line per command, so the benchmark can alternate it with our
+/// engine batch list for batch list. It times itself (wall and its own process CPU) around the work only.
+/// </summary>
+internal sealed class PytorchPeer : IDisposable
+{
+    public const string ScriptName = "esmc_pytorch_peer.py";
+
+    private readonly Process _process;
+
+    private PytorchPeer(Process process) => _process = process;
+
+    /// <summary>Why the peer cannot run here (no interpreter, no torch), or null when it can.</summary>
+    public static string? Unavailable(string python)
+    {
+        if (!File.Exists(python)) return $"{python} not found (install Debian's python3-torch: apt-get install python3-torch)";
+        if (!File.Exists(ScriptPath)) return $"{ScriptPath} missing from the benchmark's output folder";
+        var probe = Process.Start(new ProcessStartInfo(python, ["-c", "import torch"]) { RedirectStandardError = true, UseShellExecute = false })!;
+        var error = probe.StandardError.ReadToEnd();
+        probe.WaitForExit();
+        return probe.ExitCode == 0 ? null : $"{python} cannot import torch (apt-get install python3-torch): {error.Trim().Split('\n')[^1]}";
+    }
+
+    private static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "peer", ScriptName);
+
+    public static PytorchPeer Start(string python, int threads)
+    {
+        var info = new ProcessStartInfo(python, ["-u", ScriptPath])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        // OpenMP and OpenBLAS read these at start-up; torch.set_num_threads in the script covers torch's own pool.
+        info.Environment["OMP_NUM_THREADS"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new PytorchPeer(Process.Start(info)!);
+    }
+
+    public JsonObject Send(object command)
+    {
+        _process.StandardInput.WriteLine(JsonSerializer.Serialize(command));
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("The PyTorch peer exited (see its error output above).");
+        var reply = JsonNode.Parse(line)!.AsObject();
+        if (reply["error"] is { } error) throw new InvalidOperationException($"PyTorch peer: {error}");
+        return reply;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.StandardInput.Close();
+            if (!_process.WaitForExit(10_000)) _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+        _process.Dispose();
+    }
+}
