@@ -81,7 +81,7 @@ public static class TestEnvironment
 }
 
 /// <summary>
-/// The numbers contracts.md defines, computed directly from the encoder over the corpus's distinct ids (first
+/// The numbers docs/contracts.md, section 3.3, defines, computed directly from the encoder over the corpus's distinct ids (first
 /// record wins), with no grain involved: what the platform must reproduce.
 /// </summary>
 public sealed class ExpectedCorpus

@@ -32,7 +32,7 @@ public static class FeatureMath
         return pooled;
     }
 
-    /// <summary>value / max[j] * idf[j] (model spec 6.6), applied to the selected entries; zeros dropped, re-sorted.</summary>
+    /// <summary>value / max[j] * idf[j] (docs/model-math.md, section 6.6), applied to the selected entries; zeros dropped, re-sorted.</summary>
     public static FeatureActivation[] Normalize(FeatureActivation[] row, NormalizationStats stats)
     {
         var list = new List<FeatureActivation>(row.Length);
@@ -65,7 +65,7 @@ public static class FeatureMath
         return raw / max * stats.Idf[index];
     }
 
-    /// <summary>True when the statistics are Biohub's all-ones placeholders (model spec 6.6 / 9.2).</summary>
+    /// <summary>True when the statistics are Biohub's all-ones placeholders (docs/model-math.md, sections 6.6 and 9.2).</summary>
     public static bool IsPlaceholder(NormalizationStats stats) =>
         stats.Max.All(m => m == 1f) && stats.Idf.All(i => i == 1f);
 }

@@ -16,7 +16,7 @@ public readonly record struct FeatureKey([property: Id(0)] string SaeId, [proper
     }
 }
 
-/// <summary>Corpus statistics of one feature (contracts.md FeatureStats). All from raw activations.</summary>
+/// <summary>Corpus statistics of one feature (docs/contracts.md, section 3.3, FeatureStats). All from raw activations.</summary>
 [GenerateSerializer, Alias("esmc.FeatureStats.v1")]
 public sealed record FeatureStats(
     [property: Id(0)] int Index,
@@ -28,7 +28,7 @@ public sealed record FeatureStats(
     public double? Idf => DocumentCount > 0 ? Math.Log((double)CorpusSize / DocumentCount) : null;
 }
 
-/// <summary>One protein in which a feature is active (contracts.md ActivationExample).</summary>
+/// <summary>One protein in which a feature is active (docs/contracts.md, section 3.3, ActivationExample).</summary>
 [GenerateSerializer, Alias("esmc.ActivationExample.v1")]
 public sealed record ActivationExample(
     [property: Id(0)] string SequenceId,
@@ -46,7 +46,7 @@ public enum DescriptionStatus { Proposed, Approved, Rejected }
 /// <summary>Who wrote a version; <see cref="Imported"/> = taken from a published feature dataset (importFeatureDataset).</summary>
 public enum DescriptionSource { Agent, Evidence, Human, Imported }
 
-/// <summary>One version of a feature's description; every version is kept (contracts.md DescriptionVersion).</summary>
+/// <summary>One version of a feature's description; every version is kept (docs/contracts.md, section 3.3, DescriptionVersion).</summary>
 [GenerateSerializer, Alias("esmc.DescriptionVersion.v1")]
 public sealed record DescriptionVersion(
     [property: Id(0)] int Version,

@@ -173,7 +173,7 @@ public sealed record FeatureSummary(
     [property: Id(2)] int DocumentCount,
     [property: Id(3)] int ExampleCount);
 
-/// <summary>The batch's contribution to an SAE's corpus-wide statistics, idempotent like <see cref="FeatureBatchUpdate"/>.</summary>
+/// <summary>A write window's contribution to an SAE's corpus-wide statistics, idempotent like <see cref="FeaturePageUpdate"/>.</summary>
 [GenerateSerializer, Alias("esmc.StatisticsBatchUpdate.v1")]
 public sealed record StatisticsBatchUpdate(
     [property: Id(0)] string JobId,
@@ -237,7 +237,7 @@ public sealed record ImportedStatistics(
 
 public enum JobStatus { Queued = 0, Running = 1, Completed = 2, Failed = 3 }
 
-/// <summary>A job as callers see it (contracts.md Job).</summary>
+/// <summary>A job as callers see it (docs/contracts.md, section 3.3).</summary>
 [GenerateSerializer, Alias("esmc.JobInfo.v1")]
 public sealed record JobInfo(
     [property: Id(0)] string Id,

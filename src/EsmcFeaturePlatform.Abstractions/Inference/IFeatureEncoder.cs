@@ -29,7 +29,7 @@ public interface IFeatureEncoder
     Task<IReadOnlyList<EncodedSequence>> EncodeAsync(string saeId, IReadOnlyList<string> sequences, CancellationToken cancellationToken = default);
 }
 
-/// <summary>One loadable SAE: the id is <c>REPO_FOLDER_NAME/layerN</c> (contracts.md section 1).</summary>
+/// <summary>One loadable SAE: the id is <c>REPO_FOLDER_NAME/layerN</c> (docs/contracts.md, section 1).</summary>
 [GenerateSerializer, Alias("esmc.SaeDescriptor.v1")]
 public sealed record SaeDescriptor(
     [property: Id(0)] string Id,
