@@ -45,6 +45,7 @@ public static class FeatureMath
         return [.. list];
     }
 
+    /// <summary>As the row overload, for pooled features (positions kept).</summary>
     public static PooledActivation[] Normalize(PooledActivation[] pooled, NormalizationStats stats)
     {
         var list = new List<PooledActivation>(pooled.Length);
@@ -57,6 +58,7 @@ public static class FeatureMath
         return [.. list];
     }
 
+    /// <summary>One normalized value, <c>raw / max * idf</c>; 0 when the feature has no usable max or idf.</summary>
     public static float NormalizedValue(int index, float raw, NormalizationStats stats)
     {
         var max = stats.Max[index];
