@@ -7,6 +7,7 @@ namespace EsmcFeaturePlatform.Abstractions;
 /// </summary>
 public static class InputExcerpt
 {
+    /// <summary>The most characters of the input an excerpt keeps.</summary>
     public const int MaxChars = 40;
 
     /// <summary>Longest message an answer carries; longer ones (from libraries) are cut to this.</summary>

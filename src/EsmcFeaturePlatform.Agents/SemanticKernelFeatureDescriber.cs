@@ -71,7 +71,7 @@ public sealed class SemanticKernelFeatureDescriber : IFeatureDescriber, IDisposa
     public async Task<DescriptionResult> DescribeAsync(FeatureEvidence evidence, CancellationToken ct = default) =>
         (await DescribeWithTranscriptAsync(evidence, ct)).Result;
 
-    /// <summary>As <see cref="DescribeAsync"/>, keeping the chat, the tool calls and the held-out set (the transcript autointerp.md asks to store).</summary>
+    /// <summary>As <see cref="DescribeAsync"/>, keeping the chat, the tool calls and the held-out set (the transcript docs/description-agent.md, section 5, keeps).</summary>
     public async Task<DescriptionTranscript> DescribeWithTranscriptAsync(FeatureEvidence evidence, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(evidence);

@@ -6,7 +6,7 @@ using EsmcFeaturePlatform.Inference.TorchSharp;
 namespace EsmcFeaturePlatform.Cli;
 
 /// <summary>
-/// The <c>esmc</c> command line. <see cref="RunAsync"/> takes its writers as arguments so that tests run the real
+/// The <c>esmc</c> command line. <see cref="RunAsync(string[], TextWriter, TextWriter, CancellationToken)"/> takes its writers as arguments so that tests run the real
 /// commands in-process; <c>Program</c> passes the console. Exit codes: 0 success, 1 failure (one line on stderr),
 /// 2 bad command line, 130 interrupted.
 /// </summary>

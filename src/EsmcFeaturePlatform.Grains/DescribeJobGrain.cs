@@ -318,7 +318,7 @@ public sealed class DescribeJobGrain(
             p => p.Second.Select(n => new NeighbourFeature(n.Index, n.Cosine, labels[n.Index])).ToArray());
     }
 
-    /// <summary>The label of the current description (latest APPROVED, else latest; contracts.md), null when there is none.</summary>
+    /// <summary>The label of the current description (latest APPROVED, else latest; docs/contracts.md, section 3.3), null when there is none.</summary>
     private static string? CurrentLabel(DescriptionVersion[] history) =>
         history.Length == 0 ? null : (history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1]).Label;
 

@@ -54,7 +54,7 @@ public sealed class FeatureGrain(
 
     public Task<DescriptionVersion[]> GetDescriptionsAsync() => Task.FromResult(state.State.Descriptions.ToArray());
 
-    /// <summary>The latest APPROVED version, else the latest, else null (contracts.md Feature.description).</summary>
+    /// <summary>The latest APPROVED version, else the latest, else null (docs/contracts.md, section 3.3, Feature.description).</summary>
     public static DescriptionVersion? Current(IReadOnlyList<DescriptionVersion> history) =>
         history.Count == 0 ? null : history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1];
 

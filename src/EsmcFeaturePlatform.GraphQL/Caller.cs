@@ -2,7 +2,7 @@ using System.Security.Claims;
 
 namespace EsmcFeaturePlatform.GraphQL;
 
-/// <summary>Roles of contracts.md: each includes the ones before it.</summary>
+/// <summary>Roles of docs/contracts.md, section 3.2: each includes the ones before it.</summary>
 public enum CallerRole { Anonymous = 0, Reader = 1, Curator = 2, Admin = 3 }
 
 /// <summary>

@@ -107,7 +107,7 @@ public sealed class ReviewQueueConnectionType : ObjectGraphType<ReviewQueueView>
     }
 }
 
-/// <summary>The curation, description-job and search fields of Query and Mutation (contracts.md section 3 and extensions).</summary>
+/// <summary>The curation, description-job and search fields of Query and Mutation (docs/contracts.md, section 3.3, and extensions).</summary>
 internal static class CurationAndSearchFields
 {
     public const int MaxLabelLength = 200;

@@ -6,7 +6,7 @@ using GraphQL.Validation;
 
 namespace EsmcFeaturePlatform.GraphQL;
 
-/// <summary>The <c>extensions.code</c> values of contracts.md section 3.</summary>
+/// <summary>The <c>extensions.code</c> values of docs/contracts.md, section 3.4.</summary>
 public static class ErrorCodes
 {
     public const string BadUserInput = "BAD_USER_INPUT";

@@ -39,6 +39,7 @@ public sealed class HubClient : IDisposable
     private readonly Func<string, long?> freeBytes;
     private readonly TimeSpan readStall;
 
+    /// <param name="settings">The Hub endpoint, the token and whether to stay offline.</param>
     /// <param name="freeBytes">Free bytes on the disk holding a folder (null: unknown); replaceable so the disk-space check can be tested.</param>
     /// <param name="readStall">A download that receives nothing this long fails (resumably) instead of hanging; default <see cref="DefaultReadStall"/>.</param>
     public HubClient(HubSettings settings, Func<string, long?>? freeBytes = null, TimeSpan? readStall = null)

@@ -5,7 +5,7 @@ public sealed class InferenceOptions
 {
     public const string SectionName = "Esmc:Inference";
 
-    /// <summary>Longest accepted input in tokens, including &lt;cls&gt; and &lt;eos&gt; (model spec 2.5).</summary>
+    /// <summary>Longest accepted input in tokens, including &lt;cls&gt; and &lt;eos&gt; (docs/model-math.md, section 2.5).</summary>
     public int MaxTokens { get; set; } = 2048;
 
     /// <summary>How the host calls <see cref="MaxTokens"/> (the CLI: --max-tokens), named in every too-long error.</summary>

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace EsmcFeaturePlatform.Server.Tests;
 
-/// <summary>proposeDescription / reviewDescription / Feature.description(s) / reviewQueue over HTTP (contracts.md section 3).</summary>
+/// <summary>proposeDescription / reviewDescription / Feature.description(s) / reviewQueue over HTTP (docs/contracts.md, section 3.3).</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class CurationApiTests(PlatformFactory platform) : IClassFixture<PlatformFactory>
 {

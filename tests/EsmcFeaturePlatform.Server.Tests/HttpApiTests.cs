@@ -49,7 +49,7 @@ public sealed class HttpApiTests(PlatformFactory platform) : IClassFixture<Platf
         Assert.Equal(direct.Pooled.Select(p => (p.Index, p.Position)), pooled.Select(p => (p!["index"]!.GetValue<int>(), p["position"]!.GetValue<int>())));
         Assert.All(pooled, p => Assert.Equal(p!["index"]!.GetValue<int>(), p["feature"]!["index"]!.GetValue<int>()));
 
-        // The checkpoint's own statistics are real for layer 2: value / max * idf, zeros dropped, re-sorted (model spec 6.6).
+        // The checkpoint's own statistics are real for layer 2: value / max * idf, zeros dropped, re-sorted (docs/model-math.md, section 6.6).
         var normalized = (await platform.DataAsync(query, new { s = Sequence, n = true }))["analyzeSequence"]!;
         var expectedPooled = direct.Pooled
             .Select(p => (p.Index, Value: stats.Max[p.Index] > 0 ? p.Value / stats.Max[p.Index] * stats.Idf[p.Index] : 0f, p.Position))

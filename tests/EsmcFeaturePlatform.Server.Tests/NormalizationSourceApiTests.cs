@@ -92,7 +92,7 @@ public sealed class NormalizationSourceApiTests(PlatformFactory platform) : ICla
         Assert.Equal("IMPORTED", state["normalizationSource"]!.GetValue<string>());
     }
 
-    /// <summary>value / max * idf per pooled feature (model spec 6.6), zeros dropped, sorted by value then index.</summary>
+    /// <summary>value / max * idf per pooled feature (docs/model-math.md, section 6.6), zeros dropped, sorted by value then index.</summary>
     private static void AssertNormalized(EsmcFeaturePlatform.Abstractions.EncodedSequence raw, float[] max, float[] idf, JsonArray pooled)
     {
         var expected = raw.Pooled

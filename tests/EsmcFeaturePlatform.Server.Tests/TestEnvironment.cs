@@ -81,7 +81,7 @@ public static class TestEnvironment
 }
 
 /// <summary>
-/// The numbers contracts.md defines, computed directly from the encoder over the corpus's distinct ids (first
+/// The numbers docs/contracts.md, section 3.3, defines, computed directly from the encoder over the corpus's distinct ids (first
 /// record wins), with no grain involved: what the platform must reproduce.
 /// </summary>
 public sealed class ExpectedCorpus
@@ -90,6 +90,10 @@ public sealed class ExpectedCorpus
     public required Dictionary<int, (float Max, int DocumentCount)> Stats { get; init; }
     public required Dictionary<int, List<ActivationExample>> TopExamples { get; init; }
 
+    /// <param name="encoder">The encoder the platform under test uses.</param>
+    /// <param name="saeId">The SAE indexed into.</param>
+    /// <param name="records">The corpus's records in file order (a repeated id counts once, its first record).</param>
+    /// <param name="topExamples">Top examples kept per feature.</param>
     /// <param name="windowResidues">When set, longer sequences are encoded as indexing's onOverLong: WINDOW does (LongSequenceWindows).</param>
     public static async Task<ExpectedCorpus> ComputeAsync(
         IFeatureEncoder encoder, string saeId, IReadOnlyList<(string Id, string Sequence)> records, int topExamples, int? windowResidues = null)

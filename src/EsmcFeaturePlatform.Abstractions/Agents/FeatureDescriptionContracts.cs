@@ -49,6 +49,7 @@ public sealed record DescriptionResult(
     int CompletionTokens,
     string? ScoreFailure = null)
 {
+    /// <summary>True when the describer produced a description (a failure leaves <see cref="Output"/> null and says why in <see cref="Failure"/>).</summary>
     public bool Succeeded => Output is not null;
 }
 
@@ -92,5 +93,6 @@ public interface IFeatureDescriber
     /// <summary>False for the offline evidence-only describer; lets hosts say in the open that no LLM is configured.</summary>
     bool UsesLanguageModel { get; }
 
+    /// <summary>Describes one feature from its evidence; a model failure is a result with <see cref="DescriptionResult.Failure"/> set, never an exception.</summary>
     Task<DescriptionResult> DescribeAsync(FeatureEvidence evidence, CancellationToken ct = default);
 }

@@ -14,8 +14,10 @@ public sealed class StartOverCache<TValue>(int capacity)
     // ConcurrentDictionary.Count takes every lock of the dictionary, so the size is counted here instead.
     private int count;
 
+    /// <summary>The cached value of <paramref name="key"/>, when there is one.</summary>
     public bool TryGet(string key, [MaybeNullWhen(false)] out TValue value) => entries.TryGetValue(key, out value);
 
+    /// <summary>Caches <paramref name="value"/> under <paramref name="key"/> (a key already present keeps its value); past the capacity the cache starts over.</summary>
     public void Add(string key, TValue value)
     {
         if (!entries.TryAdd(key, value) || Interlocked.Increment(ref count) <= capacity) return;

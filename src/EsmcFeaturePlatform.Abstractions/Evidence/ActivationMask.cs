@@ -6,6 +6,7 @@ namespace EsmcFeaturePlatform.Abstractions.Evidence;
 /// </summary>
 public static class ActivationMask
 {
+    /// <summary>Per residue, whether its activation is above <paramref name="threshold"/> times the example's own peak.</summary>
     public static bool[] Of(ActivationExample example, double threshold)
     {
         var acts = example.Activations;
@@ -20,6 +21,7 @@ public static class ActivationMask
         return mask;
     }
 
+    /// <summary>The example's largest activation (0 when it never fired).</summary>
     public static float PeakOf(ActivationExample example)
     {
         var max = 0f;
@@ -38,6 +40,7 @@ public static class ActivationMask
         return best;
     }
 
+    /// <summary>How many residues of <paramref name="mask"/> are active.</summary>
     public static int Count(bool[] mask)
     {
         var n = 0;

@@ -26,8 +26,10 @@ public static partial class AnnotationConcepts
         "Complete proteome", "Reference proteome", "3D-structure", "Direct protein sequencing", "Polymorphism",
     };
 
+    /// <summary>True for UniProt feature types that say nothing about function (e.g. sequence conflicts), left out of enrichment.</summary>
     public static bool IsNoise(string type) => Noise.Contains(type);
 
+    /// <summary>True for UniProt keywords that describe the entry rather than the protein (e.g. "Reference proteome"), left out of enrichment.</summary>
     public static bool IsNoiseKeyword(string keyword) => NoiseKeywords.Contains(keyword.Trim().TrimEnd('.'));
 
     /// <summary>1-based residues an annotation covers.</summary>

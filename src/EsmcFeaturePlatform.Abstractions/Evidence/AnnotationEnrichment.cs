@@ -26,6 +26,13 @@ public sealed record ConceptEnrichment(
     public bool Significant => AdjustedPValue < EnrichmentFamily.FalseDiscoveryRate && FoldEnrichment > 1;
 }
 
+/// <summary>The enrichment of one feature's activating examples, at residue level and at keyword level.</summary>
+/// <param name="ActiveResidues">Residues above the activation threshold, over all activating examples.</param>
+/// <param name="TotalResidues">Residues of all activating examples.</param>
+/// <param name="ActivatingProteins">Examples in which the feature fired.</param>
+/// <param name="NonActivatingProteins">Examples in which it did not (the keyword-level background).</param>
+/// <param name="Residue">Residue-level concepts (UniProt feature types and named sites), ranked.</param>
+/// <param name="Keywords">Protein-level UniProt keywords, ranked.</param>
 public sealed record EnrichmentReport(int ActiveResidues, int TotalResidues, int ActivatingProteins, int NonActivatingProteins,
     IReadOnlyList<ConceptEnrichment> Residue, IReadOnlyList<ConceptEnrichment> Keywords)
 {
@@ -41,6 +48,7 @@ public sealed record EnrichmentReport(int ActiveResidues, int TotalResidues, int
     };
 }
 
+/// <summary>Which annotations a feature's active residues overlap more than chance: the statistics the agent's evidence and the API's <c>annotationEnrichment</c> share.</summary>
 public static class AnnotationEnrichment
 {
     /// <summary>Active residues are those above this share of the example's own peak (delphi's 0.3 x max highlights).</summary>

@@ -39,6 +39,7 @@ public sealed class EnrichmentFamily
     /// <summary>The family's p-values, ascending (what a describe job takes along to adjust its own tests against).</summary>
     public double[] SortedPValues => [.. _sorted];
 
+    /// <summary>A family from p-values already sorted ascending (e.g. <see cref="SortedPValues"/> of another family).</summary>
     public static EnrichmentFamily FromSorted(double[] sorted)
     {
         for (var i = 1; i < sorted.Length; i++)

@@ -47,8 +47,10 @@ public static class Hypergeometric
         return max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
     }
 
+    /// <summary>ln(n choose k).</summary>
     public static double LogChoose(int n, int k) => LogFactorial(n) - LogFactorial(k) - LogFactorial(n - k);
 
+    /// <summary>ln(n!), exact from a table for small n, Stirling's series beyond.</summary>
     public static double LogFactorial(int n)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(n);

@@ -32,7 +32,7 @@ public static class FeatureMath
         return pooled;
     }
 
-    /// <summary>value / max[j] * idf[j] (model spec 6.6), applied to the selected entries; zeros dropped, re-sorted.</summary>
+    /// <summary>value / max[j] * idf[j] (docs/model-math.md, section 6.6), applied to the selected entries; zeros dropped, re-sorted.</summary>
     public static FeatureActivation[] Normalize(FeatureActivation[] row, NormalizationStats stats)
     {
         var list = new List<FeatureActivation>(row.Length);
@@ -45,6 +45,7 @@ public static class FeatureMath
         return [.. list];
     }
 
+    /// <summary>As the row overload, for pooled features (positions kept).</summary>
     public static PooledActivation[] Normalize(PooledActivation[] pooled, NormalizationStats stats)
     {
         var list = new List<PooledActivation>(pooled.Length);
@@ -57,6 +58,7 @@ public static class FeatureMath
         return [.. list];
     }
 
+    /// <summary>One normalized value, <c>raw / max * idf</c>; 0 when the feature has no usable max or idf.</summary>
     public static float NormalizedValue(int index, float raw, NormalizationStats stats)
     {
         var max = stats.Max[index];
@@ -65,7 +67,7 @@ public static class FeatureMath
         return raw / max * stats.Idf[index];
     }
 
-    /// <summary>True when the statistics are Biohub's all-ones placeholders (model spec 6.6 / 9.2).</summary>
+    /// <summary>True when the statistics are Biohub's all-ones placeholders (docs/model-math.md, sections 6.6 and 9.2).</summary>
     public static bool IsPlaceholder(NormalizationStats stats) =>
         stats.Max.All(m => m == 1f) && stats.Idf.All(i => i == 1f);
 }

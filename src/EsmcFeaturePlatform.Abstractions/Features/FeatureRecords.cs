@@ -7,6 +7,7 @@ public readonly record struct FeatureKey([property: Id(0)] string SaeId, [proper
     /// <summary>The grain key and search-document id: <c>SAE#INDEX</c> ('#' never occurs in SAE ids).</summary>
     public override string ToString() => $"{SaeId}#{Index}";
 
+    /// <summary>The key written by <see cref="ToString"/>; a <see cref="FormatException"/> for anything else.</summary>
     public static FeatureKey Parse(string value)
     {
         var hash = value.LastIndexOf('#');
@@ -16,7 +17,7 @@ public readonly record struct FeatureKey([property: Id(0)] string SaeId, [proper
     }
 }
 
-/// <summary>Corpus statistics of one feature (contracts.md FeatureStats). All from raw activations.</summary>
+/// <summary>Corpus statistics of one feature (docs/contracts.md, section 3.3, FeatureStats). All from raw activations.</summary>
 [GenerateSerializer, Alias("esmc.FeatureStats.v1")]
 public sealed record FeatureStats(
     [property: Id(0)] int Index,
@@ -28,7 +29,7 @@ public sealed record FeatureStats(
     public double? Idf => DocumentCount > 0 ? Math.Log((double)CorpusSize / DocumentCount) : null;
 }
 
-/// <summary>One protein in which a feature is active (contracts.md ActivationExample).</summary>
+/// <summary>One protein in which a feature is active (docs/contracts.md, section 3.3, ActivationExample).</summary>
 [GenerateSerializer, Alias("esmc.ActivationExample.v1")]
 public sealed record ActivationExample(
     [property: Id(0)] string SequenceId,
@@ -41,12 +42,31 @@ public sealed record ActivationExample(
     [Id(5)] public string? ProteinName { get; init; }
 }
 
-public enum DescriptionStatus { Proposed, Approved, Rejected }
+/// <summary>Where a description version stands in review (docs/contracts.md, section 3.3).</summary>
+public enum DescriptionStatus
+{
+    /// <summary>Awaiting review.</summary>
+    Proposed,
+    /// <summary>Reviewed and accepted: the latest approved version is the feature's description.</summary>
+    Approved,
+    /// <summary>Reviewed and refused; kept in the history.</summary>
+    Rejected,
+}
 
 /// <summary>Who wrote a version; <see cref="Imported"/> = taken from a published feature dataset (importFeatureDataset).</summary>
-public enum DescriptionSource { Agent, Evidence, Human, Imported }
+public enum DescriptionSource
+{
+    /// <summary>Written by the language-model agent.</summary>
+    Agent,
+    /// <summary>Written by the evidence-only describer (no language model).</summary>
+    Evidence,
+    /// <summary>Written by a curator.</summary>
+    Human,
+    /// <summary>Taken from a published feature dataset.</summary>
+    Imported,
+}
 
-/// <summary>One version of a feature's description; every version is kept (contracts.md DescriptionVersion).</summary>
+/// <summary>One version of a feature's description; every version is kept (docs/contracts.md, section 3.3, DescriptionVersion).</summary>
 [GenerateSerializer, Alias("esmc.DescriptionVersion.v1")]
 public sealed record DescriptionVersion(
     [property: Id(0)] int Version,

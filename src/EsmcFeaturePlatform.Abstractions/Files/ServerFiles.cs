@@ -9,6 +9,7 @@ namespace EsmcFeaturePlatform.Abstractions.Files;
 /// </summary>
 public sealed class ServerFileOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Esmc:Corpus";
 
     /// <summary>Folders the API may read from (and uploads go to the first); empty = <c>DataRoot/corpora</c>, set by the host.</summary>
@@ -26,9 +27,10 @@ public sealed class ServerFileOptions
     /// <summary>A read that returns nothing for this long fails the job instead of holding it.</summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Largest corpus accepted by the upload route (<c>POST /api/v1/corpora/{name}</c>).</summary>
+    /// <summary>Largest corpus accepted by the upload route (<c>PUT /api/v1/corpora/{name}</c>).</summary>
     public long MaxUploadBytes { get; set; } = 8L << 30;
 
+    /// <summary>Refuses settings the rule cannot work with (non-positive limits), naming the key.</summary>
     public void Validate()
     {
         if (MaxFileBytes < 1) throw new ArgumentException($"{SectionName}:MaxFileBytes must be positive; got {MaxFileBytes}.");
@@ -45,7 +47,7 @@ public sealed class ServerFileException(string message) : IOException(message);
 
 /// <summary>
 /// THE rule for every file a request names (corpora, statistics, datasets): call <see cref="OpenRead"/> (or
-/// <see cref="Resolve"/> to check early) and read only what it returns. A path is read only when, with every symbolic
+/// <see cref="Resolve(string?, long?)"/> to check early) and read only what it returns. A path is read only when, with every symbolic
 /// link resolved, it lies inside one of <see cref="ServerFileOptions.Roots"/> (a relative path is taken relative to the
 /// first root), names a regular file (never a FIFO, a device, a directory or a /proc file) no larger than the limit,
 /// and each read returns within <see cref="ServerFileOptions.ReadTimeout"/>. On Linux the file is opened without
@@ -56,6 +58,7 @@ public sealed class ServerFileRule
 {
     private readonly ServerFileOptions _options;
 
+    /// <summary>Validates <paramref name="options"/> and creates the roots that do not exist yet.</summary>
     public ServerFileRule(ServerFileOptions options)
     {
         options.Validate();
@@ -68,6 +71,7 @@ public sealed class ServerFileRule
         })];
     }
 
+    /// <summary>The settings the rule was made with.</summary>
     public ServerFileOptions Options => _options;
 
     /// <summary>The roots, resolved, each ending with a separator.</summary>

@@ -1,9 +1,26 @@
 namespace EsmcFeaturePlatform.Abstractions.Grains;
 
-public enum ReviewDecision { Approve = 0, Reject = 1 }
+/// <summary>A curator's verdict on a PROPOSED description version.</summary>
+public enum ReviewDecision
+{
+    /// <summary>The version becomes the feature's description.</summary>
+    Approve = 0,
+    /// <summary>The version is refused and kept in the history.</summary>
+    Reject = 1,
+}
 
 /// <summary>Why a curation write was refused; carried as data (like <see cref="EncodeFailure"/>) because custom exceptions do not cross silos reliably.</summary>
-public enum CurationFailure { None = 0, Conflict = 1, NotFound = 2, SelfApproval = 3 }
+public enum CurationFailure
+{
+    /// <summary>Nothing was refused.</summary>
+    None = 0,
+    /// <summary>The expected version is stale, or the version was already reviewed (API code CONFLICT).</summary>
+    Conflict = 1,
+    /// <summary>No such version (API code NOT_FOUND).</summary>
+    NotFound = 2,
+    /// <summary>A curator tried to approve their own proposal while that is not allowed (API code FORBIDDEN).</summary>
+    SelfApproval = 3,
+}
 
 /// <summary>The answer of a curation write: the version written or reviewed, or why nothing was written.</summary>
 [GenerateSerializer, Alias("esmc.CurationOutcome.v1")]
@@ -12,6 +29,7 @@ public sealed record CurationOutcome(
     [property: Id(1)] CurationFailure Failure,
     [property: Id(2)] string? Message)
 {
+    /// <summary>An outcome that wrote nothing, with the reason.</summary>
     public static CurationOutcome Failed(CurationFailure failure, string message) => new(null, failure, message);
 }
 
@@ -87,9 +105,14 @@ public sealed record CurationEntry(
     /// </summary>
     [Id(5)] public int[]? PendingVersions { get; init; }
 
+    /// <summary>The versions awaiting review, also for entries stored before <see cref="PendingVersions"/> existed.</summary>
     public int[] Pending => PendingVersions ?? (LatestStatus == DescriptionStatus.Proposed ? [LatestVersion] : []);
 }
 
+/// <summary>One page of an SAE's review queue.</summary>
+/// <param name="TotalCount">Features matching the status over the whole SAE.</param>
+/// <param name="Entries">This page's features, by feature index.</param>
+/// <param name="HasNextPage">Whether features follow this page.</param>
 [GenerateSerializer, Alias("esmc.CurationPage.v1")]
 public sealed record CurationPage(
     [property: Id(0)] int TotalCount,
@@ -107,6 +130,7 @@ public sealed record CurationPage(
 [Alias("esmc.ICurationIndexGrain")]
 public interface ICurationIndexGrain : IGrainWithStringKey
 {
+    /// <summary>Records a feature's latest status; an update older (by version) than the stored entry is ignored.</summary>
     [Alias("Update")]
     Task UpdateAsync(CurationEntry entry);
 
@@ -122,6 +146,11 @@ public interface ICurationIndexGrain : IGrainWithStringKey
     Task<int[]> DescribedAsync(int from, int to);
 }
 
+/// <summary>What a describeFeatures call asked for.</summary>
+/// <param name="SaeId">The SAE whose features are described.</param>
+/// <param name="Indices">The features to describe; null for every feature of the codebook.</param>
+/// <param name="CodebookSize">The SAE's number of features (bounds the indices).</param>
+/// <param name="RequestedBy">The API key name that started the job.</param>
 [GenerateSerializer, Alias("esmc.DescribeFeaturesRequest.v1")]
 public sealed record DescribeFeaturesRequest(
     [property: Id(0)] string SaeId,
@@ -133,9 +162,11 @@ public sealed record DescribeFeaturesRequest(
 [Alias("esmc.IDescribeJobGrain")]
 public interface IDescribeJobGrain : IJobGrain
 {
+    /// <summary>Starts the job (once: a second call returns the job as it is).</summary>
     [Alias("Start")]
     Task<JobInfo> StartAsync(DescribeFeaturesRequest request);
 
+    /// <summary>Resumes the job if it is unfinished and not running (the watchdog calls this after a lost silo).</summary>
     [Alias("EnsureRunning")]
     Task EnsureRunningAsync();
 

@@ -1,6 +1,17 @@
 namespace EsmcFeaturePlatform.Abstractions.Grains;
 
-public enum NeighborFailure { None = 0, UnknownSae = 1, IndexOutOfRange = 2, Overloaded = 3 }
+/// <summary>Why decoder neighbours were not computed.</summary>
+public enum NeighborFailure
+{
+    /// <summary>They were computed.</summary>
+    None = 0,
+    /// <summary>No SAE has the id.</summary>
+    UnknownSae = 1,
+    /// <summary>A feature index is outside the codebook.</summary>
+    IndexOutOfRange = 2,
+    /// <summary>The inference worker was too busy; retry later.</summary>
+    Overloaded = 3,
+}
 
 /// <summary>Decoder neighbours in input order, or the reason nothing was computed (exceptions do not cross silos reliably).</summary>
 [GenerateSerializer, Alias("esmc.NeighborOutcome.v1")]
@@ -9,6 +20,7 @@ public sealed record NeighborOutcome(
     [property: Id(1)] NeighborFailure Failure,
     [property: Id(2)] string? Message)
 {
+    /// <summary>An outcome with no neighbours, and the reason.</summary>
     public static NeighborOutcome Failed(NeighborFailure failure, string message) => new([], failure, message);
 }
 
@@ -18,5 +30,6 @@ public sealed record NeighborOutcome(
 /// </summary>
 public interface IDecoderNeighborsGrain : IGrainWithIntegerKey
 {
+    /// <summary>The <paramref name="count"/> nearest features by decoder cosine of each of <paramref name="features"/>, in input order.</summary>
     Task<NeighborOutcome> NearestAsync(string saeId, int[] features, int count);
 }

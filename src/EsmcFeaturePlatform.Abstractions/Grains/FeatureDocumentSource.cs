@@ -10,6 +10,11 @@ public static class FeatureDocumentSource
     /// <summary>Top examples whose annotations are looked at for <see cref="FeatureDocument.AnnotationTerms"/>.</summary>
     public const int AnnotationExamples = 10;
 
+    /// <summary>What one feature's search document and export record are made of.</summary>
+    /// <param name="Key">The feature.</param>
+    /// <param name="Snapshot">Its statistics and current description.</param>
+    /// <param name="CorpusSize">Proteins indexed into the SAE (for the idf).</param>
+    /// <param name="AnnotationTerms">Annotation terms shared by its top examples.</param>
     public sealed record Row(FeatureKey Key, FeatureSnapshot Snapshot, int CorpusSize, IReadOnlyList<string> AnnotationTerms);
 
     /// <summary>Snapshots (with corpus size and annotation terms) of keys of one SAE, in the order given.</summary>
@@ -80,11 +85,13 @@ public static class FeatureDocumentSource
         return [.. counts.Where(c => c.Value >= needed).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(32).Select(c => c.Key)];
     }
 
+    /// <summary>The search-index document of a feature.</summary>
     public static FeatureDocument ToDocument(Row row) => new(
         row.Key.SaeId, row.Key.Index, row.Snapshot.Current?.Label, row.Snapshot.Current?.Text, row.Snapshot.Current?.Status,
         row.Snapshot.Current?.Source, row.Snapshot.Current?.Score, row.Snapshot.MaxActivation, row.Snapshot.DocumentCount, row.CorpusSize,
         Idf(row), row.AnnotationTerms, DateTimeOffset.UtcNow);
 
+    /// <summary>The bulk-export record of a feature.</summary>
     public static FeatureExportRecord ToExportRecord(Row row) => new(
         row.Key.SaeId, row.Key.Index, row.Snapshot.Current?.Label, row.Snapshot.Current?.Text, row.Snapshot.Current?.Status,
         row.Snapshot.Current?.Source, row.Snapshot.Current?.Score, row.Snapshot.MaxActivation, row.Snapshot.DocumentCount, row.CorpusSize,

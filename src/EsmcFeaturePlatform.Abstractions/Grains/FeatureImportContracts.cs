@@ -46,6 +46,7 @@ public sealed record FeatureDatasetProvenance(
     [property: Id(1)] string? Revision,
     [property: Id(2)] string File)
 {
+    /// <summary>The provenance as one line for a description's text and for logs.</summary>
     public override string ToString() => $"dataset {Dataset}{(Revision is null ? "" : $", revision {Revision}")}, file {File}";
 }
 
@@ -108,9 +109,11 @@ public sealed record FeatureImportRequest(
 [Alias("esmc.IFeatureImportJobGrain")]
 public interface IFeatureImportJobGrain : IJobGrain
 {
+    /// <summary>Starts the import (once: a second call returns the job as it is).</summary>
     [Alias("Start")]
     Task<JobInfo> StartAsync(FeatureImportRequest request);
 
+    /// <summary>Resumes the import if it is unfinished and not running (the watchdog calls this after a lost silo).</summary>
     [Alias("EnsureRunning")]
     Task EnsureRunningAsync();
 }

@@ -1,7 +1,17 @@
 namespace EsmcFeaturePlatform.Abstractions.Grains;
 
 /// <summary>Why an encode request was refused; carried as data because custom exception types do not cross silos reliably.</summary>
-public enum EncodeFailure { None = 0, InvalidSequence = 1, UnknownSae = 2, Overloaded = 3 }
+public enum EncodeFailure
+{
+    /// <summary>Nothing was refused.</summary>
+    None = 0,
+    /// <summary>A sequence was refused (<see cref="InvalidSequenceException"/>).</summary>
+    InvalidSequence = 1,
+    /// <summary>No SAE has the id (<see cref="UnknownSaeException"/>).</summary>
+    UnknownSae = 2,
+    /// <summary>The inference queue was full (<see cref="OverloadedException"/>).</summary>
+    Overloaded = 3,
+}
 
 /// <summary>The answer of an inference worker: results in input order, or the reason nothing was computed.</summary>
 /// <remarks>Immutable (nobody changes a result after the worker made it), so a call within a silo passes it without a deep copy.</remarks>
@@ -11,6 +21,7 @@ public sealed record EncodeOutcome(
     [property: Id(1)] EncodeFailure Failure,
     [property: Id(2)] string? Message)
 {
+    /// <summary>An outcome with no results, and the reason.</summary>
     public static EncodeOutcome Failed(EncodeFailure failure, string message) => new([], failure, message);
 
     /// <summary>Turns a refusal back into the exception the <see cref="IFeatureEncoder"/> port documents.</summary>
@@ -75,6 +86,7 @@ public sealed record StoredExample(
         return byHash != 0 ? byHash : string.CompareOrdinal(a.SequenceId, b.SequenceId);
     }
 
+    /// <summary>The activation at every residue (zeros where the stored example keeps none).</summary>
     public float[] DenseActivations()
     {
         var dense = new float[Length];
@@ -82,6 +94,7 @@ public sealed record StoredExample(
         return dense;
     }
 
+    /// <summary>The example as the API shows it, with the protein's <paramref name="sequence"/>.</summary>
     public ActivationExample ToExample(string sequence) => new(SequenceId, MaxValue, Position, sequence, DenseActivations());
 }
 
@@ -132,13 +145,16 @@ public sealed record FeaturePageSnapshot(
 /// </summary>
 public static class FeaturePages
 {
+    /// <summary>Features per page.</summary>
     public const int Size = 256;
 
+    /// <summary>The page holding feature <paramref name="index"/>.</summary>
     public static int PageOf(int index) => index / Size;
 
     /// <summary>The page grain's key: <c>{sae}#page-{n}</c> ('#' cannot occur in an SAE id, see FeatureKey).</summary>
     public static string Key(string saeId, int page) => $"{saeId}#page-{page}";
 
+    /// <summary>The key of the page grain holding <paramref name="feature"/>.</summary>
     public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
 
     /// <summary>
@@ -173,7 +189,7 @@ public sealed record FeatureSummary(
     [property: Id(2)] int DocumentCount,
     [property: Id(3)] int ExampleCount);
 
-/// <summary>The batch's contribution to an SAE's corpus-wide statistics, idempotent like <see cref="FeatureBatchUpdate"/>.</summary>
+/// <summary>A write window's contribution to an SAE's corpus-wide statistics, idempotent like <see cref="FeaturePageUpdate"/>.</summary>
 [GenerateSerializer, Alias("esmc.StatisticsBatchUpdate.v1")]
 public sealed record StatisticsBatchUpdate(
     [property: Id(0)] string JobId,
@@ -185,7 +201,17 @@ public sealed record StatisticsBatchUpdate(
     [property: Id(6)] int[] DocumentCountDeltas);
 
 /// <summary>Where the statistics used to normalize an SAE's values come from.</summary>
-public enum NormalizationSource { None = 0, Checkpoint = 1, Imported = 2, Corpus = 3 }
+public enum NormalizationSource
+{
+    /// <summary>No statistics are available (or, as a choice, none was made).</summary>
+    None = 0,
+    /// <summary>The SAE checkpoint's own <c>max</c> and <c>idf</c> (when they are not placeholders).</summary>
+    Checkpoint = 1,
+    /// <summary>Statistics an admin imported (e.g. Biohub's UniRef90 statistics).</summary>
+    Imported = 2,
+    /// <summary>The statistics of the corpus indexed on this platform.</summary>
+    Corpus = 3,
+}
 
 /// <summary>Corpus statistics of some features, and the corpus size they were computed over.</summary>
 [GenerateSerializer, Alias("esmc.CorpusStatistics.v1")]
@@ -235,9 +261,20 @@ public sealed record ImportedStatistics(
         && (other.Frequency ?? []).AsSpan().SequenceEqual(Frequency ?? []);
 }
 
-public enum JobStatus { Queued = 0, Running = 1, Completed = 2, Failed = 3 }
+/// <summary>Where a job stands (docs/contracts.md, section 3.3).</summary>
+public enum JobStatus
+{
+    /// <summary>Accepted, not started yet.</summary>
+    Queued = 0,
+    /// <summary>Working (or waiting for storage, see <see cref="JobInfo.Waiting"/>).</summary>
+    Running = 1,
+    /// <summary>Done.</summary>
+    Completed = 2,
+    /// <summary>Stopped by bad input; <see cref="JobInfo.Error"/> says why.</summary>
+    Failed = 3,
+}
 
-/// <summary>A job as callers see it (contracts.md Job).</summary>
+/// <summary>A job as callers see it (docs/contracts.md, section 3.3).</summary>
 [GenerateSerializer, Alias("esmc.JobInfo.v1")]
 public sealed record JobInfo(
     [property: Id(0)] string Id,
@@ -249,12 +286,19 @@ public sealed record JobInfo(
     [property: Id(6)] string? Error,
     [property: Id(7)] DateTimeOffset CreatedAt,
     [property: Id(8)] DateTimeOffset UpdatedAt,
-    /// <summary>Why a RUNNING job is not moving now (e.g. "waiting for storage since ...: ..."), else null.</summary>
+    // Waiting: why a RUNNING job is not moving now (e.g. "waiting for storage since ...: ..."), else null.
     [property: Id(9)] string? Waiting = null,
     [property: Id(10)] int Skipped = 0,
     [property: Id(11)] SkippedRecord[]? FirstSkipped = null,
     [property: Id(12)] int Screened = 0);
 
+/// <summary>What an indexCorpus call asked for.</summary>
+/// <param name="SaeId">The SAE to index into.</param>
+/// <param name="Path">The corpus file, resolved through the server's file rule.</param>
+/// <param name="TopExamples">Top examples kept per feature.</param>
+/// <param name="RequestedBy">The API key name that started the job.</param>
+/// <param name="OnInvalidRecord">What to do with a record that cannot be indexed.</param>
+/// <param name="OnOverLong">What to do with a protein over the encoder's length limit.</param>
 [GenerateSerializer, Alias("esmc.IndexCorpusRequest.v1")]
 public sealed record IndexCorpusRequest(
     [property: Id(0)] string SaeId,
@@ -265,14 +309,26 @@ public sealed record IndexCorpusRequest(
     [property: Id(5)] OverLongPolicy OnOverLong = OverLongPolicy.Skip);
 
 /// <summary>What an indexing job does with a record it cannot index (bad sequence, malformed record, too long).</summary>
-public enum InvalidRecordPolicy { Skip = 0, Fail = 1 }
+public enum InvalidRecordPolicy
+{
+    /// <summary>Skip it and report it on the job.</summary>
+    Skip = 0,
+    /// <summary>Fail the job, naming the record.</summary>
+    Fail = 1,
+}
 
 /// <summary>
 /// What an indexing job does with a protein longer than the encoder's limit: skip it (reported), or encode it in
 /// overlapping windows whose features are merged per residue (<see cref="LongSequenceWindows"/>; a departure from the
 /// reference, which never sees more than the limit at once).
 /// </summary>
-public enum OverLongPolicy { Skip = 0, Window = 1 }
+public enum OverLongPolicy
+{
+    /// <summary>Skip it and report it on the job.</summary>
+    Skip = 0,
+    /// <summary>Encode it in overlapping windows (docs/model-math.md, section 7).</summary>
+    Window = 1,
+}
 
 /// <summary>
 /// Why an indexing job skipped a record. Codes are strings so that new reasons (e.g. <c>SCREENED</c> by a biosecurity
@@ -283,9 +339,13 @@ public enum OverLongPolicy { Skip = 0, Window = 1 }
 /// </summary>
 public static class SkipReasons
 {
+    /// <summary>The file's record is malformed.</summary>
     public const string InvalidRecord = "INVALID_RECORD";
+    /// <summary>The input rule refused the sequence.</summary>
     public const string InvalidSequence = "INVALID_SEQUENCE";
+    /// <summary>Over the encoder's length limit.</summary>
     public const string TooLong = "TOO_LONG";
+    /// <summary>Blocked by the biosecurity screening.</summary>
     public const string Screened = "SCREENED";
 }
 
@@ -306,19 +366,28 @@ public sealed record SkippedRecordPage(
 /// <summary>Job ids carry their kind as a prefix so a lookup by id alone finds the right grain type.</summary>
 public static class JobKinds
 {
+    /// <summary>The kind of indexCorpus jobs.</summary>
     public const string IndexCorpus = "INDEX_CORPUS";
+    /// <summary>The id prefix of indexCorpus jobs.</summary>
     public const string IndexCorpusIdPrefix = "index-";
 
+    /// <summary>A new, unique indexCorpus job id.</summary>
     public static string NewIndexCorpusId() => IndexCorpusIdPrefix + Guid.NewGuid().ToString("N");
 
+    /// <summary>The kind of describeFeatures jobs.</summary>
     public const string DescribeFeatures = "DESCRIBE_FEATURES";
+    /// <summary>The id prefix of describeFeatures jobs.</summary>
     public const string DescribeFeaturesIdPrefix = "describe-";
 
+    /// <summary>A new, unique describeFeatures job id.</summary>
     public static string NewDescribeFeaturesId() => DescribeFeaturesIdPrefix + Guid.NewGuid().ToString("N");
 
+    /// <summary>The kind of importFeatureDataset jobs.</summary>
     public const string ImportFeatureDataset = "IMPORT_FEATURE_DATASET";
+    /// <summary>The id prefix of importFeatureDataset jobs.</summary>
     public const string ImportFeatureDatasetIdPrefix = "import-";
 
+    /// <summary>A new, unique importFeatureDataset job id.</summary>
     public static string NewImportFeatureDatasetId() => ImportFeatureDatasetIdPrefix + Guid.NewGuid().ToString("N");
 }
 
@@ -329,10 +398,13 @@ public static class JobKinds
 /// </summary>
 public static class CorpusSharding
 {
+    /// <summary>Shards per SAE (part of the storage layout).</summary>
     public const int ShardCount = 16;
 
+    /// <summary>The shard holding <paramref name="sequenceId"/>.</summary>
     public static int ShardOf(string sequenceId) => (int)(StableHash(sequenceId) % ShardCount);
 
+    /// <summary>The key of a corpus shard grain.</summary>
     public static string ShardKey(string saeId, int shard) => $"{saeId}|{shard}";
 
     /// <summary>FNV-1a 64 over UTF-16 code units: stable across processes and versions, unlike string.GetHashCode.</summary>
@@ -355,6 +427,7 @@ public static class CorpusSharding
 /// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content.</summary>
 public static class AnalysisKeys
 {
+    /// <summary>The analysis grain's key for <paramref name="sequence"/> under <paramref name="saeId"/>.</summary>
     public static string For(string saeId, string sequence) =>
         $"{saeId}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sequence)))}";
 }
@@ -370,7 +443,9 @@ public sealed class StorageUnavailableException : Exception
     /// <summary>What callers are told to wait before retrying.</summary>
     public const int DefaultRetryAfterSeconds = 5;
 
+    /// <summary>A storage failure described by <paramref name="message"/>.</summary>
     public StorageUnavailableException(string message) : base(message) { }
 
+    /// <summary>Seconds the caller should wait before retrying.</summary>
     [Id(0)] public int RetryAfterSeconds { get; init; } = DefaultRetryAfterSeconds;
 }

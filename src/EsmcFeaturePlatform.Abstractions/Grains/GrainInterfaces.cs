@@ -20,6 +20,7 @@ public interface IInferenceWorkerGrain : IGrainWithStringKey
 [Alias("esmc.ISaeCatalogGrain")]
 public interface ISaeCatalogGrain : IGrainWithIntegerKey
 {
+    /// <summary>Every SAE this silo's model root serves, with the encoder's length limit.</summary>
     [Alias("GetCatalog")]
     Task<SaeCatalog> GetCatalogAsync();
 
@@ -41,6 +42,7 @@ public interface IAnalysisGrain : IGrainWithStringKey
 [Alias("esmc.IFeatureGrain")]
 public interface IFeatureGrain : IGrainWithStringKey
 {
+    /// <summary>The feature's corpus statistics in brief (max, document count, examples held).</summary>
     [Alias("GetSummary")]
     Task<FeatureSummary> GetSummaryAsync();
 
@@ -129,9 +131,11 @@ public interface ICorpusShardGrain : IGrainWithStringKey
     [Alias("Release")]
     Task ReleaseAsync(string batchKey, string[] sequenceIds);
 
+    /// <summary>The stored proteins among <paramref name="sequenceIds"/>, in the order given (unknown ids left out).</summary>
     [Alias("Get")]
     Task<IndexedProtein[]> GetAsync(string[] sequenceIds);
 
+    /// <summary>Proteins stored in the shard.</summary>
     [Alias("Count")]
     Task<int> CountAsync();
 
@@ -144,15 +148,19 @@ public interface ICorpusShardGrain : IGrainWithStringKey
 [Alias("esmc.INormalizationStatsGrain")]
 public interface INormalizationStatsGrain : IGrainWithStringKey
 {
+    /// <summary>Adds a write window's statistics, once per (job, window): a replayed window changes nothing.</summary>
     [Alias("ApplyBatch")]
     Task ApplyBatchAsync(StatisticsBatchUpdate update);
 
+    /// <summary>The corpus statistics of <paramref name="indices"/> (max, document count, corpus size).</summary>
     [Alias("GetCorpusStatistics")]
     Task<CorpusStatistics> GetCorpusStatisticsAsync(int[] indices);
 
+    /// <summary>The statistics an admin imported, or null.</summary>
     [Alias("GetImported")]
     Task<ImportedStatistics?> GetImportedAsync();
 
+    /// <summary>Stores imported statistics (replacing earlier ones); they take effect by the precedence rule.</summary>
     [Alias("Import")]
     Task ImportAsync(ImportedStatistics statistics);
 
@@ -188,6 +196,7 @@ public interface IJobGrain : IGrainWithStringKey
 [Alias("esmc.IIndexingJobGrain")]
 public interface IIndexingJobGrain : IJobGrain
 {
+    /// <summary>Starts the job (once: a second call returns the job as it is).</summary>
     [Alias("Start")]
     Task<JobInfo> StartAsync(IndexCorpusRequest request);
 
@@ -210,9 +219,11 @@ public interface IIndexingJobGrain : IJobGrain
 [Alias("esmc.ISkippedRecordsGrain")]
 public interface ISkippedRecordsGrain : IGrainWithStringKey
 {
+    /// <summary>Appends a committed window's skipped records; a window already appended (by its last batch) adds nothing.</summary>
     [Alias("Append")]
     Task AppendAsync(int windowLastBatch, SkippedRecord[] records);
 
+    /// <summary>Up to <paramref name="count"/> skipped records from <paramref name="offset"/>, in file order.</summary>
     [Alias("GetPage")]
     Task<SkippedRecordPage> GetPageAsync(int offset, int count);
 }
@@ -221,12 +232,15 @@ public interface ISkippedRecordsGrain : IGrainWithStringKey
 [Alias("esmc.IJobRegistryGrain")]
 public interface IJobRegistryGrain : IGrainWithIntegerKey
 {
+    /// <summary>Lists a started job as unfinished.</summary>
     [Alias("Register")]
     Task RegisterAsync(string jobId);
 
+    /// <summary>Takes a job that completed or failed off the list.</summary>
     [Alias("Finished")]
     Task FinishedAsync(string jobId);
 
+    /// <summary>Asks every listed job to ensure it runs; returns how many were asked.</summary>
     [Alias("ResumeUnfinished")]
     Task<int> ResumeUnfinishedAsync();
 }

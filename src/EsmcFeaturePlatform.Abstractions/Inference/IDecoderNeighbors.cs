@@ -19,5 +19,6 @@ public interface IDecoderNeighbors
 [GenerateSerializer, Alias("esmc.DecoderNeighbor.v1")]
 public sealed record DecoderNeighbor([property: Id(0)] int Index, [property: Id(1)] float Cosine);
 
+/// <summary>A feature index outside the SAE's codebook; the message names the valid range.</summary>
 public class FeatureIndexOutOfRangeException(string saeId, int index, int codebookSize)
     : ArgumentOutOfRangeException(nameof(index), $"Feature index {index} is out of range for SAE '{saeId}': valid indices are 0..{codebookSize - 1}.");

@@ -4,7 +4,7 @@ namespace EsmcFeaturePlatform.Abstractions;
 /// The port through which everything above the inference library (grains, CLI, benchmarks) turns
 /// protein sequences into SAE features. Implementations own their compute threads; callers may call
 /// from any thread and concurrently. Values returned are always RAW (ReLU/top-k activations);
-/// normalization is applied by the reader (<see cref="FeatureMath.Normalize"/>) so that newly
+/// normalization is applied by the reader (<see cref="FeatureMath.Normalize(FeatureActivation[], NormalizationStats)"/>) so that newly
 /// imported statistics never serve stale numbers.
 /// </summary>
 public interface IFeatureEncoder
@@ -29,7 +29,7 @@ public interface IFeatureEncoder
     Task<IReadOnlyList<EncodedSequence>> EncodeAsync(string saeId, IReadOnlyList<string> sequences, CancellationToken cancellationToken = default);
 }
 
-/// <summary>One loadable SAE: the id is <c>REPO_FOLDER_NAME/layerN</c> (contracts.md section 1).</summary>
+/// <summary>One loadable SAE: the id is <c>REPO_FOLDER_NAME/layerN</c> (docs/contracts.md, section 1).</summary>
 [GenerateSerializer, Alias("esmc.SaeDescriptor.v1")]
 public sealed record SaeDescriptor(
     [property: Id(0)] string Id,
@@ -51,6 +51,9 @@ public sealed record SaeDescriptor(
     public string? Notice => IsDemo ? DemoNotice : null;
 }
 
+/// <summary>A model or SAE under the model root that did not load (docs/contracts.md, section 1).</summary>
+/// <param name="Path">The file or folder.</param>
+/// <param name="Reason">Why it did not load, in words a person can act on.</param>
 [GenerateSerializer, Alias("esmc.LoadProblem.v1")]
 public sealed record LoadProblem([property: Id(0)] string Path, [property: Id(1)] string Reason);
 
@@ -70,11 +73,15 @@ public sealed record EncodedSequence(
 [GenerateSerializer, Alias("esmc.NormalizationStats.v1")]
 public sealed record NormalizationStats([property: Id(0)] float[] Max, [property: Id(1)] float[] Idf);
 
+/// <summary>A sequence the input rule or the tokenizer refuses; the message names the record and the problem (API code BAD_USER_INPUT).</summary>
 public class InvalidSequenceException(string message) : ArgumentException(message);
 
+/// <summary>No SAE has the requested id (API code BAD_USER_INPUT).</summary>
 public class UnknownSaeException(string saeId) : ArgumentException($"Unknown SAE '{saeId}'.")
 {
+    /// <summary>The id that was asked for.</summary>
     public string SaeId { get; } = saeId;
 }
 
+/// <summary>The inference queue is full; retry later (API code OVERLOADED).</summary>
 public class OverloadedException(string message) : InvalidOperationException(message);

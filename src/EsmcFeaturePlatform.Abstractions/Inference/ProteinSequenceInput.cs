@@ -29,7 +29,7 @@ public static class ProteinSequenceInput
     /// </summary>
     public const string Alphabet = "LAGVSERTIDPKQNFYMHWCXBUZO.-|";
 
-    // The tokenizer's multi-character literals, matched before single characters (model spec 2.3).
+    // The tokenizer's multi-character literals, matched before single characters (docs/model-math.md, section 2.3).
     private static readonly string[] SpecialLiterals = ["<mask>", "<cls>", "<pad>", "<eos>", "<unk>"];
 
     private static readonly bool[] Accepted = BuildAccepted();

@@ -21,7 +21,15 @@ public sealed record FeatureExportRecord(
     IReadOnlyList<string> TopExampleIds);
 
 /// <summary>Export formats; <see cref="Parquet"/> is written by the Corpus project's FeatureParquetWriter (Parquet.Net stays out of Abstractions).</summary>
-public enum FeatureExportFormat { JsonLines, Csv, Parquet }
+public enum FeatureExportFormat
+{
+    /// <summary>One JSON object per line (<c>.jsonl</c>).</summary>
+    JsonLines,
+    /// <summary>RFC 4180 CSV with a header row (<c>.csv</c>).</summary>
+    Csv,
+    /// <summary>Apache Parquet (<c>.parquet</c>).</summary>
+    Parquet,
+}
 
 /// <summary>
 /// Streams export rows to a <see cref="Stream"/> as they arrive, so exporting a 131,072-feature SAE never holds
@@ -37,6 +45,7 @@ public enum FeatureExportFormat { JsonLines, Csv, Parquet }
 /// </remarks>
 public static class FeatureExportWriter
 {
+    /// <summary>Bytes buffered before they are written and flushed.</summary>
     public const int FlushThresholdBytes = 64 * 1024;
 
     /// <summary>
@@ -45,6 +54,7 @@ public static class FeatureExportWriter
     /// </summary>
     public const string FeatureCountHeader = "X-Esmc-Feature-Count";
 
+    /// <summary>The export's fields, in order: JSON keys and CSV header alike.</summary>
     public static IReadOnlyList<string> Columns { get; } =
     [
         "sae", "index", "label", "description", "status", "source", "score",
@@ -53,6 +63,7 @@ public static class FeatureExportWriter
 
     private static readonly JsonWriterOptions JsonOptions = new() { Indented = false, SkipValidation = false };
 
+    /// <summary>The HTTP content type of an export in <paramref name="format"/>.</summary>
     public static string ContentType(FeatureExportFormat format) => format switch
     {
         FeatureExportFormat.JsonLines => "application/x-ndjson; charset=utf-8",
@@ -61,6 +72,7 @@ public static class FeatureExportWriter
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown export format."),
     };
 
+    /// <summary>The file extension (without the dot) of an export in <paramref name="format"/>.</summary>
     public static string FileExtension(FeatureExportFormat format) => format switch
     {
         FeatureExportFormat.JsonLines => "jsonl",

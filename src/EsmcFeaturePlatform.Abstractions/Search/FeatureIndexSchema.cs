@@ -3,7 +3,22 @@ using System.Text;
 
 namespace EsmcFeaturePlatform.Abstractions;
 
-public enum FeatureIndexFieldKind { Keyword, Text, Integer, Float, Double, Date }
+/// <summary>How a search-index field is stored and matched.</summary>
+public enum FeatureIndexFieldKind
+{
+    /// <summary>An exact value, for filters (not analyzed).</summary>
+    Keyword,
+    /// <summary>Analyzed full text, for relevance.</summary>
+    Text,
+    /// <summary>A 32-bit integer.</summary>
+    Integer,
+    /// <summary>A 32-bit float.</summary>
+    Float,
+    /// <summary>A 64-bit float.</summary>
+    Double,
+    /// <summary>A point in time.</summary>
+    Date,
+}
 
 /// <summary>One field of the search index, as both providers name and type it.</summary>
 public sealed record FeatureIndexField(string Name, FeatureIndexFieldKind Kind);
@@ -15,19 +30,33 @@ public sealed record FeatureIndexField(string Name, FeatureIndexFieldKind Kind);
 /// </summary>
 public static class FeatureIndexSchema
 {
+    /// <summary>The document id, <c>SAE#INDEX</c> (<see cref="FeatureKey"/>).</summary>
     public const string Id = "id";
+    /// <summary>The SAE id.</summary>
     public const string Sae = "sae";
+    /// <summary>The feature index.</summary>
     public const string Index = "index";
+    /// <summary>The current description's label.</summary>
     public const string Label = "label";
+    /// <summary>The current description's text.</summary>
     public const string Text = "text";
+    /// <summary>The current description's status (<c>APPROVED</c>, ...).</summary>
     public const string Status = "status";
+    /// <summary>The current description's source (<c>HUMAN</c>, ...).</summary>
     public const string Source = "source";
+    /// <summary>The current description's quality score.</summary>
     public const string Score = "score";
+    /// <summary>The feature's max raw activation over the corpus.</summary>
     public const string MaxActivation = "max_activation";
+    /// <summary>Proteins of the corpus in which the feature fired.</summary>
     public const string DocumentCount = "document_count";
+    /// <summary>Proteins indexed into the SAE.</summary>
     public const string CorpusSize = "corpus_size";
+    /// <summary>ln(corpus size / document count).</summary>
     public const string Idf = "idf";
+    /// <summary>Annotation terms shared by the feature's top examples.</summary>
     public const string AnnotationTerms = "annotation_terms";
+    /// <summary>When the document was written.</summary>
     public const string UpdatedAt = "updated_at";
 
     /// <summary>
@@ -36,6 +65,7 @@ public static class FeatureIndexSchema
     /// </summary>
     public const int MaxPageSize = 100;
 
+    /// <summary>Every field with its kind: what the mapping and the Lucene documents are built from.</summary>
     public static IReadOnlyList<FeatureIndexField> Fields { get; } =
     [
         new(Id, FeatureIndexFieldKind.Keyword),
@@ -68,11 +98,14 @@ public static class FeatureIndexSchema
     /// <summary>Keyword values use the GraphQL enum spelling so filters read the same everywhere.</summary>
     public static string ToIndexValue(DescriptionStatus status) => status.ToString().ToUpperInvariant();
 
+    /// <summary>As the status overload, for sources.</summary>
     public static string ToIndexValue(DescriptionSource source) => source.ToString().ToUpperInvariant();
 
+    /// <summary>A stored status value back as the enum; null when absent or unknown.</summary>
     public static DescriptionStatus? ParseStatus(string? value) =>
         Enum.TryParse<DescriptionStatus>(value, ignoreCase: true, out var s) ? s : null;
 
+    /// <summary>A stored source value back as the enum; null when absent or unknown.</summary>
     public static DescriptionSource? ParseSource(string? value) =>
         Enum.TryParse<DescriptionSource>(value, ignoreCase: true, out var s) ? s : null;
 
@@ -97,6 +130,7 @@ public static class FeatureIndexSchema
         return Math.Min(query.First, MaxPageSize);
     }
 
+    /// <summary>Refuses a document no provider may store (empty or '#'-holding SAE id, negative index, null terms), naming it.</summary>
     public static void ValidateDocument(FeatureDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -117,6 +151,7 @@ public readonly record struct FeatureSearchCursor(double Score, string SaeId, in
 {
     private const string Version = "c1";
 
+    /// <summary>The cursor as the opaque string clients pass back as <c>after</c>.</summary>
     public string Encode()
     {
         var raw = string.Join('\n', Version, Score.ToString("R", CultureInfo.InvariantCulture),

@@ -79,6 +79,7 @@ public interface IFeatureIndex
     /// </summary>
     Task RebuildAsync(IAsyncEnumerable<FeatureDocument> all, CancellationToken ct = default);
 
+    /// <summary>Documents in the index, of one SAE or (null) of all.</summary>
     Task<long> CountAsync(string? saeId = null, CancellationToken ct = default);
 }
 

@@ -3,7 +3,7 @@ using EsmcFeaturePlatform.Abstractions.Evidence;
 
 namespace EsmcFeaturePlatform.Agents.Evidence;
 
-/// <summary>Settings of evidence assembly; defaults follow delphi (0.3 x max highlights, 10 quantiles) and autointerp.md (+-16 residues).</summary>
+/// <summary>Settings of evidence assembly; defaults follow delphi (0.3 x max highlights, 10 quantiles) and docs/description-agent.md, section 2 (+-16 residues).</summary>
 public sealed record EvidenceSettings(double ActiveThreshold = AnnotationEnrichment.DefaultActiveThreshold, int WindowRadius = 16, int MaxPromptExamples = 40, int MaxNonActivatingInPrompt = 10);
 
 /// <summary>

@@ -16,7 +16,7 @@ public sealed record ScoreOutcome(double? Score, ScoreDetails? Details, string? 
 /// Scores a description the way delphi does, on proteins the explainer never saw: detection (which of
 /// these windows contain the feature?) and fuzzing (are the marked residues the active ones? negatives
 /// get random marks, as many as the positives have on average). Each task's balanced accuracy over the
-/// balanced held-out set; the score is their mean. Beside it, simulation (autointerp.md 2 and 4): the
+/// balanced held-out set; the score is their mean. Beside it, simulation (docs/description-agent.md, sections 1 and 4): the
 /// scorer predicts every residue's activation 0-10 from the description, and the Pearson correlation with
 /// the true activations, pooled over all residues of the same windows, is kept in the details. No logprobs
 /// needed. Any failed call means no score at all.

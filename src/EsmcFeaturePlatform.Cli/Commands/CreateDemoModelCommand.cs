@@ -16,7 +16,7 @@ public sealed class CreateDemoModelCommand(DemoModelWriter writeDemoModel)
         The weights are random numbers from a fixed seed, so the files are byte-for-byte identical on every
         machine. The features they produce mean nothing biologically: the demo model exists so that demos, tests
         and benchmarks exercise the real file formats and code paths without the real weights.
-        Layout (contracts.md section 1): ROOT/{DemoModel.ModelName}/ (config.json + model.safetensors) and one
+        Layout (docs/contracts.md, section 1): ROOT/{DemoModel.ModelName}/ (config.json + model.safetensors) and one
         folder per SAE repo, ROOT/{DemoModel.ModelName}-sae-.../ (config.json + layer_N.safetensors). Existing
         identical files are left as they are. Prints the SAE ids and an encode command line to stdout.
         """,

@@ -16,7 +16,7 @@ public delegate IFeatureEncoder EncoderOpener(string modelDirectory, string saeR
 public sealed class InvalidRecordException(string message) : Exception(message);
 
 /// <summary>
-/// <c>encode</c> (contracts.md section 2): FASTA in, JSON Lines of per-residue and pooled SAE features out, in
+/// <c>encode</c> (docs/contracts.md, section 2): FASTA in, JSON Lines of per-residue and pooled SAE features out, in
 /// input order. Records stream through: they are read, checked and submitted in chunks (so the inference worker
 /// can batch them by length) while earlier chunks are written, so memory holds a few chunks, never the corpus.
 /// </summary>

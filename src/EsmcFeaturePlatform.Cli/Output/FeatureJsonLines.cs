@@ -7,7 +7,7 @@ using EsmcFeaturePlatform.Abstractions;
 namespace EsmcFeaturePlatform.Cli.Output;
 
 /// <summary>
-/// The JSON Lines shape of <c>encode</c> (contracts.md section 2): one object per record with id, length, sae,
+/// The JSON Lines shape of <c>encode</c> (docs/contracts.md, section 2): one object per record with id, length, sae,
 /// normalized, residues (one feature list per residue) and pooled (a feature list). Values are float32 printed in
 /// their shortest round-trip form, so parsing a value back as float32 gives exactly the computed number.
 /// </summary>
@@ -21,7 +21,7 @@ public static class FeatureJsonLines
     };
 
     /// <remarks>
-    /// Beyond contracts.md: <paramref name="normalizationSource"/> (CHECKPOINT or IMPORTED) is written when normalized,
+    /// Beyond docs/contracts.md, section 2: <paramref name="normalizationSource"/> (CHECKPOINT or IMPORTED) is written when normalized,
     /// <paramref name="unknownTokens"/> when the reference behaviour (--unknown-as-unk) was asked for.
     /// </remarks>
     public static string Format(string id, string saeId, bool normalized, IReadOnlyList<FeatureActivation[]> residues, IReadOnlyList<PooledActivation> pooled,

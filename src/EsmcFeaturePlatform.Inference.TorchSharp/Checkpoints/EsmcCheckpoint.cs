@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 
-/// <summary>The three tensor layouts of model spec 5.4.</summary>
+/// <summary>The three tensor layouts of docs/model-math.md, section 5.4.</summary>
 public enum CheckpointLayout
 {
     /// <summary>esm native (<c>transformer.blocks.i.attn.layernorm_qkv.0.weight</c>).</summary>

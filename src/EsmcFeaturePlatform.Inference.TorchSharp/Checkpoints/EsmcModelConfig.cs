@@ -2,15 +2,15 @@ using System.Text.Json;
 
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 
-/// <summary>ESMC hyper-parameters from config.json, in either spelling (model spec 5.3).</summary>
+/// <summary>ESMC hyper-parameters from config.json, in either spelling (docs/model-math.md, section 5.3).</summary>
 public sealed record EsmcModelConfig(int DModel, int Heads, int Layers, int FfnHidden, int VocabRows, double RopeTheta)
 {
     public int HeadDim => DModel / Heads;
 
-    /// <summary>Residual updates are divided by s = sqrt(n_layers / 36) (model spec 3.5).</summary>
+    /// <summary>Residual updates are divided by s = sqrt(n_layers / 36) (docs/model-math.md, section 3.5).</summary>
     public double ResidueScalingFactor => Math.Sqrt(Layers / 36.0);
 
-    /// <summary>F = int(((8/3) * d + 255) // 256 * 256) (model spec 3.4).</summary>
+    /// <summary>F = int(((8/3) * d + 255) // 256 * 256) (docs/model-math.md, section 3.4).</summary>
     public static int SwiGluHidden(int dModel) => (int)(Math.Floor((8.0 / 3.0 * dModel + 255.0) / 256.0) * 256.0);
 
     public static EsmcModelConfig Load(string configPath)
@@ -42,7 +42,7 @@ public sealed record EsmcModelConfig(int DModel, int Heads, int Layers, int FfnH
     }
 }
 
-/// <summary>An SAE repo's config.json (model spec 6.2), plus the optional <c>base_model</c> of contracts.md section 1.</summary>
+/// <summary>An SAE repo's config.json (docs/model-math.md, section 6.2), plus the optional <c>base_model</c> of docs/contracts.md, section 1.</summary>
 public sealed record SaeConfig(int DModel, int CodebookSize, int K, IReadOnlyList<int> AvailableLayers, bool? ResidualUpdateFlag, string? BaseModel)
 {
     public static SaeConfig Load(string configPath)

@@ -3,7 +3,7 @@ using EsmcFeaturePlatform.Abstractions;
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 
 /// <summary>
-/// One validated SAE layer file (<c>layer_N.safetensors</c> of an SAE repo, model spec 6.3): exactly the
+/// One validated SAE layer file (<c>layer_N.safetensors</c> of an SAE repo, docs/model-math.md, section 6.3): exactly the
 /// five tensors with shapes matching the repo config and, when given, the base model's width.
 /// </summary>
 public sealed class SaeCheckpoint
@@ -23,14 +23,14 @@ public sealed class SaeCheckpoint
 
     public string RepoName => Path.GetFileName(Path.TrimEndingDirectorySeparator(RepoDirectory));
 
-    /// <summary>contracts.md section 1: <c>REPO_FOLDER_NAME/layerN</c>.</summary>
+    /// <summary>docs/contracts.md, section 1: <c>REPO_FOLDER_NAME/layerN</c>.</summary>
     public string Id => $"{RepoName}/layer{Layer}";
 
     public int Layer { get; }
 
     public SaeConfig Config { get; }
 
-    /// <summary>Input is h[N] - h[N-1] (the "MLP outputs" family, model spec 6.5) instead of h[N].</summary>
+    /// <summary>Input is h[N] - h[N-1] (the "MLP outputs" family, docs/model-math.md, section 6.5) instead of h[N].</summary>
     public bool ResidualUpdate { get; }
 
     public IReadOnlyDictionary<string, SafeTensorEntry> Tensors { get; }
@@ -39,7 +39,7 @@ public sealed class SaeCheckpoint
 
     public static string LayerFilePath(string repoDirectory, int layer) => Path.Combine(repoDirectory, $"layer_{layer}.safetensors");
 
-    /// <summary>The config flag when present, else Biohub's naming (<c>-sae-mlp-</c>), model spec 6.5.</summary>
+    /// <summary>The config flag when present, else Biohub's naming (<c>-sae-mlp-</c>), docs/model-math.md, section 6.5.</summary>
     public static bool IsResidualUpdate(SaeConfig config, string repoName) =>
         config.ResidualUpdateFlag ?? repoName.Contains("-sae-mlp-", StringComparison.OrdinalIgnoreCase);
 

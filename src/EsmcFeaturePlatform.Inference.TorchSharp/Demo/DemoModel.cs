@@ -9,7 +9,7 @@ public sealed record DemoModelSize(string ModelName, int DModel, int Heads, int 
     /// <summary>The default demo: small enough to create and run in a second on a laptop.</summary>
     public static DemoModelSize Tiny { get; } = new(DemoModel.ModelName, 64, 4, 4, 3, 512, 16, IncludeResidualUpdateSae: true);
 
-    /// <summary>ESMC-300M dimensions (model spec 4) with a 65,536-feature SAE at layer 23: for benchmarks.</summary>
+    /// <summary>ESMC-300M dimensions (docs/model-math.md, section 4) with a 65,536-feature SAE at layer 23: for benchmarks.</summary>
     public static DemoModelSize Esmc300M { get; } = new("ESMC-300M-random", 960, 15, 30, 23, 65536, 64);
 
     /// <summary>ESMC-600M dimensions with a 65,536-feature SAE at layer 27: for benchmarks.</summary>

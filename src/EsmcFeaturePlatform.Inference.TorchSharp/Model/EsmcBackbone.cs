@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn.functional;
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 
 /// <summary>
-/// The ESMC encoder (model spec 3) as plain weight tensors and functional ops: fused q|k|v, LayerNorm on
+/// The ESMC encoder (docs/model-math.md, section 3) as plain weight tensors and functional ops: fused q|k|v, LayerNorm on
 /// q and k over the full width, rotate-half RoPE, SDPA with a key-padding mask, SwiGLU, residual updates
 /// divided by s = sqrt(n_layers/36). Callers own the dispose scope of everything Forward returns.
 /// </summary>
@@ -82,7 +82,7 @@ internal sealed class EsmcBackbone : IDisposable
 
     /// <summary>
     /// Runs the encoder on right-padded <paramref name="ids"/> [B, L] and returns h[N] for every N in
-    /// <paramref name="layers"/> (model spec 3.6) in the compute dtype, running only the blocks the deepest
+    /// <paramref name="layers"/> (docs/model-math.md, section 3.6) in the compute dtype, running only the blocks the deepest
     /// requested layer needs. <paramref name="keyMask"/> [B, L] is true for real tokens (null: no padding).
     /// </summary>
     public (Dictionary<int, Tensor> Hidden, Tensor? Logits) Forward(Tensor ids, Tensor? keyMask, IReadOnlyCollection<int> layers, bool logits)
@@ -166,7 +166,7 @@ internal sealed class EsmcBackbone : IDisposable
     }
 
     /// <summary>
-    /// Rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), model spec 3.3: x cos + [-x2, x1] sin. Written as
+    /// Rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), docs/model-math.md, section 3.3: x cos + [-x2, x1] sin. Written as
     /// x cos + roll(x, d_head/2) sin' with sin' = [-sin, sin] (the sign moved into the table, exact), so it is one roll,
     /// two multiplies and an add instead of narrows, a negation, a concatenation, two multiplies and an add, with the same
     /// roundings in every dtype (an addcmul would round once less, which moves bfloat16 results).

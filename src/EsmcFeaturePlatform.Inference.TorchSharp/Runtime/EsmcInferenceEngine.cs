@@ -12,7 +12,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 /// <summary>What one <see cref="EsmcInferenceEngine.Run"/> computes besides nothing: every output is opt-in.</summary>
 public sealed record BatchRequest
 {
-    /// <summary>Hidden states h[N] to return (model spec 3.6), each as [tokens][d] per sequence.</summary>
+    /// <summary>Hidden states h[N] to return (docs/model-math.md, section 3.6), each as [tokens][d] per sequence.</summary>
     public IReadOnlyList<int> HiddenStates { get; init; } = [];
 
     public bool Logits { get; init; }
@@ -68,7 +68,7 @@ public sealed class EsmcInferenceEngine : IDisposable
 
     /// <summary>
     /// Loads the model and SAEs. With <paramref name="fullModel"/> false only the blocks the deepest SAE needs
-    /// are loaded (no LM head). On CUDA the backbone runs in bfloat16 and the SAEs in float32 (model spec 3.9).
+    /// are loaded (no LM head). On CUDA the backbone runs in bfloat16 and the SAEs in float32 (docs/model-math.md, section 3.9).
     /// </summary>
     public static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device = "cpu", bool fullModel = true) =>
         Load(model, saes, device, fullModel, backboneDType: null);

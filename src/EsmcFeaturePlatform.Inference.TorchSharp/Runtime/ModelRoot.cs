@@ -8,7 +8,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 public sealed record DiscoveredModel(EsmcCheckpoint Checkpoint, IReadOnlyList<SaeCheckpoint> Saes);
 
 /// <summary>
-/// Finds models and SAEs under a model root (contracts.md section 1). Only headers and configs are
+/// Finds models and SAEs under a model root (docs/contracts.md, section 1). Only headers and configs are
 /// read, so scanning a root of multi-GB checkpoints is fast; every failure becomes a
 /// <see cref="LoadProblem"/> with the path and reason and the rest still load.
 /// </summary>

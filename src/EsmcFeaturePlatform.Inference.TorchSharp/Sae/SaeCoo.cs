@@ -3,7 +3,7 @@ using EsmcFeaturePlatform.Abstractions;
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 
 /// <summary>
-/// The reference's flattened batch output (model spec 6.7): a 2-D sparse COO of shape (non-pad tokens, C),
+/// The reference's flattened batch output (docs/model-math.md, section 6.7): a 2-D sparse COO of shape (non-pad tokens, C),
 /// rows = sequence 0's tokens (&lt;cls&gt; and &lt;eos&gt; included), then sequence 1's, ...; entries sorted by row, then feature.
 /// </summary>
 public sealed record SaeCoo(long[] Shape, int[] RowOffsets, long[] Rows, long[] Columns, float[] Values)

@@ -9,7 +9,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Sae;
 /// <summary>Top-k output of a block of SAE input rows, already in managed memory.</summary>
 internal sealed record SaeRowsResult(int Rows, int K, float[] Values, long[] Indices, float[]? ReconstructionMse)
 {
-    /// <summary>Row <paramref name="row"/> as a feature list: zeros dropped, value descending then index ascending (model spec 6.4).</summary>
+    /// <summary>Row <paramref name="row"/> as a feature list: zeros dropped, value descending then index ascending (docs/model-math.md, section 6.4).</summary>
     public FeatureActivation[] Row(int row)
     {
         var list = new List<FeatureActivation>(K);
@@ -24,7 +24,7 @@ internal sealed record SaeRowsResult(int Rows, int K, float[] Values, long[] Ind
 }
 
 /// <summary>
-/// One Biohub TopK SAE layer in float32 (model spec 6.4): z-score each row with the unbiased std + 1e-5,
+/// One Biohub TopK SAE layer in float32 (docs/model-math.md, section 6.4): z-score each row with the unbiased std + 1e-5,
 /// subtract b_dec, multiply by W_enc, ReLU, keep the k largest. No encoder bias.
 /// </summary>
 internal sealed class SaeEncoder : IDisposable

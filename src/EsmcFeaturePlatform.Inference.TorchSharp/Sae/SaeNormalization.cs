@@ -9,7 +9,7 @@ public sealed class NormalizationUnavailableException(string saeId, string messa
 }
 
 /// <summary>
-/// Chooses the statistics for "normalized" output (contracts.md conventions, model spec 6.6): imported
+/// Chooses the statistics for "normalized" output (docs/contracts.md, section 0; docs/model-math.md, section 6.6): imported
 /// ones when given, else the SAE's own when real, else a clear refusal. Never normalizes with all-ones
 /// placeholders, which would silently return raw values labelled as normalized.
 /// </summary>

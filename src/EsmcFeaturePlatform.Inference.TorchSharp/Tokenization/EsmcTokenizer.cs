@@ -12,7 +12,7 @@ public sealed record TokenizedSequence(long[] Ids, int UnknownTokens, int MaskTo
 }
 
 /// <summary>
-/// The ESMC character tokenizer, exactly as the reference builds it (model spec 2.3): case sensitive,
+/// The ESMC character tokenizer, exactly as the reference builds it (docs/model-math.md, section 2.3): case sensitive,
 /// no normalization, literal special strings matched first, anything else unknown becomes &lt;unk&gt;.
 /// </summary>
 public static class EsmcTokenizer
@@ -81,7 +81,7 @@ public static class EsmcTokenizer
 
     /// <summary>
     /// Tokenizes a sequence that will be fed to an SAE: refuses empty input, input longer than
-    /// <paramref name="maxTokens"/> (counting &lt;cls&gt;/&lt;eos&gt;) and &lt;mask&gt; tokens (model spec 3.8),
+    /// <paramref name="maxTokens"/> (counting &lt;cls&gt;/&lt;eos&gt;) and &lt;mask&gt; tokens (docs/model-math.md, section 3.8),
     /// with an <see cref="InvalidSequenceException"/> naming <paramref name="sequenceName"/>.
     /// </summary>
     public static TokenizedSequence TokenizeForSae(string? sequence, int maxTokens, string sequenceName) =>

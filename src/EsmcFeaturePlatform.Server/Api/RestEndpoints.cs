@@ -83,12 +83,12 @@ public static class RestEndpoints
         var fileName = sae.Id.Replace('/', '_') + "." + FeatureExportWriter.FileExtension(format);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
         http.Response.Headers[FeatureExportWriter.FeatureCountHeader] = sae.CodebookSize.ToString(CultureInfo.InvariantCulture);
-        var records = Records(queries.Grains, sae, top, http.RequestAborted);
+        var records = RecordsAsync(queries.Grains, sae, top, http.RequestAborted);
         if (format == FeatureExportFormat.Parquet) await FeatureParquetWriter.WriteAsync(records, http.Response.Body, ct: http.RequestAborted);
         else await FeatureExportWriter.WriteAsync(records, http.Response.Body, format, http.RequestAborted);
     }
 
-    private static async IAsyncEnumerable<FeatureExportRecord> Records(IGrainFactory grains, SaeDescriptor sae, int top,
+    private static async IAsyncEnumerable<FeatureExportRecord> RecordsAsync(IGrainFactory grains, SaeDescriptor sae, int top,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var row in FeatureDocumentSource.EnumerateAsync(grains, sae.Id, sae.CodebookSize, top, withAnnotationTerms: false, ct: ct))

@@ -26,7 +26,7 @@ public static class PlatformHosting
         return options;
     }
 
-    /// <summary>Listens on http://127.0.0.1:5080 unless --urls / ASPNETCORE_URLS say otherwise (contracts.md).</summary>
+    /// <summary>Listens on http://127.0.0.1:5080 unless --urls / ASPNETCORE_URLS say otherwise (docs/contracts.md, section 3.1).</summary>
     public static WebApplicationBuilder AddEsmcDefaults(this WebApplicationBuilder builder)
     {
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))

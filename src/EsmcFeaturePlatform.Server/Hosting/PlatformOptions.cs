@@ -1,14 +1,14 @@
 namespace EsmcFeaturePlatform.Server.Hosting;
 
 /// <summary>
-/// Top-level settings (section <c>Esmc</c>). Keys of contracts.md section 3 keep their names; the rest are
+/// Top-level settings (section <c>Esmc</c>). Keys of docs/contracts.md, section 3.1, keep their names; the rest are
 /// this host's additions, documented in appsettings.json.
 /// </summary>
 public sealed class PlatformOptions
 {
     public const string SectionName = "Esmc";
 
-    /// <summary>Model root (contracts.md section 1); unset = a demo root created under <see cref="DataRoot"/>.</summary>
+    /// <summary>Model root (docs/contracts.md, section 1); unset = a demo root created under <see cref="DataRoot"/>.</summary>
     public string? ModelRoot { get; set; }
 
     /// <summary>Local state: Azurite's files, the demo model root, search index.</summary>

@@ -4,7 +4,7 @@ using EsmcFeaturePlatform.Search.Lucene;
 
 namespace EsmcFeaturePlatform.Server.Hosting;
 
-/// <summary>Section <c>Esmc:Search</c> (contracts.md): which <see cref="Abstractions.IFeatureIndex"/> the host uses.</summary>
+/// <summary>Section <c>Esmc:Search</c> (docs/contracts.md, section 3.1): which <see cref="Abstractions.IFeatureIndex"/> the host uses.</summary>
 public sealed class SearchOptions
 {
     public const string SectionName = "Esmc:Search";

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace EsmcFeaturePlatform.Core.Tests.Architecture;
 
 /// <summary>
-/// Dependency arrows point inward (README, "Architecture"): everything may reference Abstractions; grains and
+/// Dependency arrows point inward (docs/architecture.md, section 2): everything may reference Abstractions; grains and
 /// the API never see an implementation (inference, search, agent); only hosts choose implementations. This test
 /// reads the real project files, so a wrong reference fails here rather than in review.
 /// </summary>
@@ -59,17 +59,10 @@ public sealed class DependencyRuleTests
         }
     }
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EsmcFeaturePlatform.sln"))) return dir.FullName;
-        throw new InvalidOperationException("EsmcFeaturePlatform.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static string ProjectPath(string name) => Path.Combine(RepoRoot(), "src", name, name + ".csproj");
+    private static string ProjectPath(string name) => Path.Combine(RepositoryFiles.Root(), "src", name, name + ".csproj");
 
     private static Dictionary<string, string[]> SourceProjects() =>
-        Directory.GetDirectories(Path.Combine(RepoRoot(), "src"))
+        Directory.GetDirectories(Path.Combine(RepositoryFiles.Root(), "src"))
             .Select(Path.GetFileName)
             .Where(n => n is not null && File.Exists(ProjectPath(n)))
             .ToDictionary(n => n!, n => XDocument.Load(ProjectPath(n!)).Descendants("ProjectReference")

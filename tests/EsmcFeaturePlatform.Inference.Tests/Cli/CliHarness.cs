@@ -22,7 +22,7 @@ public sealed record EncodedLine(string Id, int Length, string Sae, bool Normali
     {
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
-        // contracts.md's fields in order; "normalizationSource" (when normalized) and "unknownTokens" (--unknown-as-unk) are extensions.
+        // docs/contracts.md, section 2: its fields in order; "normalizationSource" (when normalized) and "unknownTokens" (--unknown-as-unk) are extensions.
         Assert.Equal(["id", "length", "sae", "normalized", "residues", "pooled"],
             root.EnumerateObject().Select(p => p.Name).Where(n => n is not ("normalizationSource" or "unknownTokens")));
         Assert.Equal(root.GetProperty("normalized").GetBoolean(), root.TryGetProperty("normalizationSource", out _));

@@ -6,7 +6,7 @@ namespace EsmcFeaturePlatform.Inference.Tests.Cli;
 
 /// <summary>
 /// <c>encode</c> through the real CLI on the golden tiny model must reproduce golden.json's per-residue top-k and
-/// pooled features (raw and normalized) within the model spec's tolerance, with identical feature sets.
+/// pooled features (raw and normalized) within the tolerance of docs/model-math.md, section 8, with identical feature sets.
 /// </summary>
 public sealed class EncodeGoldenTests : IDisposable
 {

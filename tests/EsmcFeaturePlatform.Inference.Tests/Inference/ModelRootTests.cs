@@ -7,7 +7,7 @@ using static EsmcFeaturePlatform.Inference.Tests.Inference.InferenceFixtures;
 
 namespace EsmcFeaturePlatform.Inference.Tests.Inference;
 
-/// <summary>Model-root discovery (contracts.md section 1) and the demo model writer.</summary>
+/// <summary>Model-root discovery (docs/contracts.md, section 1) and the demo model writer.</summary>
 public sealed class ModelRootTests : IDisposable
 {
     private readonly string _temp = TempDirectory();
