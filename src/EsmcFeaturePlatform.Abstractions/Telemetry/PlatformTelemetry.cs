@@ -44,8 +44,10 @@ public static class PlatformTelemetry
         return [.. powers];
     }
 
+    /// <summary>The platform's spans (one per inference batch and per indexing window).</summary>
     public static readonly ActivitySource Source = new(Name);
 
+    /// <summary>The platform's instruments, all created below.</summary>
     public static readonly Meter Meter = new(Name);
 
     // Inference (TEI's router and queue).
@@ -88,12 +90,15 @@ public static class PlatformTelemetry
 
     // Indexing jobs.
 
+    /// <summary>Proteins committed to the index by indexing jobs (new to their SAE).</summary>
     public static readonly Counter<long> IndexingProteins = Meter.CreateCounter<long>(
         "esmc.indexing.proteins", "{protein}", "Proteins committed to the index by indexing jobs (new to their SAE).");
 
+    /// <summary>Indexing windows written and committed.</summary>
     public static readonly Counter<long> IndexingWindows = Meter.CreateCounter<long>(
         "esmc.indexing.windows", "{window}", "Indexing windows written and committed.");
 
+    /// <summary>Feature page writes sent by indexing windows, retries included.</summary>
     public static readonly Counter<long> IndexingPageWrites = Meter.CreateCounter<long>(
         "esmc.indexing.page.writes", "{write}", "Feature page writes sent by indexing windows (retries included).");
 
@@ -103,6 +108,7 @@ public static class PlatformTelemetry
 
     // Search and screening.
 
+    /// <summary>Seconds of each feature search against the index (Lucene or Elasticsearch).</summary>
     public static readonly Histogram<double> SearchDuration = Meter.CreateHistogram<double>(
         "esmc.search.duration", "s", "Seconds of each feature search against the index.", advice: Seconds);
 
@@ -137,6 +143,7 @@ public static class PlatformTelemetry
     /// <summary>Activity names: one span per inference batch and per indexing window.</summary>
     public const string InferenceBatchActivity = "esmc.inference.batch";
 
+    /// <summary>The span of one indexing window.</summary>
     public const string IndexingWindowActivity = "esmc.indexing.window";
 
     /// <summary>
