@@ -136,8 +136,8 @@ public static class FeaturePages
 
     public static int PageOf(int index) => index / Size;
 
-    /// <summary>The page grain's key: <c>{sae}#page-{n}</c> ('#' cannot occur in an SAE id, see FeatureKey).</summary>
-    public static string Key(string saeId, int page) => $"{saeId}#page-{page}";
+    /// <summary>The page grain's key (<see cref="GrainKeys.FeaturePage"/>).</summary>
+    public static string Key(string saeId, int page) => GrainKeys.FeaturePage.Format(saeId, page);
 
     public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
 
@@ -333,7 +333,8 @@ public static class CorpusSharding
 
     public static int ShardOf(string sequenceId) => (int)(StableHash(sequenceId) % ShardCount);
 
-    public static string ShardKey(string saeId, int shard) => $"{saeId}|{shard}";
+    /// <summary>The shard grain's key (<see cref="GrainKeys.CorpusShard"/>).</summary>
+    public static string ShardKey(string saeId, int shard) => GrainKeys.CorpusShard.Format(saeId, shard);
 
     /// <summary>FNV-1a 64 over UTF-16 code units: stable across processes and versions, unlike string.GetHashCode.</summary>
     public static ulong StableHash(string value)
@@ -352,11 +353,10 @@ public static class CorpusSharding
     }
 }
 
-/// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content.</summary>
+/// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content (<see cref="GrainKeys.Analysis"/>).</summary>
 public static class AnalysisKeys
 {
-    public static string For(string saeId, string sequence) =>
-        $"{saeId}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sequence)))}";
+    public static string For(string saeId, string sequence) => GrainKeys.Analysis.Format(saeId, sequence);
 }
 
 /// <summary>
