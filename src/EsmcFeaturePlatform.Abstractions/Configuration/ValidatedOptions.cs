@@ -28,6 +28,8 @@ public static class ValidatedOptions
     public static T BindValidatedOptions<T>(this IServiceCollection services, IConfiguration configuration)
         where T : class, IValidatedOptions, new()
     {
+        // A later hosting step gets the instance services get, so what it changes (e.g. an API-only host's empty pull list) holds.
+        if (services.FirstOrDefault(d => d.ServiceType == typeof(T) && !d.IsKeyedService)?.ImplementationInstance is T registered) return registered;
         var options = configuration.GetValidatedOptions<T>();
         services.TryAddSingleton(options);
         services.TryAddSingleton(Options.Create(options));
