@@ -32,7 +32,8 @@ public sealed class DescribeJobState : IJobState
 /// so a job revived after a lost silo (watchdog, like indexing jobs) redoes at most one chunk, and the feature
 /// grain stores at most one version per (job, feature), so a redone chunk adds nothing twice. Within a chunk up to
 /// MaxConcurrency features are described at once. Features that never fired are skipped (nothing to describe);
-/// describer failures are counted and kept on the job, never stored as descriptions.
+/// describer failures are counted and kept on the job, never stored as descriptions. Its lifecycle (resuming, waiting
+/// for storage with the status saying so, failing) is every job's (<see cref="JobGrain{TState}"/>).
 /// </summary>
 public sealed class DescribeJobGrain(
     [PersistentState("describe", GrainStorage.Name)] IPersistentState<DescribeJobState> state,

@@ -9,7 +9,6 @@ using GraphQL;
 using GraphQL.Transport;
 using GraphQL.Types;
 using Microsoft.Extensions.Options;
-using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Server.Api;
 
@@ -17,7 +16,8 @@ public static class GraphQLEndpoints
 {
     public static IHostApplicationBuilder AddEsmcGraphQLApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<AuthOptions>(builder.Configuration);
+        builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.AddEsmcServerFiles();
         builder.Services.AddEsmcGraphQL(builder.Configuration, exposeInternals: builder.Environment.IsDevelopment());
