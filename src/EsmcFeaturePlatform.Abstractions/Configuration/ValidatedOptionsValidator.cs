@@ -6,6 +6,7 @@ namespace EsmcFeaturePlatform.Abstractions.Configuration;
 public sealed class ValidatedOptionsValidator<T> : IValidateOptions<T>
     where T : class, IValidatedOptions
 {
+    /// <summary>Fails with the settings' own refusal (naming SECTION:KEY), else succeeds.</summary>
     public ValidateOptionsResult Validate(string? name, T options) =>
         Check(options) is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
 

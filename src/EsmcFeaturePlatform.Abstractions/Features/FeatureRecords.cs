@@ -7,6 +7,7 @@ public readonly record struct FeatureKey([property: Id(0)] string SaeId, [proper
     /// <summary>The grain key and search-document id (<see cref="Grains.GrainKeys.Feature"/>).</summary>
     public override string ToString() => Grains.GrainKeys.Feature.Format(this);
 
+    /// <summary>The key written by <see cref="ToString"/>; a <see cref="FormatException"/> for anything else.</summary>
     public static FeatureKey Parse(string value) => Grains.GrainKeys.Feature.Parse(value);
 }
 

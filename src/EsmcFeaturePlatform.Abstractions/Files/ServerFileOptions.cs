@@ -8,6 +8,7 @@ namespace EsmcFeaturePlatform.Abstractions.Files;
 /// </summary>
 public sealed class ServerFileOptions : IValidatedOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public static string SectionName => "Esmc:Corpus";
 
     /// <summary>Folders the API may read from (and uploads go to the first); empty = <c>DataRoot/corpora</c>, set by the host.</summary>
@@ -28,6 +29,7 @@ public sealed class ServerFileOptions : IValidatedOptions
     /// <summary>Largest corpus accepted by the upload route (<c>POST /api/v1/corpora/{name}</c>).</summary>
     public long MaxUploadBytes { get; set; } = 8L << 30;
 
+    /// <summary>Refuses settings the rule cannot work with (non-positive limits), naming the key.</summary>
     public void Validate()
     {
         if (MaxFileBytes < 1) throw new ArgumentException($"{SectionName}:MaxFileBytes must be positive; got {MaxFileBytes}.");

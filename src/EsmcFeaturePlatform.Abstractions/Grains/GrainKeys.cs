@@ -16,8 +16,10 @@ public static class GrainKeys
     /// <summary>A feature grain (and the feature's search-document id): <c>SAE#INDEX</c>.</summary>
     public static class Feature
     {
+        /// <summary>The key of <paramref name="feature"/>'s grain.</summary>
         public static string Format(FeatureKey feature) => $"{feature.SaeId}#{feature.Index.ToString(CultureInfo.InvariantCulture)}";
 
+        /// <summary>The feature a key names; a <see cref="FormatException"/> naming the form for anything else.</summary>
         public static FeatureKey Parse(string key)
         {
             var hash = LastSeparator(key, '#');
@@ -32,8 +34,10 @@ public static class GrainKeys
     {
         private const string Separator = "#page-";
 
+        /// <summary>The key of page <paramref name="page"/> of <paramref name="saeId"/>'s features.</summary>
         public static string Format(string saeId, int page) => $"{saeId}{Separator}{page.ToString(CultureInfo.InvariantCulture)}";
 
+        /// <summary>The SAE and page a key names; a <see cref="FormatException"/> naming the form for anything else.</summary>
         public static (string SaeId, int Page) Parse(string key)
         {
             var at = key.LastIndexOf(Separator, StringComparison.Ordinal);
@@ -46,8 +50,10 @@ public static class GrainKeys
     /// <summary>A corpus shard grain (<see cref="CorpusSharding"/>): <c>SAE|SHARD</c>.</summary>
     public static class CorpusShard
     {
+        /// <summary>The key of shard <paramref name="shard"/> of <paramref name="saeId"/>'s corpus.</summary>
         public static string Format(string saeId, int shard) => $"{saeId}|{shard.ToString(CultureInfo.InvariantCulture)}";
 
+        /// <summary>The SAE and shard a key names; a <see cref="FormatException"/> naming the form for anything else.</summary>
         public static (string SaeId, int Shard) Parse(string key)
         {
             var bar = LastSeparator(key, '|');
@@ -63,9 +69,11 @@ public static class GrainKeys
         private const int HashLength = 64;
         private static readonly System.Buffers.SearchValues<char> UpperHexDigits = System.Buffers.SearchValues.Create("0123456789ABCDEF");
 
+        /// <summary>The key of the analysis of <paramref name="sequence"/> under <paramref name="saeId"/>.</summary>
         public static string Format(string saeId, string sequence) =>
             $"{saeId}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sequence)))}";
 
+        /// <summary>The SAE and sequence hash a key names; a <see cref="FormatException"/> naming the form for anything else.</summary>
         public static (string SaeId, string SequenceHash) Parse(string key)
         {
             var bar = LastSeparator(key, '|');
@@ -81,11 +89,14 @@ public static class GrainKeys
     /// </summary>
     public static class InferenceWorker
     {
+        /// <summary>The key of <paramref name="silo"/>'s worker for <paramref name="model"/>.</summary>
         public static string Format(SiloAddress silo, string model) => $"{silo.ToParsableString()}|{model}";
 
+        /// <summary>The silo and model a key names; a <see cref="FormatException"/> naming the form for anything else.</summary>
         public static (SiloAddress Silo, string Model) Parse(string key) =>
             TryParse(key, out var silo, out var model) ? (silo, model) : throw Malformed(key, "inference worker", "SILO|MODEL");
 
+        /// <summary>The silo and model a key names, or false (the placement director then places the grain locally).</summary>
         public static bool TryParse(string? key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SiloAddress? silo, out string model)
         {
             silo = null;
@@ -105,6 +116,7 @@ public static class GrainKeys
     /// </summary>
     public static class CorpusClaim
     {
+        /// <summary>The mark of batch <paramref name="batchNumber"/> of job <paramref name="jobId"/>.</summary>
         public static string Format(string jobId, int batchNumber) => $"{jobId}:{batchNumber.ToString(CultureInfo.InvariantCulture)}";
 
         /// <summary>The claim's job and batch, or null when the mark is not one (rows written by something else).</summary>
