@@ -165,8 +165,12 @@ public abstract class JobGrain<TState>(IPersistentState<TState> state, IOptions<
     private void StartLoop()
     {
         _stop = new CancellationTokenSource();
+        // The job outlives the request that started it: its spans start their own traces (a job may link to the request).
+        var caller = System.Diagnostics.Activity.Current;
+        System.Diagnostics.Activity.Current = null;
         // Started from grain context, so every continuation of the loop runs on this activation's scheduler.
         _loop = LoopAsync(_stop.Token);
+        System.Diagnostics.Activity.Current = caller;
     }
 
     private IJobRegistryGrain Registry => GrainFactory.GetGrain<IJobRegistryGrain>(0);
