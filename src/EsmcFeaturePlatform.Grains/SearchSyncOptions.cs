@@ -7,7 +7,7 @@ public sealed class SearchSyncOptions : IValidatedOptions
 {
     public static string SectionName => "Esmc:Search:Sync";
 
-    /// <summary>How often changed features are re-indexed; contracts.md wants a change searchable within a few seconds.</summary>
+    /// <summary>How often changed features are re-indexed; docs/contracts.md, section 3.3, wants a change searchable within a few seconds.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Features re-read and upserted per index call.</summary>

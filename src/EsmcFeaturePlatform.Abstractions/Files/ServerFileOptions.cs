@@ -26,7 +26,7 @@ public sealed class ServerFileOptions : IValidatedOptions
     /// <summary>A read that returns nothing for this long fails the job instead of holding it.</summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Largest corpus accepted by the upload route (<c>POST /api/v1/corpora/{name}</c>).</summary>
+    /// <summary>Largest corpus accepted by the upload route (<c>PUT /api/v1/corpora/{name}</c>).</summary>
     public long MaxUploadBytes { get; set; } = 8L << 30;
 
     /// <summary>Refuses settings the rule cannot work with (non-positive limits), naming the key.</summary>

@@ -2,7 +2,7 @@ using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Server.Hosting;
 
-/// <summary>Section <c>Esmc:Search</c> (contracts.md): which <see cref="Abstractions.IFeatureIndex"/> the host uses.</summary>
+/// <summary>Section <c>Esmc:Search</c> (docs/contracts.md, section 3.1): which <see cref="Abstractions.IFeatureIndex"/> the host uses.</summary>
 public sealed class SearchOptions : IValidatedOptions
 {
     public static string SectionName => "Esmc:Search";
