@@ -139,6 +139,7 @@ public static class FeaturePages
     /// <summary>The page grain's key (<see cref="GrainKeys.FeaturePage"/>).</summary>
     public static string Key(string saeId, int page) => GrainKeys.FeaturePage.Format(saeId, page);
 
+    /// <summary>The key of the page grain holding <paramref name="feature"/>.</summary>
     public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
 
     /// <summary>
@@ -356,6 +357,7 @@ public static class CorpusSharding
 /// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content (<see cref="GrainKeys.Analysis"/>).</summary>
 public static class AnalysisKeys
 {
+    /// <summary>The analysis grain's key for <paramref name="sequence"/> under <paramref name="saeId"/>.</summary>
     public static string For(string saeId, string sequence) => GrainKeys.Analysis.Format(saeId, sequence);
 }
 
