@@ -1,11 +1,12 @@
 using EsmcFeaturePlatform.Agents.Evidence;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Agents;
 
 /// <summary>Settings of the description agent, bound from <c>Esmc:Agent</c>. No endpoint means the evidence-only describer.</summary>
-public sealed class AgentOptions
+public sealed class AgentOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Agent";
+    public static string SectionName => "Esmc:Agent";
 
     /// <summary>OpenAI-compatible base URL including the version segment, e.g. https://api.openai.com/v1 or http://localhost:11434/v1.</summary>
     public string? Endpoint { get; set; }
@@ -49,6 +50,13 @@ public sealed class AgentOptions
     public decimal CompletionTokenPricePerMillion { get; set; }
 
     public EvidenceSettings EvidenceSettings => new(ActiveThreshold, WindowRadius, Math.Max(1, PromptExamples));
+
+    /// <summary>Every problem at once (a start-up refusal lists them all).</summary>
+    void IValidatedOptions.Validate()
+    {
+        var problems = Validate().ToList();
+        if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems));
+    }
 
     public IEnumerable<string> Validate()
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Agents;
 
@@ -17,10 +18,7 @@ public static class AgentServiceCollectionExtensions
     public static IServiceCollection AddFeatureDescriber(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<AgentOptions>()
-            .Bind(configuration.GetSection(AgentOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+        services.AddValidatedOptions<AgentOptions>(configuration);
         services.AddSingleton<IFeatureDescriber>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
@@ -33,14 +31,5 @@ public static class AgentServiceCollectionExtensions
             sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetService<ILogger<DescriptionBatchRunner>>()));
         return services;
-    }
-
-    private sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, AgentOptions options)
-        {
-            var problems = options.Validate().ToList();
-            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-        }
     }
 }

@@ -15,10 +15,8 @@ public sealed class CorpusShardGrain(CorpusTable corpus) : Grain, ICorpusShardGr
     {
         get
         {
-            // Key "SAE|SHARD" (CorpusSharding.ShardKey); an SAE id may itself contain '|', so split on the last one.
-            var key = this.GetPrimaryKeyString();
-            var bar = key.LastIndexOf('|');
-            return CorpusTable.PartitionKey(key[..bar], int.Parse(key[(bar + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            var (saeId, shard) = GrainKeys.CorpusShard.Parse(this.GetPrimaryKeyString());
+            return CorpusTable.PartitionKey(saeId, shard);
         }
     }
 
@@ -28,7 +26,7 @@ public sealed class CorpusShardGrain(CorpusTable corpus) : Grain, ICorpusShardGr
 
     /// <summary>A claim of an indexing job that failed before committing that batch (or has no state) is dead: take it over.</summary>
     private async Task<bool> IsAbandonedAsync(string claim) =>
-        CorpusTable.ParseClaim(claim) is { } c && c.JobId.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)
+        GrainKeys.CorpusClaim.TryParse(claim) is { } c && c.JobId.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)
         && await GrainFactory.GetGrain<IIndexingJobGrain>(c.JobId).IsClaimAbandonedAsync(c.BatchNumber);
 
     public Task ReleaseAsync(string batchKey, string[] sequenceIds) => corpus.ReleaseAsync(Partition, batchKey, sequenceIds);

@@ -146,15 +146,6 @@ public sealed class CorpusTable
         }
     }
 
-    /// <summary>The job id and batch number of a claim (<c>JOB:BATCH</c>), or null when it is not one.</summary>
-    public static (string JobId, int BatchNumber)? ParseClaim(string claim)
-    {
-        var colon = claim.LastIndexOf(':');
-        return colon > 0 && int.TryParse(claim.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var batch)
-            ? (claim[..colon], batch)
-            : null;
-    }
-
     /// <summary>Deletes the rows of <paramref name="sequenceIds"/> that <paramref name="batchKey"/> stored; others stay.</summary>
     public async Task ReleaseAsync(string partitionKey, string batchKey, IEnumerable<string> sequenceIds)
     {

@@ -9,45 +9,11 @@ using Orleans.Storage;
 
 namespace EsmcFeaturePlatform.Grains;
 
-/// <summary>Section <c>Esmc:Describe</c>: how describeFeatures jobs gather evidence and how many features run at once.</summary>
-public sealed class DescribeOptions
-{
-    public const string SectionName = "Esmc:Describe";
-
-    /// <summary>Features described at the same time (each is one describer call; for an LLM, one conversation).</summary>
-    public int MaxConcurrency { get; set; } = 4;
-
-    /// <summary>Features per committed chunk: a resumed job redoes at most one chunk.</summary>
-    public int ChunkSize { get; set; } = 16;
-
-    public int TopExamples { get; set; } = 20;
-
-    public int QuantileExamples { get; set; } = 20;
-
-    /// <summary>Corpus proteins encoded once per job to find, per feature, proteins where it is inactive.</summary>
-    public int NonActivatingPool { get; set; } = 48;
-
-    /// <summary>Non-activating examples handed to the describer per feature.</summary>
-    public int NonActivatingExamples { get; set; } = 20;
-
-    /// <summary>Nearest features by decoder cosine handed to the describer per feature (0: none).</summary>
-    public int NearestFeatures { get; set; } = 10;
-
-    /// <summary>Per-feature failure messages kept on the job.</summary>
-    public int MaxRecordedFailures { get; set; } = 50;
-
-    public void Validate()
-    {
-        if (MaxConcurrency < 1) throw new ArgumentException($"{SectionName}:MaxConcurrency must be positive; got {MaxConcurrency}.");
-        if (ChunkSize < 1) throw new ArgumentException($"{SectionName}:ChunkSize must be positive; got {ChunkSize}.");
-        if (TopExamples < 1 || QuantileExamples < 0 || NonActivatingPool < 0 || NonActivatingExamples < 0 || MaxRecordedFailures < 0 || NearestFeatures < 0)
-            throw new ArgumentException($"{SectionName}: example counts must not be negative (TopExamples at least 1).");
-    }
-}
-
 [GenerateSerializer, Alias("esmc.DescribeJobState.v1")]
-public sealed class DescribeJobState
+public sealed class DescribeJobState : IJobState
 {
+    public bool IsStarted => Request is not null;
+
     [Id(0)] public DescribeFeaturesRequest? Request { get; set; }
     [Id(1)] public JobStatus Status { get; set; }
     [Id(2)] public int? Total { get; set; }
@@ -66,187 +32,107 @@ public sealed class DescribeJobState
 /// so a job revived after a lost silo (watchdog, like indexing jobs) redoes at most one chunk, and the feature
 /// grain stores at most one version per (job, feature), so a redone chunk adds nothing twice. Within a chunk up to
 /// MaxConcurrency features are described at once. Features that never fired are skipped (nothing to describe);
-/// describer failures are counted and kept on the job, never stored as descriptions.
+/// describer failures are counted and kept on the job, never stored as descriptions. Its lifecycle (resuming, waiting
+/// for storage with the status saying so, failing) is every job's (<see cref="JobGrain{TState}"/>).
 /// </summary>
 public sealed class DescribeJobGrain(
     [PersistentState("describe", GrainStorage.Name)] IPersistentState<DescribeJobState> state,
     IOptions<DescribeOptions> options,
+    IOptions<IndexingOptions> jobOptions,
     IServiceProvider services,
-    ILogger<DescribeJobGrain> logger) : Grain, IDescribeJobGrain
+    ILogger<DescribeJobGrain> logger) : JobGrain<DescribeJobState>(state, jobOptions, logger), IDescribeJobGrain
 {
-    private CancellationTokenSource? _stop;
-    private Task? _loop;
+    /// <summary>Features of the chunk in progress already described (shown in Job.processed before the chunk is saved).</summary>
     private int _chunkDone;
+    private EnrichmentFamily? _family;
 
-    private string JobId => this.GetPrimaryKeyString();
+    protected override string Activity => "describing";
 
-    private bool IsUnfinished => state.State.Request is not null && state.State.Status is JobStatus.Queued or JobStatus.Running;
+    public Task<string[]> GetFailuresAsync() => Task.FromResult(Job.State.Failures.ToArray());
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public Task<JobInfo> StartAsync(DescribeFeaturesRequest request) =>
+        StartJobAsync(() => new DescribeJobState { Request = request, Total = request.Indices?.Length ?? request.CodebookSize });
+
+    protected override JobInfo Info()
     {
-        if (IsUnfinished) StartLoop();
-        return Task.CompletedTask;
+        var s = Job.State;
+        return new JobInfo(JobId, JobKinds.DescribeFeatures, s.Request!.SaeId, s.Status, s.Processed, s.Total, s.Error ?? FailureSummary(), s.CreatedAt, s.UpdatedAt);
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_stop is null || _loop is null) return;
-        await _stop.CancelAsync();
-        try { await _loop.WaitAsync(cancellationToken); }
-        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
-    }
-
-    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(state.State.Request is null ? null : Info());
-
-    public Task<string[]> GetFailuresAsync() => Task.FromResult(state.State.Failures.ToArray());
-
-    public async Task<JobInfo> StartAsync(DescribeFeaturesRequest request)
-    {
-        if (state.State.Request is not null) return Info();
-        var now = DateTimeOffset.UtcNow;
-        state.State = new DescribeJobState
-        {
-            Request = request, Status = JobStatus.Queued, Total = request.Indices?.Length ?? request.CodebookSize, CreatedAt = now, UpdatedAt = now,
-        };
-        await state.WriteOrDropAsync(this);
-        await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
-        StartLoop();
-        return Info();
-    }
-
-    public Task EnsureRunningAsync()
-    {
-        if (IsUnfinished && (_loop is null || _loop.IsCompleted)) StartLoop();
-        return Task.CompletedTask;
-    }
-
-    private JobInfo Info()
-    {
-        var s = state.State;
-        var processed = s.Status == JobStatus.Running ? s.Processed + _chunkDone : s.Processed;
-        return new JobInfo(JobId, JobKinds.DescribeFeatures, s.Request!.SaeId, s.Status, processed, s.Total, s.Error ?? FailureSummary(), s.CreatedAt, s.UpdatedAt);
-    }
+    protected override JobInfo Shown(JobInfo saved) => saved.Status == JobStatus.Running ? saved with { Processed = saved.Processed + _chunkDone } : saved;
 
     /// <summary>Per-feature failures surface through Job.error even when the job as a whole completed.</summary>
     private string? FailureSummary()
     {
-        var s = state.State;
+        var s = Job.State;
         if (s.Failed == 0) return null;
         return $"{s.Failed} of {s.Total} feature(s) could not be described (nothing stored for them); {s.Described} described, {s.Skipped} skipped (never active). "
             + string.Join("; ", s.Failures.Take(5)) + (s.Failures.Count > 5 ? "; ..." : "");
     }
 
-    private void StartLoop()
-    {
-        _stop = new CancellationTokenSource();
-        _loop = RunAsync(_stop.Token);
-    }
-
-    /// <summary>A failed write drops the activation (StorageWrites): the watchdog resumes the job from what storage holds.</summary>
-    private async Task SaveAsync()
-    {
-        state.State.UpdatedAt = DateTimeOffset.UtcNow;
-        await state.WriteOrDropAsync(this);
-    }
-
-    private EnrichmentFamily? _family;
+    /// <summary>The chunk in progress is redone from the re-read state.</summary>
+    protected override void ForgetUnsaved() => _chunkDone = 0;
 
     private sealed record PoolProtein(IndexedProtein Protein, HashSet<int> Active);
 
-    private async Task RunAsync(CancellationToken stop)
+    protected override async Task RunAsync(CancellationToken stop)
     {
-        var request = state.State.Request!;
-        try
+        var request = Job.State.Request!;
+        var describer = services.GetService<IFeatureDescriber>()
+            ?? throw new InvalidOperationException("no feature describer is configured in this silo (AddFeatureDescriber)");
+        var features = request.Indices ?? [.. Enumerable.Range(0, request.CodebookSize)];
+        if (Job.State.Status == JobStatus.Queued || Job.State.Total is null)
         {
-            var describer = services.GetService<IFeatureDescriber>()
-                ?? throw new InvalidOperationException("no feature describer is configured in this silo (AddFeatureDescriber)");
-            var features = request.Indices ?? [.. Enumerable.Range(0, request.CodebookSize)];
-            if (state.State.Status == JobStatus.Queued || state.State.Total is null)
-            {
-                state.State.Status = JobStatus.Running;
-                state.State.Total = features.Length;
-                await SaveAsync();
-            }
-            var opts = options.Value;
-            var pool = await LoadNonActivatingPoolAsync(request.SaeId, opts.NonActivatingPool, stop);
-            // The SAE's family of enrichment tests: each feature's tests are corrected against all of them (BH), not alone.
-            _family = EnrichmentFamily.FromSorted(await GrainFactory.GetGrain<IEnrichmentFamilyGrain>(request.SaeId)
-                .GetSortedPValuesAsync(request.CodebookSize, opts.TopExamples));
-            var gate = new SemaphoreSlim(opts.MaxConcurrency);
-            while (state.State.Processed < features.Length)
-            {
-                var chunk = features.Skip(state.State.Processed).Take(opts.ChunkSize).ToArray();
-                int described = 0, skipped = 0, failed = 0;
-                var failures = new List<string>();
-                _chunkDone = 0;
-                var neighbours = await NearestFeaturesAsync(request.SaeId, chunk, opts.NearestFeatures);
-                // Tasks start on this activation's scheduler, so the counters below are touched by one thread at a time.
-                await Task.WhenAll(chunk.Select(async index =>
-                {
-                    await gate.WaitAsync(stop);
-                    try
-                    {
-                        switch (await DescribeOneAsync(describer, request.SaeId, index, pool, neighbours.GetValueOrDefault(index) ?? [], stop))
-                        {
-                            case (true, _): described++; break;
-                            case (false, null): skipped++; break;
-                            case (false, var reason): failed++; failures.Add($"{index}: {reason}"); break;
-                        }
-                    }
-                    finally
-                    {
-                        _chunkDone++;
-                        gate.Release();
-                    }
-                }));
-                var s = state.State;
-                s.Processed += chunk.Length;
-                s.Described += described;
-                s.Skipped += skipped;
-                s.Failed += failed;
-                foreach (var f in failures.Take(Math.Max(0, opts.MaxRecordedFailures - s.Failures.Count))) s.Failures.Add(f);
-                _chunkDone = 0;
-                await SaveAsync();
-                DelayDeactivation(TimeSpan.FromMinutes(10));
-            }
-            state.State.Status = JobStatus.Completed;
+            Job.State.Status = JobStatus.Running;
+            Job.State.Total = features.Length;
             await SaveAsync();
-            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
-            logger.LogInformation("Job {JobId} completed: {Described} described, {Skipped} skipped, {Failed} failed", JobId, state.State.Described, state.State.Skipped, state.State.Failed);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        var opts = options.Value;
+        var pool = await LoadNonActivatingPoolAsync(request.SaeId, opts.NonActivatingPool, stop);
+        // The SAE's family of enrichment tests: each feature's tests are corrected against all of them (BH), not alone.
+        _family = EnrichmentFamily.FromSorted(await GrainFactory.GetGrain<IEnrichmentFamilyGrain>(request.SaeId)
+            .GetSortedPValuesAsync(request.CodebookSize, opts.TopExamples));
+        var gate = new SemaphoreSlim(opts.MaxConcurrency);
+        while (Job.State.Processed < features.Length)
         {
-            // Deactivating: committed chunks are persisted; the watchdog resumes the rest.
-        }
-        catch (InconsistentStateException ex)
-        {
-            logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
-            DeactivateOnIdle();
-        }
-        catch (Exception ex) when (StorageErrors.IsTransient(ex))
-        {
-            // Storage away is never a reason to fail: drop the activation (memory may be ahead of storage); the
-            // watchdog resumes the job from its last committed chunk once storage answers again.
-            logger.LogWarning(ex, "Job {JobId}: waiting for storage; suspended until the watchdog resumes it", JobId);
-            DeactivateOnIdle();
-        }
-        catch (Exception ex)
-        {
-            logger.LogError(ex, "Job {JobId} failed", JobId);
-            state.State.Status = JobStatus.Failed;
-            // The exception's text may hold internal details: the log has it, the job says where to look (issue 15).
-            state.State.Error = $"describing failed with an internal error; the server log has the details (job {JobId}).";
-            try
+            var chunk = features.Skip(Job.State.Processed).Take(opts.ChunkSize).ToArray();
+            int described = 0, skipped = 0, failed = 0;
+            var failures = new List<string>();
+            _chunkDone = 0;
+            var neighbours = await NearestFeaturesAsync(request.SaeId, chunk, opts.NearestFeatures);
+            // Tasks start on this activation's scheduler, so the counters below are touched by one thread at a time.
+            await Task.WhenAll(chunk.Select(async index =>
             {
-                await SaveAsync();
-                await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
-            }
-            catch (Exception saveFailure)
-            {
-                logger.LogWarning(saveFailure, "Job {JobId}: recording the failure failed; the watchdog retries the job", JobId);
-            }
+                await gate.WaitAsync(stop);
+                try
+                {
+                    switch (await DescribeOneAsync(describer, request.SaeId, index, pool, neighbours.GetValueOrDefault(index) ?? [], stop))
+                    {
+                        case (true, _): described++; break;
+                        case (false, null): skipped++; break;
+                        case (false, var reason): failed++; failures.Add($"{index}: {reason}"); break;
+                    }
+                }
+                finally
+                {
+                    _chunkDone++;
+                    gate.Release();
+                }
+            }));
+            var s = Job.State;
+            s.Processed += chunk.Length;
+            s.Described += described;
+            s.Skipped += skipped;
+            s.Failed += failed;
+            foreach (var f in failures.Take(Math.Max(0, opts.MaxRecordedFailures - s.Failures.Count))) s.Failures.Add(f);
+            _chunkDone = 0;
+            await SaveAsync();
+            DelayDeactivation(TimeSpan.FromMinutes(10));
         }
     }
+
+    protected override void LogCompleted() =>
+        Logger.LogInformation("Job {JobId} completed: {Described} described, {Skipped} skipped, {Failed} failed", JobId, Job.State.Described, Job.State.Skipped, Job.State.Failed);
 
     /// <summary>(true, null) described; (false, null) skipped (never active); (false, reason) failed.</summary>
     private async Task<(bool Described, string? Failure)> DescribeOneAsync(IFeatureDescriber describer, string saeId, int index, IReadOnlyList<PoolProtein> pool,
@@ -308,7 +194,7 @@ public sealed class DescribeJobGrain(
         }
         if (outcome.Failure != NeighborFailure.None)
         {
-            logger.LogWarning("Job {JobId}: no decoder neighbours for this chunk: {Reason}", JobId, outcome.Message);
+            Logger.LogWarning("Job {JobId}: no decoder neighbours for this chunk: {Reason}", JobId, outcome.Message);
             return [];
         }
         var ids = outcome.Neighbors.SelectMany(n => n).Select(n => n.Index).Distinct().ToArray();

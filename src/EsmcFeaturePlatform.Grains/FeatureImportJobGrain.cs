@@ -2,14 +2,17 @@ using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using EsmcFeaturePlatform.Corpus.FeatureDatasets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Orleans.Storage;
 
 namespace EsmcFeaturePlatform.Grains;
 
 [GenerateSerializer, Alias("esmc.FeatureImportJobState.v1")]
-public sealed class FeatureImportJobState
+public sealed class FeatureImportJobState : IJobState
 {
+    public bool IsStarted => Request is not null;
+
     [Id(0)] public FeatureImportRequest? Request { get; set; }
     [Id(1)] public JobStatus Status { get; set; }
     [Id(2)] public int? Total { get; set; }
@@ -36,184 +39,88 @@ public sealed class FeatureImportJobState
 /// SAE's imported normalization statistics (the place importNormalizationStats writes), once, at the end.
 /// Storage away (or a feature grain that dropped its activation after a failed write) never fails the job: it waits,
 /// its status saying "waiting for storage since ...", re-reads its own state (memory back to what storage holds) and
-/// resumes from its committed position (StorageWrites, IndexingJobGrain.IsTransient). Only bad input fails it.
+/// resumes from its committed position (JobGrain). Only bad input fails it.
 /// </summary>
 public sealed class FeatureImportJobGrain(
     [PersistentState("import", GrainStorage.Name)] IPersistentState<FeatureImportJobState> state,
-    ILogger<FeatureImportJobGrain> logger) : Grain, IFeatureImportJobGrain
+    IOptions<IndexingOptions> options,
+    ILogger<FeatureImportJobGrain> logger) : JobGrain<FeatureImportJobState>(state, options, logger), IFeatureImportJobGrain
 {
     /// <summary>Feature grains written at once within a row group.</summary>
     private const int Concurrency = 32;
 
-    private CancellationTokenSource? _stop;
-    private Task? _loop;
-    /// <summary>What callers see: the job as last saved (memory may be ahead of storage until a failed save is undone).</summary>
-    private JobInfo? _saved;
-    private string? _waiting;
+    protected override string Activity => "importing";
 
-    private string JobId => this.GetPrimaryKeyString();
+    public Task<JobInfo> StartAsync(FeatureImportRequest request) => StartJobAsync(() => new FeatureImportJobState { Request = request });
 
-    private bool IsUnfinished => state.State.Request is not null && state.State.Status is JobStatus.Queued or JobStatus.Running;
-
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    protected override JobInfo Info()
     {
-        _saved = state.State.Request is null ? null : Info();
-        if (IsUnfinished) StartLoop();
-        return Task.CompletedTask;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_stop is null || _loop is null) return;
-        await _stop.CancelAsync();
-        try { await _loop.WaitAsync(cancellationToken); }
-        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
-    }
-
-    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(_saved is null ? null : _saved with { Waiting = _waiting });
-
-    public async Task<JobInfo> StartAsync(FeatureImportRequest request)
-    {
-        if (state.State.Request is not null) return _saved ?? Info();
-        var now = DateTimeOffset.UtcNow;
-        state.State = new FeatureImportJobState { Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now };
-        // Refused: the activation is dropped and the caller gets StorageUnavailableException (UNAVAILABLE, retry).
-        await state.WriteOrDropAsync(this);
-        _saved = Info();
-        await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId);
-        StartLoop();
-        return Info();
-    }
-
-    public Task EnsureRunningAsync()
-    {
-        if (IsUnfinished && (_loop is null || _loop.IsCompleted)) StartLoop();
-        return Task.CompletedTask;
-    }
-
-    private JobInfo Info()
-    {
-        var s = state.State;
+        var s = Job.State;
         return new JobInfo(JobId, JobKinds.ImportFeatureDataset, s.Request!.SaeId, s.Status, s.Processed, s.Total, s.Error, s.CreatedAt, s.UpdatedAt);
     }
 
-    private void StartLoop()
-    {
-        _stop = new CancellationTokenSource();
-        _loop = RunAsync(_stop.Token);
-    }
+    /// <summary>Anything but storage trouble is the dataset's fault (a file that is not a feature dataset, a bad column).</summary>
+    protected override string? InputFailure(Exception ex) => TransientFaults.IsTransient(ex) ? null : $"importing failed: {ex.Message}";
 
-    private async Task SaveAsync()
+    protected override async Task RunAsync(CancellationToken stop)
     {
-        state.State.UpdatedAt = DateTimeOffset.UtcNow;
-        await state.WriteStateAsync();   // a failure reaches RunAsync, which waits for storage and re-reads the state
-        _saved = Info();
-    }
-
-    private async Task RunAsync(CancellationToken stop)
-    {
-        var request = state.State.Request!;
-        var s = state.State;
-        try
+        var request = Job.State.Request!;
+        var s = Job.State;
+        // File reads are blocking I/O and parsing is CPU work: off the grain's thread, results come back here.
+        var files = await Task.Run(() => FeatureDatasetReader.Files(request.Path), stop);
+        var readers = new List<FeatureDatasetReader>();
+        foreach (var file in files) readers.Add(await Task.Run(() => FeatureDatasetReader.OpenAsync(file, stop), stop));
+        if (s.Status == JobStatus.Queued)
         {
-            // File reads are blocking I/O and parsing is CPU work: off the grain's thread, results come back here.
-            var files = await Task.Run(() => FeatureDatasetReader.Files(request.Path), stop);
-            var readers = new List<FeatureDatasetReader>();
-            foreach (var file in files) readers.Add(await Task.Run(() => FeatureDatasetReader.OpenAsync(file, stop), stop));
-            if (s.Status == JobStatus.Queued)
-            {
-                s.Status = JobStatus.Running;
-                s.Total = (int)Math.Min(int.MaxValue, readers.Sum(r => r.RowCount));
-                await SaveAsync();
-            }
-            var withStatistics = readers.Any(r => r.Has("uniref90_max_activation") && r.Has("uniref90_idf"));
-            if (withStatistics && s.Max is null)
-            {
-                s.Max = new float[request.CodebookSize];
-                s.Idf = new float[request.CodebookSize];
-                s.Frequency = readers.Any(r => r.Has("uniref90_frequency")) ? new float[request.CodebookSize] : null;
-            }
-            var gate = new SemaphoreSlim(Concurrency);
-            for (; s.FileIndex < readers.Count; s.FileIndex++, s.RowGroup = 0)
-            {
-                var reader = readers[s.FileIndex];
-                var provenance = new FeatureDatasetProvenance(request.Dataset, request.Revision, Path.GetFileName(files[s.FileIndex]));
-                for (; s.RowGroup < reader.RowGroupRows.Count; )
-                {
-                    var group = s.RowGroup;
-                    var rows = await Task.Run(() => reader.ReadRowGroupAsync(group, request.CodebookSize, stop), stop);
-                    var changed = 0;
-                    await Task.WhenAll(rows.Select(async row =>
-                    {
-                        await gate.WaitAsync(stop);
-                        try
-                        {
-                            var feature = GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(request.SaeId, row.Index).ToString());
-                            if (await feature.ImportAsync(row, provenance)) changed++;   // continuations run on this grain's scheduler, one at a time
-                        }
-                        finally
-                        {
-                            gate.Release();
-                        }
-                    }));
-                    foreach (var row in rows) Gather(s, row);
-                    s.Processed += rows.Count;
-                    s.Changed += changed;
-                    s.RowGroup++;
-                    await SaveAsync();
-                    DelayDeactivation(TimeSpan.FromMinutes(10));
-                }
-            }
-            if (withStatistics) await ImportStatisticsAsync(request, files);
-            s.Status = JobStatus.Completed;
+            s.Status = JobStatus.Running;
+            s.Total = (int)Math.Min(int.MaxValue, readers.Sum(r => r.RowCount));
             await SaveAsync();
-            await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
-            logger.LogInformation("Job {JobId} imported {Rows} rows of {Path} into {Sae}; {Changed} features changed", JobId, s.Processed, request.Path, request.SaeId, s.Changed);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        var withStatistics = readers.Any(r => r.Has("uniref90_max_activation") && r.Has("uniref90_idf"));
+        if (withStatistics && s.Max is null)
         {
-            // Deactivating: committed row groups are persisted; the watchdog resumes the rest.
+            s.Max = new float[request.CodebookSize];
+            s.Idf = new float[request.CodebookSize];
+            s.Frequency = readers.Any(r => r.Has("uniref90_frequency")) ? new float[request.CodebookSize] : null;
         }
-        catch (InconsistentStateException ex)
+        var gate = new SemaphoreSlim(Concurrency);
+        for (; s.FileIndex < readers.Count; s.FileIndex++, s.RowGroup = 0)
         {
-            logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
-            DeactivateOnIdle();
-        }
-        catch (Exception ex) when (IndexingJobGrain.IsTransient(ex) && !stop.IsCancellationRequested)
-        {
-            await WaitForStorageThenResumeAsync(ex, stop);
-        }
-        catch (Exception ex) when (!stop.IsCancellationRequested)
-        {
-            logger.LogError(ex, "Job {JobId} failed", JobId);
-            s.Status = JobStatus.Failed;
-            s.Error = $"importing failed: {ex.Message}";
-            try
+            var reader = readers[s.FileIndex];
+            var provenance = new FeatureDatasetProvenance(request.Dataset, request.Revision, Path.GetFileName(files[s.FileIndex]));
+            for (; s.RowGroup < reader.RowGroupRows.Count; )
             {
+                var group = s.RowGroup;
+                var rows = await Task.Run(() => reader.ReadRowGroupAsync(group, request.CodebookSize, stop), stop);
+                var changed = 0;
+                await Task.WhenAll(rows.Select(async row =>
+                {
+                    await gate.WaitAsync(stop);
+                    try
+                    {
+                        var feature = GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(request.SaeId, row.Index).ToString());
+                        if (await feature.ImportAsync(row, provenance)) changed++;   // continuations run on this grain's scheduler, one at a time
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }));
+                foreach (var row in rows) Gather(s, row);
+                s.Processed += rows.Count;
+                s.Changed += changed;
+                s.RowGroup++;
                 await SaveAsync();
-                await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId);
-            }
-            catch (Exception saving) when (IndexingJobGrain.IsTransient(saving) && !stop.IsCancellationRequested)
-            {
-                // Saving FAILED met storage trouble: wait, resume, meet the bad input again and fail then.
-                await WaitForStorageThenResumeAsync(saving, stop);
+                DelayDeactivation(TimeSpan.FromMinutes(10));
             }
         }
+        if (withStatistics) await ImportStatisticsAsync(request, files);
     }
 
-    /// <summary>
-    /// Storage is away: the job stays RUNNING with its status saying so, probes storage by re-reading its own state
-    /// (which also forgets anything unsaved: the row group in progress is redone, and feature grains ignore what they
-    /// already hold) and then runs again from its committed position. Deactivation ends the wait; the watchdog resumes.
-    /// </summary>
-    private async Task WaitForStorageThenResumeAsync(Exception cause, CancellationToken stop)
+    protected override void LogCompleted()
     {
-        _waiting = $"waiting for storage since {DateTimeOffset.UtcNow:u}: {StorageErrors.Describe(cause)}";
-        logger.LogWarning(cause, "Job {JobId}: {Waiting}", JobId, _waiting);
-        if (!await state.WaitUntilReadableAsync(logger, JobId, stop)) return;
-        _waiting = null;
-        _saved = state.State.Request is null ? null : Info();
-        if (IsUnfinished) _loop = RunAsync(stop);
+        var s = Job.State;
+        Logger.LogInformation("Job {JobId} imported {Rows} rows of {Path} into {Sae}; {Changed} features changed", JobId, s.Processed, s.Request!.Path, s.Request.SaeId, s.Changed);
     }
 
     private static void Gather(FeatureImportJobState s, ImportedFeatureRow row)
@@ -231,7 +138,7 @@ public sealed class FeatureImportJobGrain(
     /// </summary>
     private async Task ImportStatisticsAsync(FeatureImportRequest request, IReadOnlyList<string> files)
     {
-        var s = state.State;
+        var s = Job.State;
         var implied = new List<double>();
         if (s.Frequency is not null && s.Frequency.Any(f => f > 1))
             for (var j = 0; j < s.Frequency.Length; j++)

@@ -36,14 +36,7 @@ public sealed class FeaturePageGrain(
     Microsoft.Extensions.Options.IOptions<IndexingOptions> options,
     IFeatureChangeNotifier changes) : Grain, IFeaturePageGrain
 {
-    private string SaeId
-    {
-        get
-        {
-            var key = this.GetPrimaryKeyString();
-            return key[..key.LastIndexOf('#')];
-        }
-    }
+    private string SaeId => GrainKeys.FeaturePage.Parse(this.GetPrimaryKeyString()).SaeId;
 
     public async Task ApplyBatchAsync(FeaturePageUpdate update)
     {

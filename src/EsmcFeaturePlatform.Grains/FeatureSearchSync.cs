@@ -7,36 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace EsmcFeaturePlatform.Grains;
 
-/// <summary>Told by feature grains (descriptions) and feature pages (statistics, examples) that a feature changed. Must not block.</summary>
-public interface IFeatureChangeNotifier
-{
-    void FeatureChanged(FeatureKey key);
-}
-
-/// <summary>Silos without a search index (e.g. tests of indexing alone) ignore changes.</summary>
-internal sealed class NoFeatureChangeNotifier : IFeatureChangeNotifier
-{
-    public void FeatureChanged(FeatureKey key) { }
-}
-
-/// <summary>Section <c>Esmc:Search:Sync</c>.</summary>
-public sealed class SearchSyncOptions
-{
-    public const string SectionName = "Esmc:Search:Sync";
-
-    /// <summary>How often changed features are re-indexed; docs/contracts.md, section 3.3, wants a change searchable within a few seconds.</summary>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Features re-read and upserted per index call.</summary>
-    public int MaxBatch { get; set; } = 512;
-
-    public void Validate()
-    {
-        if (FlushInterval <= TimeSpan.Zero) throw new ArgumentException($"{SectionName}:FlushInterval must be positive.");
-        if (MaxBatch < 1) throw new ArgumentException($"{SectionName}:MaxBatch must be positive.");
-    }
-}
-
 /// <summary>
 /// Keeps the search index in step with the feature grains and pages of this silo. Indexing a corpus touches every
 /// active feature once per window; upserting synchronously there would cost one index write per feature per window.

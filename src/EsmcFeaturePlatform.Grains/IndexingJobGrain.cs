@@ -84,8 +84,10 @@ namespace EsmcFeaturePlatform.Grains;
  * or whose state is gone) is taken over by the next job that meets it (CorpusTable.ClaimAsync).
  */
 [GenerateSerializer, Alias("esmc.IndexingJobState.v1")]
-public sealed class IndexingJobState
+public sealed class IndexingJobState : IJobState
 {
+    public bool IsStarted => Request is not null;
+
     [Id(0)] public IndexCorpusRequest? Request { get; set; }
     [Id(1)] public JobStatus Status { get; set; }
     [Id(2)] public int? Total { get; set; }
@@ -116,7 +118,7 @@ public sealed class IndexingJobGrain(
     IIndexingJobObserver observer,
     ServerFileRule files,
     IScreeningPolicy screening,
-    ILogger<IndexingJobGrain> logger) : Grain, IIndexingJobGrain
+    ILogger<IndexingJobGrain> logger) : JobGrain<IndexingJobState>(state, options, logger), IIndexingJobGrain
 {
     // The file's own limits (Esmc:Corpus); errors never quote it: they reach whoever reads the job.
     private CorpusReadOptions ReadOptions => new()
@@ -127,99 +129,39 @@ public sealed class IndexingJobGrain(
         QuoteContent = false,
     };
 
-    private CancellationTokenSource? _stop;
-    private Task? _loop;
     /// <summary>The write and commit of the last full window, running while the next window is encoded.</summary>
     private Task _pendingWrite = Task.CompletedTask;
     /// <summary>How long the last window's feature writes took (null until this activation wrote one): sizes the next window.</summary>
     private TimeSpan? _lastWriteDuration;
     private int _nextWorker;
-    /// <summary>Why the job is not moving now (shown in its status), or null.</summary>
-    private string? _waiting;
-    /// <summary>The job as storage holds it: what callers see, so nothing unsaved is ever shown.</summary>
-    private JobInfo? _saved;
+    /// <summary>Per uncommitted batch, the ids it claimed (released if the job fails).</summary>
+    private readonly Dictionary<int, string[]> _claims = [];
+    /// <summary>Batches claiming and encoding ahead of the one being folded.</summary>
+    private readonly Queue<Task<PreparedBatch>> _inFlight = new();
     /// <summary>The span of the request that started the job (this activation only), linked from each window's span.</summary>
     private System.Diagnostics.ActivityContext _startedBy;
 
-    private string JobId => this.GetPrimaryKeyString();
-
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        _saved = state.State.Request is null ? null : Info();
-        if (IsUnfinished) StartLoop();
-        return Task.CompletedTask;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_stop is null || _loop is null) return;
-        await _stop.CancelAsync();
-        try { await _loop.WaitAsync(cancellationToken); }
-        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException) { }
-    }
-
-    private bool IsUnfinished => state.State.Request is not null && state.State.Status is JobStatus.Queued or JobStatus.Running;
-
-    public Task<JobInfo?> GetInfoAsync() => Task.FromResult(_saved is null ? null : _saved with { Waiting = _waiting });
+    protected override string Activity => "indexing";
 
     public Task<bool> IsClaimAbandonedAsync(int batchNumber)
     {
-        var s = state.State;
+        var s = Job.State;
         // No state: the job never started or its state is gone, so nothing will ever commit or release the row.
         if (s.Request is null) return Task.FromResult(true);
         return Task.FromResult(s.Status == JobStatus.Failed && batchNumber >= s.CommittedBatches);
     }
 
-    public async Task<JobInfo> StartAsync(IndexCorpusRequest request)
+    public Task<JobInfo> StartAsync(IndexCorpusRequest request)
     {
-        if (state.State.Request is not null) return Info();
-        var now = DateTimeOffset.UtcNow;
-        state.State = new IndexingJobState
-        {
-            Request = request, Status = JobStatus.Queued, CreatedAt = now, UpdatedAt = now, WindowBatches = options.Value.WindowBatches,
-        };
-        // Refused: the activation is dropped (nobody sees a job that storage does not hold) and the caller gets
-        // StorageUnavailableException, which the API answers as UNAVAILABLE with a retry hint.
-        await state.WriteOrDropAsync(this);
-        _saved = Info();
-        _startedBy = PlatformTelemetry.CallerContext();
-        StartLoop();
-        return Info();
+        if (!Job.State.IsStarted) _startedBy = PlatformTelemetry.CallerContext();
+        return StartJobAsync(() => new IndexingJobState { Request = request, WindowBatches = Settings.WindowBatches });
     }
 
-    public Task EnsureRunningAsync()
+    protected override JobInfo Info()
     {
-        if (IsUnfinished && (_loop is null || _loop.IsCompleted)) StartLoop();
-        return Task.CompletedTask;
-    }
-
-    private JobInfo Info()
-    {
-        var s = state.State;
+        var s = Job.State;
         return new JobInfo(JobId, JobKinds.IndexCorpus, s.Request!.SaeId, s.Status, s.CommittedRecords, s.Total, s.Error, s.CreatedAt, s.UpdatedAt,
-            _waiting, s.Skipped, [.. s.FirstSkipped], s.ScreenedRecords);
-    }
-
-    private void StartLoop()
-    {
-        _stop = new CancellationTokenSource();
-        // The job outlives the request that started it: its spans start their own traces (windows link to the request).
-        var caller = System.Diagnostics.Activity.Current;
-        System.Diagnostics.Activity.Current = null;
-        // Started from grain context, so every continuation of the loop runs on this activation's scheduler.
-        _loop = RunAsync(_stop.Token);
-        System.Diagnostics.Activity.Current = caller;
-    }
-
-    /// <summary>
-    /// Writes the job's state. A failure reaches RunAsync, which either drops the activation or waits for storage and
-    /// re-reads the state before going on; until then callers see <see cref="_saved"/>, never the unsaved state.
-    /// </summary>
-    private async Task SaveAsync()
-    {
-        state.State.UpdatedAt = DateTimeOffset.UtcNow;
-        await state.WriteStateAsync();
-        _saved = Info();
+            Waiting, s.Skipped, [.. s.FirstSkipped], s.ScreenedRecords);
     }
 
     /// <summary>
@@ -233,115 +175,109 @@ public sealed class IndexingJobGrain(
 
     private sealed record PreparedBatch(Batch Batch, string[] Owned, IReadOnlyList<(string SequenceId, EncodedSequence Encoded)> Encoded);
 
-    private async Task RunAsync(CancellationToken stop)
+    protected override async Task RunAsync(CancellationToken stop)
     {
-        var request = state.State.Request!;
-        var claims = new Dictionary<int, string[]>();
-        var inFlight = new Queue<Task<PreparedBatch>>();
-        string? failure = null;
-        Exception? suspend = null;
-        try
+        var request = Job.State.Request!;
+        _claims.Clear();
+        _inFlight.Clear();
+        var (sae, limit) = await FindSaeAsync(request.SaeId);
+        var rule = new RecordRule(request, limit);
+        if (Job.State.Status == JobStatus.Queued)
         {
-            // Idempotent; here rather than in StartAsync so that a refused registration never loses a started job.
-            await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(JobId); return true; }, stop);
-            var (sae, limit) = await FindSaeAsync(request.SaeId);
-            var rule = new RecordRule(request, limit);
-            if (state.State.Status == JobStatus.Queued)
-            {
-                state.State.Status = JobStatus.Running;
-                await SaveAsync();
-            }
-            if (state.State.Total is null)
-            {
-                // A first pass counts the records (progress) and rejects a malformed file before anything is stored.
-                var total = 0;
-                await foreach (var _ in ReadCorpusAsync(request.Path, ReadOptions with { OnInvalidRecord = _ => total++ }, stop)) total++;
-                state.State.Total = total;
-                await SaveAsync();
-            }
-
-            var previousClaim = Task.CompletedTask;
-            var windowBatches = Math.Max(1, state.State.WindowBatches);
-            await using var batches = ReadBatchesAsync(request.Path, rule, stop).GetAsyncEnumerator(stop);
-            var more = true;
-            Window? window = null;
-            while (true)
-            {
-                while (more && inFlight.Count < options.Value.PipelineDepth)
-                {
-                    if (!await batches.MoveNextAsync()) { more = false; break; }
-                    var claimed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    inFlight.Enqueue(PrepareAsync(batches.Current, sae, rule, previousClaim, claimed, claims, stop));
-                    previousClaim = claimed.Task;
-                }
-                if (inFlight.Count == 0) break;
-                var prepared = await inFlight.Dequeue();
-                window ??= new Window(new AggregationWindow(sae.CodebookSize, request.TopExamples, options.Value.SampleCapacity));
-                window.Add(prepared);
-                if (ShouldClose(window, prepared.Batch.Number, windowBatches))
-                {
-                    await StartWriteAsync(window, sae, claims, stop);
-                    window = null;
-                }
-            }
-            if (window is not null) await StartWriteAsync(window, sae, claims, stop);
-            await _pendingWrite;
-            state.State.Status = JobStatus.Completed;
+            Job.State.Status = JobStatus.Running;
             await SaveAsync();
-            await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId); return true; }, stop);
-            logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}, {Skipped} skipped ({Screened} by the screening)",
-                JobId, state.State.CommittedRecords, state.State.NewProteins, request.SaeId, state.State.Skipped, state.State.ScreenedRecords);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        if (Job.State.Total is null)
         {
-            // Deactivating (silo stopping): the committed prefix is persisted; the watchdog resumes the rest elsewhere.
-            await QuietlyAsync(_pendingWrite);
-        }
-        catch (InconsistentStateException ex)
-        {
-            // Another activation of this job wrote after us (a brief duplicate during membership changes): it owns the job now.
-            logger.LogWarning(ex, "Job {JobId} lost ownership of its state; stopping this activation", JobId);
-            await QuietlyAsync(_pendingWrite);
-            DeactivateOnIdle();
-            return;
-        }
-        catch (Exception ex) when (IsInputFailure(ex))
-        {
-            failure = ex.Message;
-        }
-        catch (Exception ex) when (ex is WindowWriteException || IsTransient(ex))
-        {
-            // A window held by some pages and not others, or storage away past the retries: never a reason to fail.
-            suspend = ex;
-        }
-        catch (Exception ex)
-        {
-            // The exception's own text may hold internal details: it goes to the log, the job says where to look.
-            // Storage refusing a request for good (e.g. 403) is named by its status only (StorageErrors.Describe).
-            logger.LogError(ex, "Job {JobId} failed", JobId);
-            failure = FindStorageRefusal(ex) is { } refusal
-                ? $"indexing failed: storage refused a request ({StorageErrors.Describe(refusal)}); the server log has the details (job {JobId})."
-                : $"indexing failed with an internal error; the server log has the details (job {JobId}).";
+            // A first pass counts the records (progress) and rejects a malformed file before anything is stored.
+            var total = 0;
+            await foreach (var _ in ReadCorpusAsync(request.Path, ReadOptions with { OnInvalidRecord = _ => total++ }, stop)) total++;
+            Job.State.Total = total;
+            await SaveAsync();
         }
 
-        if (failure is not null)
+        var previousClaim = Task.CompletedTask;
+        var windowBatches = Math.Max(1, Job.State.WindowBatches);
+        await using var batches = ReadBatchesAsync(request.Path, rule, stop).GetAsyncEnumerator(stop);
+        var more = true;
+        Window? window = null;
+        while (true)
         {
-            try
+            while (more && _inFlight.Count < Settings.PipelineDepth)
             {
-                await FailAsync(failure, inFlight, claims, request, stop);
-                return;
+                if (!await batches.MoveNextAsync()) { more = false; break; }
+                var claimed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _inFlight.Enqueue(PrepareAsync(batches.Current, sae, rule, previousClaim, claimed, stop));
+                previousClaim = claimed.Task;
             }
-            catch (Exception ex) when (!stop.IsCancellationRequested)
+            if (_inFlight.Count == 0) break;
+            var prepared = await _inFlight.Dequeue();
+            window ??= new Window(new AggregationWindow(sae.CodebookSize, request.TopExamples, Settings.SampleCapacity));
+            window.Add(prepared);
+            if (ShouldClose(window, prepared.Batch.Number, windowBatches))
             {
-                // Releasing or saving FAILED met storage trouble: wait, resume, meet the bad input again, fail then.
-                suspend = ex;
-            }
-            catch (Exception)
-            {
-                return;   // stopping: the watchdog resumes the job elsewhere, which meets the bad input again
+                await StartWriteAsync(window, sae, stop);
+                window = null;
             }
         }
-        if (suspend is not null) await WaitForStorageThenResumeAsync(suspend, inFlight, stop);
+        if (window is not null) await StartWriteAsync(window, sae, stop);
+        await _pendingWrite;
+    }
+
+    protected override void LogCompleted()
+    {
+        var s = Job.State;
+        Logger.LogInformation("Job {JobId} completed: {Records} records, {New} new proteins in {Sae}, {Skipped} skipped ({Screened} by the screening)",
+            JobId, s.CommittedRecords, s.NewProteins, s.Request!.SaeId, s.Skipped, s.ScreenedRecords);
+    }
+
+    protected override string? InputFailure(Exception ex) =>
+        ex is JobInputException or CorpusFormatException or ServerFileException or InvalidSequenceException or UnknownSaeException ? ex.Message : null;
+
+    /// <summary>Storage refusing a request for good (e.g. 403) is named by its status only (StorageErrors.Describe).</summary>
+    protected override string InternalFailure(Exception ex) => FindStorageRefusal(ex) is { } refusal
+        ? $"indexing failed: storage refused a request ({StorageErrors.Describe(refusal)}); the server log has the details (job {JobId})."
+        : base.InternalFailure(ex);
+
+    /// <summary>A window held by some pages and not others, or storage away past the retries: never a reason to fail.</summary>
+    protected override bool ShouldWait(Exception ex) => ex is WindowWriteException || base.ShouldWait(ex);
+
+    protected override string WaitingReason(Exception cause, DateTimeOffset since)
+    {
+        var reason = cause is WindowWriteException { InnerException: { } inner } ? inner : cause;
+        return TransientFaults.IsTransient(reason)
+            ? base.WaitingReason(reason, since)
+            : $"resuming after a failed window write since {since:u}: {reason.GetType().Name}: {StorageErrors.Describe(reason)}";
+    }
+
+    /// <summary>Batches already encoding finish claiming and a window being written finishes (it saves the job's state).</summary>
+    protected override async Task SettleAsync()
+    {
+        foreach (var task in _inFlight) await QuietlyAsync(task);
+        await QuietlyAsync(_pendingWrite);
+    }
+
+    /// <summary>Releases every uncommitted claim, so the corpus never holds a protein whose features were not written.</summary>
+    protected override async Task UndoUncommittedAsync(CancellationToken stop)
+    {
+        // The window being written may be held by some pages: suspend rather than release its proteins. The resumed
+        // job writes and commits it, meets the same failure again and fails then, with only committed windows behind it.
+        if (_pendingWrite.IsFaulted) throw new WindowWriteException(_pendingWrite.Exception!.GetBaseException());
+        var request = Job.State.Request!;
+        foreach (var (number, ids) in _claims)
+        {
+            // Every id the batch tried to claim: release deletes only the rows this batch key stored.
+            var batchKey = BatchKey(number);
+            await RetryTransientAsync(() => Task.WhenAll(ids.GroupBy(CorpusSharding.ShardOf).Select(g =>
+                GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(request.SaeId, g.Key)).ReleaseAsync(batchKey, [.. g]))), stop);
+        }
+    }
+
+    /// <summary>A resumed job replays the window whose writes had started exactly as after a lost silo.</summary>
+    protected override void ForgetUnsaved()
+    {
+        _pendingWrite = Task.CompletedTask;
+        _lastWriteDuration = null;
     }
 
     private static Azure.RequestFailedException? FindStorageRefusal(Exception ex)
@@ -351,61 +287,7 @@ public sealed class IndexingJobGrain(
         return null;
     }
 
-    private static bool IsInputFailure(Exception ex) =>
-        ex is JobInputException or CorpusFormatException or ServerFileException or InvalidSequenceException or UnknownSaeException;
-
-    private async Task FailAsync(string error, Queue<Task<PreparedBatch>> inFlight, Dictionary<int, string[]> claims, IndexCorpusRequest request, CancellationToken stop)
-    {
-        // Let batches already encoding finish claiming and a window being written finish (it saves the job's state,
-        // which must not race the save below), then undo every uncommitted claim.
-        foreach (var task in inFlight) await QuietlyAsync(task);
-        await QuietlyAsync(_pendingWrite);
-        // That window may be held by some pages: suspend rather than release its proteins. The resumed job writes
-        // and commits it, meets the same failure again and fails then, with only committed windows behind it.
-        if (_pendingWrite.IsFaulted) throw new WindowWriteException(_pendingWrite.Exception!.GetBaseException());
-        foreach (var (number, ids) in claims)
-        {
-            // Every id the batch tried to claim: release deletes only the rows this batch key stored.
-            var batchKey = BatchKey(number);
-            await RetryTransientAsync(async () =>
-            {
-                await Task.WhenAll(ids.GroupBy(CorpusSharding.ShardOf).Select(g =>
-                    GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(request.SaeId, g.Key)).ReleaseAsync(batchKey, [.. g])));
-                return true;
-            }, stop);
-        }
-        state.State.Status = JobStatus.Failed;
-        state.State.Error = error;
-        await SaveAsync();
-        await RetryTransientAsync(async () => { await GrainFactory.GetGrain<IJobRegistryGrain>(0).FinishedAsync(JobId); return true; }, stop);
-        logger.LogWarning("Job {JobId} failed: {Error}", JobId, error);
-    }
-
-    /// <summary>
-    /// Storage is away (or a window write failed): the job stays RUNNING in this activation with its status saying so,
-    /// probes storage by re-reading its own state (memory back to what storage holds: anything unsaved is forgotten),
-    /// and then runs again from its committed prefix, replaying a window whose writes had started exactly as after a
-    /// lost silo. Deactivation (silo stopping) ends the wait; the watchdog resumes the job elsewhere.
-    /// </summary>
-    private async Task WaitForStorageThenResumeAsync(Exception cause, Queue<Task<PreparedBatch>> inFlight, CancellationToken stop)
-    {
-        foreach (var task in inFlight) await QuietlyAsync(task);
-        await QuietlyAsync(_pendingWrite);
-        var since = DateTimeOffset.UtcNow;
-        var reason = cause is WindowWriteException { InnerException: { } inner } ? inner : cause;
-        _waiting = IsTransient(reason)
-            ? $"waiting for storage since {since:u}: {StorageErrors.Describe(reason)}"
-            : $"resuming after a failed window write since {since:u}: {reason.GetType().Name}: {StorageErrors.Describe(reason)}";
-        logger.LogWarning(reason, "Job {JobId}: {Waiting}", JobId, _waiting);
-        if (!await state.WaitUntilReadableAsync(logger, JobId, stop)) return;
-        _waiting = null;
-        _saved = state.State.Request is null ? null : Info();
-        _pendingWrite = Task.CompletedTask;
-        _lastWriteDuration = null;
-        if (IsUnfinished) _loop = RunAsync(stop);
-    }
-
-    private string BatchKey(int batchNumber) => $"{JobId}:{batchNumber}";
+    private string BatchKey(int batchNumber) => GrainKeys.CorpusClaim.Format(JobId, batchNumber);
 
     private async Task<(SaeDescriptor Sae, SequenceLengthLimit? Limit)> FindSaeAsync(string saeId)
     {
@@ -462,15 +344,15 @@ public sealed class IndexingJobGrain(
 
     private async IAsyncEnumerable<Batch> ReadBatchesAsync(string path, RecordRule rule, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
     {
-        var skip = state.State.CommittedRecords;
-        var number = state.State.CommittedBatches;
+        var skip = Job.State.CommittedRecords;
+        var number = Job.State.CommittedBatches;
         var batch = new List<IndexedProtein>();
         var skipped = new List<SkippedRecord>();
         var residues = 0;
         var seen = 0;
         // The reader reports a malformed record (no id, no sequence) here and goes on; it counts as a record of the file.
         var malformed = new List<CorpusFormatException>();
-        var opts = options.Value;
+        var opts = Settings;
         await foreach (var record in ReadCorpusAsync(path, ReadOptions with { OnInvalidRecord = malformed.Add }, stop))
         {
             foreach (var problem in malformed)
@@ -508,7 +390,7 @@ public sealed class IndexingJobGrain(
 
     private async Task<bool> IsScreenedAsync(IndexedProtein protein, int recordNumber, CancellationToken stop)
     {
-        var request = state.State.Request!;
+        var request = Job.State.Request!;
         var verdict = await screening.ScreenSequenceAsync(protein.Sequence,
             new ScreeningRequest(ScreeningEntryPoints.IndexCorpus, new ScreeningCaller(request.RequestedBy, "admin"), $"record '{protein.Id}' (#{recordNumber}) of {Path.GetFileName(request.Path)}"),
             stop);
@@ -524,7 +406,7 @@ public sealed class IndexingJobGrain(
     }
 
     private async Task<PreparedBatch> PrepareAsync(
-        Batch batch, SaeDescriptor sae, RecordRule rule, Task previousClaim, TaskCompletionSource claimed, Dictionary<int, string[]> claims, CancellationToken stop)
+        Batch batch, SaeDescriptor sae, RecordRule rule, Task previousClaim, TaskCompletionSource claimed, CancellationToken stop)
     {
         string[] owned;
         try
@@ -533,13 +415,13 @@ public sealed class IndexingJobGrain(
             var batchKey = BatchKey(batch.Number);
             // Recorded before any shard is asked: if some shards store their rows and another fails, a failing job
             // still releases them all (release deletes only rows this batch key stored).
-            claims[batch.Number] = [.. batch.Proteins.Select(p => p.Id).Distinct(StringComparer.Ordinal)];
+            _claims[batch.Number] = [.. batch.Proteins.Select(p => p.Id).Distinct(StringComparer.Ordinal)];
             var ownedSets = await RetryTransientAsync(() => Task.WhenAll(batch.Proteins.GroupBy(p => CorpusSharding.ShardOf(p.Id)).Select(g =>
                 GrainFactory.GetGrain<ICorpusShardGrain>(CorpusSharding.ShardKey(sae.Id, g.Key)).ClaimAsync(batchKey, [.. g]))), stop);
             var ownedSet = ownedSets.SelectMany(o => o).ToHashSet(StringComparer.Ordinal);
             // Keep file order (and one entry per id) so encoding and aggregation see a deterministic list.
             owned = batch.Proteins.Select(p => p.Id).Where(ownedSet.Remove).ToArray();
-            claims[batch.Number] = owned;
+            _claims[batch.Number] = owned;
         }
         finally
         {
@@ -587,7 +469,7 @@ public sealed class IndexingJobGrain(
         var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
         var silos = hosts.Keys.OrderBy(s => s.ToParsableString(), StringComparer.Ordinal).ToArray();
         var silo = silos.Length == 0 ? GrainContext.Address.SiloAddress! : silos[_nextWorker++ % silos.Length];
-        return GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.For(silo, model));
+        return GrainFactory.GetGrain<IInferenceWorkerGrain>(GrainKeys.InferenceWorker.Format(silo, model));
     }
 
     private static async Task QuietlyAsync(Task task)
@@ -618,10 +500,10 @@ public sealed class IndexingJobGrain(
     /// Waits for the previous window's write and commit (windows are written strictly in order: the grains' replay
     /// rule keeps one number per job), then starts this window's in the background so encoding goes on meanwhile.
     /// </summary>
-    private async Task StartWriteAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
+    private async Task StartWriteAsync(Window window, SaeDescriptor sae, CancellationToken stop)
     {
         await _pendingWrite;
-        _pendingWrite = WriteAndCommitOrSuspendAsync(window, sae, claims, stop);
+        _pendingWrite = WriteAndCommitOrSuspendAsync(window, sae, stop);
     }
 
     /// <summary>
@@ -629,11 +511,11 @@ public sealed class IndexingJobGrain(
     /// others. Failing the job would release its proteins, and a later job would count them again on the pages that
     /// hold them; so the job is suspended instead, as after a lost silo (<see cref="WindowWriteException"/>).
     /// </summary>
-    private async Task WriteAndCommitOrSuspendAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
+    private async Task WriteAndCommitOrSuspendAsync(Window window, SaeDescriptor sae, CancellationToken stop)
     {
         try
         {
-            await WriteAndCommitAsync(window, sae, claims, stop);
+            await WriteAndCommitAsync(window, sae, stop);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
         {
@@ -649,29 +531,29 @@ public sealed class IndexingJobGrain(
     /// </summary>
     private bool ShouldClose(Window window, int batchNumber, int minBatches)
     {
-        var pendingEnd = state.State.PendingWindowEnd;
-        if (pendingEnd > state.State.CommittedBatches && batchNumber < pendingEnd) return batchNumber + 1 == pendingEnd;
+        var pendingEnd = Job.State.PendingWindowEnd;
+        if (pendingEnd > Job.State.CommittedBatches && batchNumber < pendingEnd) return batchNumber + 1 == pendingEnd;
         if (window.Batches.Count < minBatches) return false;
-        if (options.Value.MaxWindowBatches > 0 && window.Batches.Count >= options.Value.MaxWindowBatches) return true;
-        var share = options.Value.TargetWriteShare;
+        if (Settings.MaxWindowBatches > 0 && window.Batches.Count >= Settings.MaxWindowBatches) return true;
+        var share = Settings.TargetWriteShare;
         if (share <= 0) return true;
         // While the previous window is still being written this one could not start its writes anyway: keep
         // folding batches into it (encoding goes on) rather than wait, and size it once that write time is known.
         if (!_pendingWrite.IsCompleted) return false;
         if (_lastWriteDuration is not { } lastWrite) return true;
         var encoding = window.Elapsed;
-        return encoding >= options.Value.MaxWindowDuration || encoding.TotalSeconds * share >= lastWrite.TotalSeconds;
+        return encoding >= Settings.MaxWindowDuration || encoding.TotalSeconds * share >= lastWrite.TotalSeconds;
     }
 
-    private async Task WriteAndCommitAsync(Window window, SaeDescriptor sae, Dictionary<int, string[]> claims, CancellationToken stop)
+    private async Task WriteAndCommitAsync(Window window, SaeDescriptor sae, CancellationToken stop)
     {
         var last = window.Batches[^1].Batch.Number;
         using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.IndexingWindowActivity, [_startedBy])?
             .SetStartTime(DateTime.UtcNow - window.Elapsed).SetTag("esmc.job.id", JobId).SetTag(PlatformTelemetry.SaeTag, sae.Id).SetTag("esmc.batch.last", last);
         // Recorded before any feature sees this window, so a resumed job cuts the same window (design note).
-        if (state.State.PendingWindowEnd != last + 1)
+        if (Job.State.PendingWindowEnd != last + 1)
         {
-            state.State.PendingWindowEnd = last + 1;
+            Job.State.PendingWindowEnd = last + 1;
             await SaveAsync();
         }
         var writing = System.Diagnostics.Stopwatch.StartNew();
@@ -684,7 +566,7 @@ public sealed class IndexingJobGrain(
                 // One write per feature page. A bounded number in flight: a 131,072-feature codebook has 512 pages, and
                 // sending them all at once queues most in storage long enough to time out (and be re-sent) while the
                 // throughput stays what storage gives. The order does not matter (one update each).
-                using var slots = new SemaphoreSlim(options.Value.MaxConcurrentPageWrites);
+                using var slots = new SemaphoreSlim(Settings.MaxConcurrentPageWrites);
                 var writes = aggregate.ByPage().Select(async p =>
                 {
                     await slots.WaitAsync(stop);
@@ -702,82 +584,18 @@ public sealed class IndexingJobGrain(
             await RetryTransientAsync(async () => { await GrainFactory.GetGrain<ISkippedRecordsGrain>(JobId).AppendAsync(last, skipped); return true; }, stop);
         _lastWriteDuration = writing.Elapsed;
         foreach (var prepared in window.Batches) await observer.BatchWrittenAsync(JobId, prepared.Batch.Number, stop);
-        state.State.CommittedBatches = last + 1;
-        state.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Records);
-        state.State.Skipped += skipped.Length;
-        state.State.ScreenedRecords += skipped.Count(s => s.Reason == SkipReasons.Screened);
-        state.State.FirstSkipped.AddRange(skipped.Take(Math.Max(0, options.Value.FirstSkippedShown - state.State.FirstSkipped.Count)));
-        state.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
+        Job.State.CommittedBatches = last + 1;
+        Job.State.CommittedRecords += window.Batches.Sum(b => b.Batch.Records);
+        Job.State.Skipped += skipped.Length;
+        Job.State.ScreenedRecords += skipped.Count(s => s.Reason == SkipReasons.Screened);
+        Job.State.FirstSkipped.AddRange(skipped.Take(Math.Max(0, Settings.FirstSkippedShown - Job.State.FirstSkipped.Count)));
+        Job.State.NewProteins += window.Batches.Sum(b => b.Owned.Length);
         await SaveAsync();
         PlatformTelemetry.RecordIndexingWindow(sae.Id, window.Batches.Sum(b => b.Owned.Length), window.Elapsed);
-        foreach (var prepared in window.Batches) claims.Remove(prepared.Batch.Number);
+        foreach (var prepared in window.Batches) _claims.Remove(prepared.Batch.Number);
         DelayDeactivation(TimeSpan.FromMinutes(10));
     }
-
-    private async Task<T> RetryTransientAsync<T>(Func<Task<T>> step, CancellationToken stop)
-    {
-        var delay = TimeSpan.FromMilliseconds(200);
-        for (var attempt = 0; ; attempt++)
-        {
-            stop.ThrowIfCancellationRequested();
-            try { return await step(); }
-            catch (Exception ex) when (IsTransient(ex) && attempt < options.Value.TransientRetries && !stop.IsCancellationRequested)
-            {
-                logger.LogInformation("Job {JobId}: transient failure ({Error}); retrying", JobId, ex.Message);
-                await Task.Delay(delay, stop);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
-        }
-    }
-
-    /// <summary>
-    /// Lost silos, full queues, a grain that dropped its activation after a failed write, and storage away (StorageErrors):
-    /// the rule every job uses to wait and resume rather than fail.
-    /// </summary>
-    internal static bool IsTransient(Exception ex) => ex is SiloUnavailableException or TimeoutException or OverloadedException
-        or OrleansMessageRejectionException or InconsistentStateException or ClientNotAvailableException
-        || StorageErrors.IsTransient(ex)
-        || (ex is OrleansException && ex is not OrleansConfigurationException);
 }
 
 /// <summary>A window's write or commit failed: the job must be resumed (its window replayed), never failed.</summary>
 internal sealed class WindowWriteException(Exception inner) : Exception($"Writing an indexing window failed: {inner.Message}", inner);
-
-/// <summary>The unfinished jobs, so that they can be revived after the silo running one is lost.</summary>
-[GenerateSerializer, Alias("esmc.JobRegistryState.v1")]
-public sealed class JobRegistryState
-{
-    [Id(0)] public HashSet<string> Unfinished { get; set; } = new(StringComparer.Ordinal);
-}
-
-public sealed class JobRegistryGrain(
-    [PersistentState("jobs", GrainStorage.Name)] IPersistentState<JobRegistryState> state,
-    ILogger<JobRegistryGrain> logger) : Grain, IJobRegistryGrain
-{
-    public async Task RegisterAsync(string jobId)
-    {
-        if (state.State.Unfinished.Add(jobId)) await state.WriteOrDropAsync(this);
-    }
-
-    public async Task FinishedAsync(string jobId)
-    {
-        if (state.State.Unfinished.Remove(jobId)) await state.WriteOrDropAsync(this);
-    }
-
-    public async Task<int> ResumeUnfinishedAsync()
-    {
-        var jobs = state.State.Unfinished.ToArray();
-        await Task.WhenAll(jobs.Select(async id =>
-        {
-            // A job's id prefix names its kind (JobKinds), so one registry and one watchdog serve every kind.
-            try
-            {
-                if (id.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IIndexingJobGrain>(id).EnsureRunningAsync();
-                else if (id.StartsWith(JobKinds.DescribeFeaturesIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IDescribeJobGrain>(id).EnsureRunningAsync();
-                else if (id.StartsWith(JobKinds.ImportFeatureDatasetIdPrefix, StringComparison.Ordinal)) await GrainFactory.GetGrain<IFeatureImportJobGrain>(id).EnsureRunningAsync();
-            }
-            catch (Exception ex) { logger.LogInformation("Could not revive job {JobId} yet: {Error}", id, ex.Message); }
-        }));
-        return jobs.Length;
-    }
-}

@@ -1,9 +1,11 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.Grains;
 
 /// <summary>Indexing and job settings, bound from <see cref="SectionName"/>.</summary>
-public sealed class IndexingOptions
+public sealed class IndexingOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Indexing";
+    public static string SectionName => "Esmc:Indexing";
 
     /// <summary>Proteins per indexing batch: the unit of claiming, aggregation and feature writes.</summary>
     public int MaxBatchProteins { get; set; } = 32;
@@ -79,25 +81,4 @@ public sealed class IndexingOptions
         if (FirstSkippedShown < 0) throw new ArgumentException($"{SectionName}:FirstSkippedShown must not be negative; got {FirstSkippedShown}.");
         if (MaxSkippedRecordsKept < 0) throw new ArgumentException($"{SectionName}:MaxSkippedRecordsKept must not be negative; got {MaxSkippedRecordsKept}.");
     }
-}
-
-/// <summary>
-/// A hook the indexing job calls after a batch's feature writes and before it records the batch as committed:
-/// the one moment where a lost silo leaves features ahead of the job. Tests use it to stop a silo exactly there.
-/// With write windows it is called for every batch of a window once the window's writes are done.
-/// </summary>
-public interface IIndexingJobObserver
-{
-    ValueTask BatchWrittenAsync(string jobId, int batchNumber, CancellationToken cancellationToken);
-}
-
-internal sealed class NoIndexingJobObserver : IIndexingJobObserver
-{
-    public ValueTask BatchWrittenAsync(string jobId, int batchNumber, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-}
-
-/// <summary>The name of the grain storage every platform grain uses.</summary>
-public static class GrainStorage
-{
-    public const string Name = "esmc";
 }

@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Abstractions.Grains;
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 
@@ -12,8 +13,8 @@ internal sealed class SiloKeyedPlacementDirector : IPlacementDirector
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var compatible = context.GetCompatibleSilos(target);
-        var wanted = InferenceWorkerKey.SiloOf(target.GrainIdentity.Key.ToString() ?? "");
-        if (wanted is not null && compatible.Contains(wanted)) return Task.FromResult(wanted);
+        if (GrainKeys.InferenceWorker.TryParse(target.GrainIdentity.Key.ToString(), out var wanted, out _) && compatible.Contains(wanted))
+            return Task.FromResult(wanted);
         return Task.FromResult(compatible.Contains(context.LocalSilo) ? context.LocalSilo : compatible[Random.Shared.Next(compatible.Length)]);
     }
 }

@@ -1,9 +1,11 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.GraphQL;
 
 /// <summary>Limits of the GraphQL API, bound from <see cref="SectionName"/>.</summary>
-public sealed class ApiOptions
+public sealed class ApiOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Api";
+    public static string SectionName => "Esmc:Api";
 
     /// <summary>Largest accepted request body; larger ones are refused before parsing.</summary>
     public int MaxRequestBytes { get; set; } = 1 << 20;
@@ -61,16 +63,4 @@ public sealed class ApiOptions
         if (EnrichmentExamples < 1) throw new ArgumentException($"{SectionName}:EnrichmentExamples must be positive; got {EnrichmentExamples}.");
         if (MaxPageSize < 1) throw new ArgumentException($"{SectionName}:MaxPageSize must be positive; got {MaxPageSize}.");
     }
-}
-
-/// <summary>Curation rules, bound from <see cref="SectionName"/>.</summary>
-public sealed class CurationOptions
-{
-    public const string SectionName = "Esmc:Curation";
-
-    /// <summary>
-    /// Lets a curator approve a version they proposed. Off by default: a description becomes the approved one only after
-    /// a second person read it. Turn it on for a single-person deployment (the reviewer is still recorded).
-    /// </summary>
-    public bool AllowSelfApproval { get; set; }
 }

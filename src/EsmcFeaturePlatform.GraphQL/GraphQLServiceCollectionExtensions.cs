@@ -4,6 +4,7 @@ using GraphQL.Validation.Complexity;
 using GraphQL.Validation.Rules.Custom;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.GraphQL;
 
@@ -12,10 +13,9 @@ public static class GraphQLServiceCollectionExtensions
     /// <summary>The schema, executer, limits and error mapping; hosts add the HTTP endpoint and authentication.</summary>
     public static IServiceCollection AddEsmcGraphQL(this IServiceCollection services, IConfiguration configuration, bool exposeInternals)
     {
-        services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.SectionName))
-            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
-        services.AddOptions<CurationOptions>().Bind(configuration.GetSection(CurationOptions.SectionName));
-        var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new ApiOptions();
+        // The limits shape the executer built here, so they are read (and checked) now; services get the same instance.
+        var api = services.BindValidatedOptions<ApiOptions>(configuration);
+        services.AddValidatedOptions<CurationOptions>(configuration);
         services.AddSingleton<FeaturePlatformQueries>();
         services.AddGraphQL(b => b
             .AddSchema<PlatformSchema>()

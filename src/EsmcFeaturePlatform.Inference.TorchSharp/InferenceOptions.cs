@@ -1,9 +1,11 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.Inference.TorchSharp;
 
 /// <summary>Inference settings, bound from the configuration section <see cref="SectionName"/>.</summary>
-public sealed class InferenceOptions
+public sealed class InferenceOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Inference";
+    public static string SectionName => "Esmc:Inference";
 
     /// <summary>Longest accepted input in tokens, including &lt;cls&gt; and &lt;eos&gt; (docs/model-math.md, section 2.5).</summary>
     public int MaxTokens { get; set; } = 2048;

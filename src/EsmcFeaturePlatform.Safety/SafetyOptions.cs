@@ -1,4 +1,5 @@
 using System.Globalization;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Safety;
 
@@ -6,9 +7,9 @@ namespace EsmcFeaturePlatform.Safety;
 public enum ScreeningAction { Block, Flag }
 
 /// <summary>Section <c>Esmc:Safety</c> (README, "Safety").</summary>
-public sealed class SafetyOptions
+public sealed class SafetyOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Safety";
+    public static string SectionName => "Esmc:Safety";
 
     /// <summary>Written in <see cref="Keywords"/> to turn keyword screening off.</summary>
     public const string NoKeywords = "none";

@@ -1,9 +1,11 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.Search.Elasticsearch;
 
 /// <summary>Settings of the Elasticsearch index (configuration section <see cref="SectionName"/>).</summary>
-public sealed class ElasticsearchSearchOptions
+public sealed class ElasticsearchSearchOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Search:Elasticsearch";
+    public static string SectionName => "Esmc:Search:Elasticsearch";
 
     /// <summary><c>Esmc:Search:Elasticsearch:Url</c>, e.g. <c>https://search.example.org:9200</c>.</summary>
     public string? Url { get; set; }
@@ -22,6 +24,9 @@ public sealed class ElasticsearchSearchOptions
     /// <summary>Documents per bulk request during a rebuild.</summary>
     public int RebuildBatchSize { get; set; } = 1000;
 
+    void IValidatedOptions.Validate() => Validate();
+
+    /// <summary>The checked URL of the cluster; refuses settings that cannot work with an error naming the key.</summary>
     internal Uri Validate()
     {
         if (string.IsNullOrWhiteSpace(Url) || !Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

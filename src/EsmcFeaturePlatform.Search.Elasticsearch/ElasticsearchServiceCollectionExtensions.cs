@@ -2,6 +2,7 @@ using EsmcFeaturePlatform.Abstractions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Search.Elasticsearch;
 
@@ -17,7 +18,7 @@ public static class ElasticsearchServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var builder = services.AddOptions<ElasticsearchSearchOptions>().Bind(configuration.GetSection(ElasticsearchSearchOptions.SectionName));
+        var builder = services.AddValidatedOptions<ElasticsearchSearchOptions>(configuration);
         if (configure is not null) builder.Configure(configure);
         services.AddSingleton(sp => ElasticsearchFeatureIndex.Create(sp.GetRequiredService<IOptions<ElasticsearchSearchOptions>>().Value));
         services.AddSingleton<IFeatureIndex>(sp => sp.GetRequiredService<ElasticsearchFeatureIndex>());

@@ -1,9 +1,11 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.Search.Lucene;
 
 /// <summary>Settings of the embedded Lucene index (configuration section <see cref="SectionName"/>).</summary>
-public sealed class LuceneSearchOptions
+public sealed class LuceneSearchOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Search:Lucene";
+    public static string SectionName => "Esmc:Search:Lucene";
 
     /// <summary>Folder holding the index generations; when empty, <c>&lt;Esmc:DataRoot&gt;/search</c>.</summary>
     public string? IndexDirectory { get; set; }
@@ -23,7 +25,7 @@ public sealed class LuceneSearchOptions
     /// </summary>
     public int ResultCacheEntries { get; set; } = 256;
 
-    internal void Validate()
+    public void Validate()
     {
         if (string.IsNullOrWhiteSpace(IndexDirectory))
             throw new InvalidOperationException($"{SectionName}:IndexDirectory is not set (and no Esmc:DataRoot to default it from).");

@@ -2,6 +2,7 @@ using EsmcFeaturePlatform.Abstractions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Search.Lucene;
 
@@ -17,7 +18,7 @@ public static class LuceneServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var builder = services.AddOptions<LuceneSearchOptions>().Bind(configuration.GetSection(LuceneSearchOptions.SectionName));
+        var builder = services.AddValidatedOptions<LuceneSearchOptions>(configuration);
         if (configure is not null) builder.Configure(configure);
         builder.PostConfigure(o =>
         {

@@ -18,7 +18,7 @@ public static class WebPageHosting
 
     public static WebApplicationBuilder AddEsmcWebPage(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(new WebPageOptions(builder.Configuration["Esmc:Web:Root"] is { Length: > 0 } root ? root : DefaultRoot));
+        builder.Services.AddSingleton(new WebPageOptions(builder.Configuration[$"{WebPageOptions.SectionName}:Root"] is { Length: > 0 } root ? root : DefaultRoot));
         return builder;
     }
 
@@ -61,6 +61,3 @@ public static class WebPageHosting
         return app;
     }
 }
-
-/// <summary>Where the page's files are (Esmc:Web:Root; default: esmc-web beside the binaries).</summary>
-public sealed record WebPageOptions(string Root);

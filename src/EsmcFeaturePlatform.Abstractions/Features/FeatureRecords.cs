@@ -4,17 +4,11 @@ namespace EsmcFeaturePlatform.Abstractions;
 [GenerateSerializer, Alias("esmc.FeatureKey.v1")]
 public readonly record struct FeatureKey([property: Id(0)] string SaeId, [property: Id(1)] int Index)
 {
-    /// <summary>The grain key and search-document id: <c>SAE#INDEX</c> ('#' never occurs in SAE ids).</summary>
-    public override string ToString() => $"{SaeId}#{Index}";
+    /// <summary>The grain key and search-document id (<see cref="Grains.GrainKeys.Feature"/>).</summary>
+    public override string ToString() => Grains.GrainKeys.Feature.Format(this);
 
     /// <summary>The key written by <see cref="ToString"/>; a <see cref="FormatException"/> for anything else.</summary>
-    public static FeatureKey Parse(string value)
-    {
-        var hash = value.LastIndexOf('#');
-        if (hash <= 0 || !int.TryParse(value.AsSpan(hash + 1), out var index))
-            throw new FormatException($"'{value}' is not a feature key of the form SAE#INDEX.");
-        return new FeatureKey(value[..hash], index);
-    }
+    public static FeatureKey Parse(string value) => Grains.GrainKeys.Feature.Parse(value);
 }
 
 /// <summary>Corpus statistics of one feature (docs/contracts.md, section 3.3, FeatureStats). All from raw activations.</summary>

@@ -151,8 +151,8 @@ public static class FeaturePages
     /// <summary>The page holding feature <paramref name="index"/>.</summary>
     public static int PageOf(int index) => index / Size;
 
-    /// <summary>The page grain's key: <c>{sae}#page-{n}</c> ('#' cannot occur in an SAE id, see FeatureKey).</summary>
-    public static string Key(string saeId, int page) => $"{saeId}#page-{page}";
+    /// <summary>The page grain's key (<see cref="GrainKeys.FeaturePage"/>).</summary>
+    public static string Key(string saeId, int page) => GrainKeys.FeaturePage.Format(saeId, page);
 
     /// <summary>The key of the page grain holding <paramref name="feature"/>.</summary>
     public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
@@ -404,8 +404,8 @@ public static class CorpusSharding
     /// <summary>The shard holding <paramref name="sequenceId"/>.</summary>
     public static int ShardOf(string sequenceId) => (int)(StableHash(sequenceId) % ShardCount);
 
-    /// <summary>The key of a corpus shard grain.</summary>
-    public static string ShardKey(string saeId, int shard) => $"{saeId}|{shard}";
+    /// <summary>The shard grain's key (<see cref="GrainKeys.CorpusShard"/>).</summary>
+    public static string ShardKey(string saeId, int shard) => GrainKeys.CorpusShard.Format(saeId, shard);
 
     /// <summary>FNV-1a 64 over UTF-16 code units: stable across processes and versions, unlike string.GetHashCode.</summary>
     public static ulong StableHash(string value)
@@ -424,12 +424,11 @@ public static class CorpusSharding
     }
 }
 
-/// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content.</summary>
+/// <summary>Key of the analysis cache grain: SAE and a hash of the sequence content (<see cref="GrainKeys.Analysis"/>).</summary>
 public static class AnalysisKeys
 {
     /// <summary>The analysis grain's key for <paramref name="sequence"/> under <paramref name="saeId"/>.</summary>
-    public static string For(string saeId, string sequence) =>
-        $"{saeId}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sequence)))}";
+    public static string For(string saeId, string sequence) => GrainKeys.Analysis.Format(saeId, sequence);
 }
 
 /// <summary>

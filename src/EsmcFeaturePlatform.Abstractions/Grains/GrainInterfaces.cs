@@ -1,7 +1,7 @@
 namespace EsmcFeaturePlatform.Abstractions.Grains;
 
 /// <summary>
-/// The inference worker of one silo for one model: keyed <c>SILO|MODEL</c> and placed on that silo,
+/// The inference worker of one silo for one model: keyed <c>SILO|MODEL</c> (<see cref="GrainKeys.InferenceWorker"/>) and placed on that silo,
 /// so a caller chooses which silo computes. It forwards to the silo's <see cref="IFeatureEncoder"/>,
 /// which batches concurrent requests itself.
 /// </summary>
@@ -29,7 +29,7 @@ public interface ISaeCatalogGrain : IGrainWithIntegerKey
     Task<NormalizationStats?> GetCheckpointStatisticsAsync(string saeId);
 }
 
-/// <summary>Raw features of one sequence under one SAE, cached; keyed <c>SAE|SHA256(sequence)</c>.</summary>
+/// <summary>Raw features of one sequence under one SAE, cached; keyed <c>SAE|SHA256(sequence)</c> (<see cref="GrainKeys.Analysis"/>).</summary>
 [Alias("esmc.IAnalysisGrain")]
 public interface IAnalysisGrain : IGrainWithStringKey
 {
@@ -38,7 +38,7 @@ public interface IAnalysisGrain : IGrainWithStringKey
     Task<EncodeOutcome> AnalyzeAsync(string sequence, CancellationToken cancellationToken = default);
 }
 
-/// <summary>One SAE feature, keyed by <see cref="FeatureKey.ToString"/>.</summary>
+/// <summary>One SAE feature, keyed by <see cref="FeatureKey.ToString"/> (<see cref="GrainKeys.Feature"/>).</summary>
 [Alias("esmc.IFeatureGrain")]
 public interface IFeatureGrain : IGrainWithStringKey
 {

@@ -13,18 +13,14 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
+using EsmcFeaturePlatform.Abstractions.Configuration;
 
 namespace EsmcFeaturePlatform.Server.Hosting;
 
 /// <summary>The capabilities Program.cs lists, one AddXxx each.</summary>
 public static class PlatformHosting
 {
-    public static PlatformOptions GetPlatformOptions(this IConfiguration configuration)
-    {
-        var options = configuration.GetSection(PlatformOptions.SectionName).Get<PlatformOptions>() ?? new PlatformOptions();
-        options.Validate();
-        return options;
-    }
+    public static PlatformOptions GetPlatformOptions(this IConfiguration configuration) => configuration.GetValidatedOptions<PlatformOptions>();
 
     /// <summary>Listens on http://127.0.0.1:5080 unless --urls / ASPNETCORE_URLS say otherwise (docs/contracts.md, section 3.1).</summary>
     public static WebApplicationBuilder AddEsmcDefaults(this WebApplicationBuilder builder)
@@ -40,8 +36,7 @@ public static class PlatformHosting
             source.ResolveFileProvider();
             ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, source);   // the configuration manager reloads on insert
         }
-        var platform = builder.Configuration.GetPlatformOptions();
-        builder.Services.AddSingleton(platform);
+        var platform = builder.Services.BindValidatedOptions<PlatformOptions>(builder.Configuration);
         Directory.CreateDirectory(platform.ResolvedDataRoot);
         return builder;
     }
@@ -52,7 +47,7 @@ public static class PlatformHosting
     /// </summary>
     public static IHostApplicationBuilder AddEsmcServerFiles(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ServerFileOptions.SectionName).Get<ServerFileOptions>() ?? new ServerFileOptions();
+        var options = builder.Configuration.GetValidatedOptions<ServerFileOptions>();
         if (options.Roots.Length == 0) options.Roots = [Path.Combine(builder.Configuration.GetPlatformOptions().ResolvedDataRoot, "corpora")];
         builder.Services.TryAddSingleton(_ => new ServerFileRule(options));
         return builder;
@@ -61,9 +56,7 @@ public static class PlatformHosting
     /// <summary>Starts (and on shutdown stops) Azurite when the storage is the emulator and nothing is listening.</summary>
     public static IHostApplicationBuilder AddEsmcStorageEmulator(this IHostApplicationBuilder builder)
     {
-        var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
-        storage.Validate();
-        builder.Services.AddSingleton(storage);
+        var storage = builder.Services.BindValidatedOptions<StorageOptions>(builder.Configuration);
         if (!storage.IsEmulator || !storage.StartEmulator) return builder;
         var platform = builder.Configuration.GetPlatformOptions();
         var launcher = AzuriteLauncher.EnsureRunning(platform.ResolvedDataRoot, storage.EmulatorInMemory, Console.Error.WriteLine, storage.ConnectionString);
@@ -96,8 +89,7 @@ public static class PlatformHosting
         builder.AddEsmcModelPull();
         var platform = builder.Configuration.GetPlatformOptions();
         if (!platform.HostsSilo) return builder;
-        builder.Services.AddOptions<InferenceOptions>().Bind(builder.Configuration.GetSection(InferenceOptions.SectionName))
-            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddValidatedOptions<InferenceOptions>(builder.Configuration);
         builder.Services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILogger<TorchFeatureEncoder>>();
@@ -134,10 +126,8 @@ public static class PlatformHosting
     public static IHostApplicationBuilder AddEsmcOrleans(this IHostApplicationBuilder builder)
     {
         var platform = builder.Configuration.GetPlatformOptions();
-        var cluster = builder.Configuration.GetSection(PlatformClusterOptions.SectionName).Get<PlatformClusterOptions>() ?? new PlatformClusterOptions();
-        cluster.Validate();
-        var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
-        storage.Validate();
+        var cluster = builder.Configuration.GetValidatedOptions<PlatformClusterOptions>();
+        var storage = builder.Configuration.GetValidatedOptions<StorageOptions>();
 
         if (platform.HostsSilo)
         {
@@ -203,24 +193,5 @@ public static class PlatformHosting
         }
         return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
             ?? IPAddress.Loopback;
-    }
-}
-
-/// <summary>Frees models idle longer than Esmc:Inference:IdleUnloadAfter (off when zero).</summary>
-/// <remarks>The encoder is resolved only after a model pull on start ended: resolving it reads the model root.</remarks>
-internal sealed class IdleModelUnloader(IServiceProvider services, ModelPuller puller, IOptions<InferenceOptions> options, ILogger<IdleModelUnloader> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var idle = options.Value.IdleUnloadAfter;
-        if (idle <= TimeSpan.Zero) return;
-        await puller.Completion.WaitAsync(stoppingToken);
-        var encoder = services.GetRequiredService<TorchFeatureEncoder>();
-        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, idle.Ticks / 4)));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            var unloaded = encoder.UnloadIdleModels();
-            if (unloaded > 0) logger.LogInformation("Unloaded {Count} idle model(s)", unloaded);
-        }
     }
 }

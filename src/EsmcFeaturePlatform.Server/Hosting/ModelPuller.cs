@@ -3,46 +3,6 @@ using EsmcFeaturePlatform.HuggingFace;
 namespace EsmcFeaturePlatform.Server.Hosting;
 
 /// <summary>
-/// Section <c>Esmc:Models</c>: repositories to pull from the Hugging Face Hub into the model root when the server starts,
-/// before the model catalog loads (the same client and layout as <c>esmc pull</c>).
-/// </summary>
-public sealed class ModelPullOptions
-{
-    public const string SectionName = "Esmc:Models";
-
-    /// <summary>What to pull, in order; empty = nothing (the default).</summary>
-    public List<ModelPullEntry> Pull { get; set; } = [];
-
-    /// <summary>Hub endpoint; default HF_ENDPOINT, else https://huggingface.co.</summary>
-    public string? Endpoint { get; set; }
-
-    /// <summary>Hub token for gated or private repositories; default HF_TOKEN (or the token file huggingface-cli login writes).</summary>
-    public string? Token { get; set; }
-
-    public int ParallelDownloads { get; set; } = HubClient.DefaultParallelDownloads;
-
-    public void Validate()
-    {
-        foreach (var entry in Pull)
-        {
-            if (string.IsNullOrWhiteSpace(entry.Repo)) throw new ArgumentException($"{SectionName}:Pull: every entry needs a Repo (OWNER/NAME).");
-            try { HubRepository.Parse(entry.Repo, HubRepository.ParseType(entry.RepoType), entry.Revision); }
-            catch (HubException ex) { throw new ArgumentException($"{SectionName}:Pull: {ex.Message}", ex); }
-        }
-        if (ParallelDownloads is < 1 or > 16) throw new ArgumentException($"{SectionName}:ParallelDownloads must be from 1 to 16; got {ParallelDownloads}.");
-    }
-}
-
-/// <summary>One repository of <see cref="ModelPullOptions.Pull"/>: <c>{ "Repo": "biohub/ESMC-300M", "Include": ["*.json", "*.safetensors"] }</c>.</summary>
-public sealed class ModelPullEntry
-{
-    public string Repo { get; set; } = "";
-    public string? Revision { get; set; }
-    public string RepoType { get; set; } = "model";
-    public List<string> Include { get; set; } = [];
-}
-
-/// <summary>
 /// Runs the configured pulls once, in the background, and tells the rest of the host where it stands: <c>/healthz</c>
 /// answers "pulling" until it is done, and the inference encoder waits for it before it reads the model root, so the
 /// catalog never loads a half-downloaded root. The HTTP endpoint is up the whole time.
@@ -139,31 +99,5 @@ public sealed class ModelPuller(ModelPullOptions options, ILogger<ModelPuller> l
         public void Completed(HubFile file) => logger.LogInformation("{Repository}: {File} verified", repository, file.Path);
 
         public void Note(string message) => logger.LogInformation("{Repository}: {Message}", repository, message);
-    }
-}
-
-/// <summary>Starts the pull when the host starts, without holding up the HTTP endpoint.</summary>
-internal sealed class ModelPullService(ModelPuller puller, PlatformOptions platform) : BackgroundService
-{
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Run(() => puller.RunAsync(ModelPulls.ModelRoot(platform), stoppingToken), stoppingToken);
-}
-
-public static class ModelPulls
-{
-    /// <summary>Esmc:ModelRoot, else DataRoot/models (where the demo model goes when nothing is pulled).</summary>
-    public static string ModelRoot(PlatformOptions platform) =>
-        Path.GetFullPath(string.IsNullOrWhiteSpace(platform.ModelRoot) ? Path.Combine(platform.ResolvedDataRoot, "models") : platform.ModelRoot);
-
-    /// <summary>Esmc:Models: the options, the puller and its background service (registered before Orleans, so it starts first).</summary>
-    public static IHostApplicationBuilder AddEsmcModelPull(this IHostApplicationBuilder builder)
-    {
-        var options = builder.Configuration.GetSection(ModelPullOptions.SectionName).Get<ModelPullOptions>() ?? new ModelPullOptions();
-        options.Validate();
-        if (!builder.Configuration.GetPlatformOptions().HostsSilo) options.Pull.Clear();   // an API-only host loads no models
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<ModelPuller>();
-        if (options.Pull.Count > 0) builder.Services.AddHostedService<ModelPullService>();
-        return builder;
     }
 }
