@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -23,8 +24,7 @@ public static class ApiKeyAuthentication
 
     public static IHostApplicationBuilder AddEsmcAuthentication(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.SectionName))
-            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddValidatedOptions<AuthOptions>(builder.Configuration);
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(Scheme, null);
         builder.Services.AddSingleton<IAuthorizationHandler, ReadAccessHandler>();

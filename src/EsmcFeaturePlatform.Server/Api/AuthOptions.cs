@@ -1,11 +1,12 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
 using EsmcFeaturePlatform.GraphQL;
 
 namespace EsmcFeaturePlatform.Server.Api;
 
 /// <summary>Section <c>Esmc:Auth</c>: API keys (<c>ApiKeys:NAME:Key</c>, <c>ApiKeys:NAME:Role</c>) and anonymous reads.</summary>
-public sealed class AuthOptions
+public sealed class AuthOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Auth";
+    public static string SectionName => "Esmc:Auth";
 
     public bool AllowAnonymousReads { get; set; } = true;
 

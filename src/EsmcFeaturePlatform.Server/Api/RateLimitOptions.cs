@@ -1,9 +1,11 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.Server.Api;
 
 /// <summary>Section <c>Esmc:RateLimit</c>: token buckets per API key and per anonymous client address.</summary>
-public sealed class RateLimitOptions
+public sealed class RateLimitOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:RateLimit";
+    public static string SectionName => "Esmc:RateLimit";
 
     public bool Enabled { get; set; } = true;
 

@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
 using System.Threading.RateLimiting;
 using EsmcFeaturePlatform.GraphQL;
 using Microsoft.AspNetCore.RateLimiting;
@@ -65,8 +66,7 @@ public static class RateLimiting
 {
     public static IHostApplicationBuilder AddEsmcRateLimits(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        options.Validate();
+        var options = builder.Configuration.GetValidatedOptions<RateLimitOptions>();
         var limiter = new CostRateLimiter(options);
         builder.Services.AddSingleton(limiter);
         builder.Services.AddRateLimiter(o =>

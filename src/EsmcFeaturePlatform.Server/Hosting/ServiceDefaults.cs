@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
 using EsmcFeaturePlatform.Abstractions.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,10 +24,9 @@ public static class ServiceDefaults
 
     public static WebApplicationBuilder AddEsmcServiceDefaults(this WebApplicationBuilder builder)
     {
-        var telemetry = builder.Configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        telemetry.OtlpEndpoint = builder.Configuration[TelemetryOptions.OtlpEndpointKey];
-        telemetry.Validate();
-        builder.Services.AddSingleton(Options.Create(telemetry));
+        // The standard variable lives outside the section; copied in so the one binding and check see it.
+        builder.Configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"] ??= builder.Configuration[TelemetryOptions.OtlpEndpointKey];
+        var telemetry = builder.Services.BindValidatedOptions<TelemetryOptions>(builder.Configuration);
         builder.AddEsmcOpenTelemetry(telemetry);
         builder.Services.AddSingleton<StorageHealthCheck>();   // one storage client for every probe
         builder.Services.AddHealthChecks()

@@ -1,3 +1,5 @@
+using EsmcFeaturePlatform.Abstractions.Configuration;
+
 namespace EsmcFeaturePlatform.Server.Hosting;
 
 /// <summary>
@@ -5,9 +7,9 @@ namespace EsmcFeaturePlatform.Server.Hosting;
 /// variable <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (and its OTEL_* companions), read through configuration as
 /// <see cref="OtlpEndpointKey"/>, so collectors and orchestrators that set it need nothing platform-specific.
 /// </summary>
-public sealed class TelemetryOptions
+public sealed class TelemetryOptions : IValidatedOptions
 {
-    public const string SectionName = "Esmc:Telemetry";
+    public static string SectionName => "Esmc:Telemetry";
 
     /// <summary>The standard variable; when set (environment or any configuration source), traces, metrics and logs go there.</summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -15,7 +17,7 @@ public sealed class TelemetryOptions
     /// <summary>Serve <c>/metrics</c> in Prometheus text. Off by default: when on, anyone who reaches the port reads it, no key asked.</summary>
     public bool Prometheus { get; set; }
 
-    /// <summary>From <see cref="OtlpEndpointKey"/>, not from this section (set by <see cref="ServiceDefaults"/>).</summary>
+    /// <summary>From <see cref="OtlpEndpointKey"/> (<see cref="ServiceDefaults"/> copies it into this section before binding).</summary>
     public string? OtlpEndpoint { get; set; }
 
     public bool ExportsOtlp => !string.IsNullOrWhiteSpace(OtlpEndpoint);
