@@ -257,8 +257,8 @@ internal static class CurationAndSearchFields
                     ?? throw new PlatformError(ErrorCodes.Internal, "Search is not configured on this server (Esmc:Search:Provider).");
                 // Read everything first (a page at a time) so a failure while reading leaves the old documents in place.
                 var documents = new List<FeatureDocument>();
-                await foreach (var row in FeatureDocumentSource.EnumerateAsync(queries.Grains, sae.Id, sae.CodebookSize, 0, withAnnotationTerms: true, ct: c.CancellationToken))
-                    if (row.Snapshot.HasContent) documents.Add(FeatureDocumentSource.ToDocument(row));
+                await foreach (var row in queries.Reader.EnumerateAsync(sae, 0, withAnnotationTerms: true, c.CancellationToken))
+                    if (row.Snapshot.HasContent) documents.Add(row.ToDocument());
                 await index.DeleteSaeAsync(sae.Id, c.CancellationToken);
                 foreach (var chunk in documents.Chunk(1024)) await index.UpsertAsync(chunk, c.CancellationToken);
                 return documents.Count;

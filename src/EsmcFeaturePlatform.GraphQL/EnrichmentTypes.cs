@@ -51,7 +51,7 @@ public sealed class AnnotationEnrichmentType : ObjectGraphType<ConceptEnrichment
 internal static class EnrichmentLoading
 {
     /// <summary>
-    /// The rows of a batch of features (<see cref="FeatureEnrichment.ComputeAsync"/>: one call per feature page, one
+    /// The rows of a batch of features (<see cref="IFeatureReader.EnrichmentAsync"/>: one call per feature page, one
     /// protein lookup per corpus shard), corrected over the SAE's whole family of tests (features x concepts) by the
     /// SAE's <see cref="IEnrichmentFamilyGrain"/>: one more call per batch. The whole ranked list is kept per feature;
     /// <c>first</c> only cuts it.
@@ -64,7 +64,7 @@ internal static class EnrichmentLoading
         {
             var batch = group.ToArray();
             var sae = await queries.RequireSaeAsync(group.Key);
-            var rows = await FeatureEnrichment.ComputeAsync(queries.Grains, group.Key, [.. batch.Select(k => k.Index)], examples);
+            var rows = await queries.Reader.EnrichmentAsync(group.Key, [.. batch.Select(k => k.Index)], examples);
             var pValues = rows.SelectMany(r => r).Select(r => r.PValue).ToArray();
             var adjusted = pValues.Length == 0 ? []
                 : await queries.Grains.GetGrain<IEnrichmentFamilyGrain>(group.Key).AdjustAsync(sae.CodebookSize, examples, pValues);

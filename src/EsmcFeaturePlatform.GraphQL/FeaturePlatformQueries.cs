@@ -8,20 +8,16 @@ using Microsoft.Extensions.Options;
 namespace EsmcFeaturePlatform.GraphQL;
 
 /// <summary>What the resolvers need from the cluster, with input validation that names the bad argument.</summary>
-public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOptions> options, ServerFileRule files)
+public sealed class FeaturePlatformQueries(IGrainFactory grains, IFeatureReader reader, IOptions<ApiOptions> options, ServerFileRule files)
 {
-    private SaeCatalog? _catalog;
-
     public ApiOptions Options => options.Value;
 
     public IGrainFactory Grains => grains;
 
-    public async Task<SaeCatalog> GetCatalogAsync()
-    {
-        // The model root is fixed for a process's life; an empty catalog is not cached in case silos were still starting.
-        if (_catalog is { Saes.Length: > 0 }) return _catalog;
-        return _catalog = await grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();
-    }
+    /// <summary>Every read of features goes through the one feature-reading service.</summary>
+    public IFeatureReader Reader => reader;
+
+    public Task<SaeCatalog> GetCatalogAsync() => reader.GetCatalogAsync();
 
     public async Task<SaeDescriptor> RequireSaeAsync(string? saeId)
     {
@@ -80,8 +76,7 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         catch (ArgumentException ex) { throw PlatformError.BadInput($"Argument 'source': {ex.Message}"); }
     }
 
-    public Task<CorpusStatistics> GetCorpusStatisticsAsync(string saeId, int[] indices) =>
-        grains.GetGrain<INormalizationStatsGrain>(saeId).GetCorpusStatisticsAsync(indices);
+    public Task<CorpusStatistics> GetCorpusStatisticsAsync(string saeId, int[] indices) => reader.GetCorpusStatisticsAsync(saeId, indices);
 
     public async Task<JobInfo?> GetJobAsync(string id)
     {

@@ -251,7 +251,7 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
             .ResolveAsync(async c =>
             {
                 var first = c.Queries().RequirePageSize(c.GetArgument<int>("first"), "first");
-                return await c.Queries().Grains.GetGrain<IFeatureGrain>(c.Source.Key.ToString()).GetTopExamplesAsync(first);
+                return await c.Queries().Reader.TopExamplesAsync(c.Source.Key, first);
             });
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ActivationExampleType>>>>("quantileSamples")
             .Description("Examples spread over the feature's activation range (a uniform sample of the proteins it fires in, taken at evenly spaced ranks), highest first.")
@@ -259,17 +259,17 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
             .ResolveAsync(async c =>
             {
                 var count = c.Queries().RequirePageSize(c.GetArgument<int>("count"), "count");
-                return await c.Queries().Grains.GetGrain<IFeatureGrain>(c.Source.Key.ToString()).GetQuantileSamplesAsync(count);
+                return await c.Queries().Reader.QuantileSamplesAsync(c.Source.Key, count);
             });
         Field<DescriptionVersionType>("description")
             .Description("The latest APPROVED version, else the latest version, else null.")
-            .Resolve(c => new DataLoaderProjection<DescriptionVersion[], DescriptionVersion>(c.User().Loaders.Descriptions.Load(c.Source.Key), CurrentDescription));
+            .Resolve(c => c.User().Loaders.CurrentDescriptions.Load(c.Source.Key));
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<DescriptionVersionType>>>>("descriptions")
             .Description("The whole history, oldest first.")
-            .Resolve(c => new DataLoaderProjection<DescriptionVersion[], DescriptionVersion[]>(c.User().Loaders.Descriptions.Load(c.Source.Key), h => h ?? []));
+            .Resolve(c => new DataLoaderProjection<DescriptionVersion[], DescriptionVersion[]>(c.User().Loaders.Histories.Load(c.Source.Key), h => h ?? []));
         Field<ImportedFeatureType>("imported")
             .Description("Fields, reference examples and neighbours imported from a published feature dataset; null when none was imported.")
-            .ResolveAsync(async c => await c.Queries().Grains.GetGrain<IFeatureGrain>(c.Source.Key.ToString()).GetImportedAsync() is { } data
+            .ResolveAsync(async c => await c.Queries().Reader.ImportedAsync(c.Source.Key) is { } data
                 ? new ImportedFeatureView(c.Source.SaeId, data) : null);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<FeatureNeighborType>>>>("nearestFeatures")
             .Description("The features whose SAE decoder rows have the highest cosine with this one's, highest first (this feature excluded).")
@@ -288,9 +288,7 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
             {
                 var bins = c.GetArgument<int>("bins");
                 if (bins is < 1 or > 200) throw PlatformError.BadInput($"Argument 'bins' must be between 1 and 200; got {bins}.");
-                var key = c.Source.Key;
-                var statistics = await c.Queries().Grains.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(key)).GetAsync(key.Index, 0, withSamples: true);
-                return ActivationHistogramView.Of(statistics, bins);
+                return ActivationHistogramView.Of(await c.Queries().Reader.SampleAsync(c.Source.Key), bins);
             });
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<AnnotationEnrichmentType>>>>("annotationEnrichment")
             .Description("UniProt feature types and named domains/sites annotated where the feature is active in its top examples "
@@ -304,12 +302,6 @@ public sealed class FeatureType : ObjectGraphType<FeatureView>
                 return new DataLoaderProjection<Abstractions.Evidence.ConceptEnrichment[], Abstractions.Evidence.ConceptEnrichment[]>(
                     c.User().Loaders.Enrichment.Load(c.Source.Key), e => [.. (e ?? []).Take(first)]);
             });
-    }
-
-    public static DescriptionVersion? CurrentDescription(DescriptionVersion[]? history)
-    {
-        if (history is null || history.Length == 0) return null;
-        return history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1];
     }
 }
 

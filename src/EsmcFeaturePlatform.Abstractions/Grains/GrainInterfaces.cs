@@ -109,7 +109,14 @@ public interface IFeaturePageGrain : IGrainWithStringKey
     [Alias("MarkDescribed")]
     Task MarkDescribedAsync(int index);
 
-    /// <summary>Statistics (no samples) of the given features of this page, in order, and which of them are marked described.</summary>
+    /// <summary>
+    /// Stores the feature's headline for batch readers (a no-op when the page holds the same one). Feature grains call
+    /// it after each change of their descriptions or imported data, and when activated.
+    /// </summary>
+    [Alias("RecordHeadline")]
+    Task RecordHeadlineAsync(int index, FeatureHeadline headline);
+
+    /// <summary>Statistics (no samples) of the given features of this page, in order, which of them are marked described, and their headlines.</summary>
     [Alias("GetPage"), Orleans.Concurrency.ReadOnly]
     Task<FeaturePageSnapshot> GetPageAsync(int[] indices, int topExamples);
 }
