@@ -47,6 +47,24 @@ public sealed class FeatureGrain(
         await base.OnActivateAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The page's headline after a change of this grain's state. If the page cannot store it, this activation ends, so
+    /// the next one (any call to this feature) writes it again (<see cref="OnActivateAsync"/>) instead of leaving batch
+    /// readers with the old one for the life of the activation.
+    /// </summary>
+    private async Task RecordHeadlineAsync()
+    {
+        try
+        {
+            await Page.RecordHeadlineAsync(Key.Index, Headline()!);
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
     private Task<FeatureStatistics> StatisticsAsync(int topExamples, bool withSamples = false) =>
         Page.GetAsync(Key.Index, topExamples, withSamples);
 
@@ -150,7 +168,7 @@ public sealed class FeatureGrain(
     /// <summary>The page's headline, the review queue and search follow the grain's state; all are derived and can be rebuilt from it.</summary>
     private async Task AfterDescriptionChangeAsync()
     {
-        await Page.RecordHeadlineAsync(Key.Index, Headline()!);
+        await RecordHeadlineAsync();
         var history = state.State.Descriptions;
         var latest = history[^1];
         await GrainFactory.GetGrain<ICurationIndexGrain>(Key.SaeId)
@@ -193,7 +211,7 @@ public sealed class FeatureGrain(
         if (added is not null) await AfterDescriptionChangeAsync();
         else
         {
-            await Page.RecordHeadlineAsync(Key.Index, Headline()!);
+            await RecordHeadlineAsync();
             changes.FeatureChanged(Key);
         }
         return true;

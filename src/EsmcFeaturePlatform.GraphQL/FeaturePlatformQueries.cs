@@ -168,6 +168,23 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IFeatureReader 
         return await grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(sae.Id, path, topExamples, caller.Name, onInvalidRecord, onOverLong));
     }
 
+    /// <summary>The statistics an admin imported for the SAE, or null.</summary>
+    public Task<ImportedStatistics?> GetImportedStatisticsAsync(string saeId) => grains.GetGrain<INormalizationStatsGrain>(saeId).GetImportedAsync();
+
+    /// <summary>A page of the SAE's curation index (the review queue), after feature index <paramref name="afterIndex"/>.</summary>
+    public Task<CurationPage> GetReviewQueueAsync(string saeId, DescriptionStatus status, DescriptionSource? source, int first, int afterIndex) =>
+        grains.GetGrain<ICurationIndexGrain>(saeId).PageAsync(status, source, first, afterIndex);
+
+    public Task<CurationOutcome> ProposeDescriptionAsync(FeatureKey key, DescriptionProposal proposal) =>
+        grains.GetGrain<IFeatureGrain>(key.ToString()).ProposeDescriptionAsync(proposal);
+
+    public Task<CurationOutcome> ReviewDescriptionAsync(FeatureKey key, DescriptionReview review) =>
+        grains.GetGrain<IFeatureGrain>(key.ToString()).ReviewDescriptionAsync(review);
+
+    /// <summary>describeFeatures: a DESCRIBE_FEATURES job over the given (validated, distinct) indices, or every feature when null.</summary>
+    public Task<JobInfo> StartDescribeAsync(SaeDescriptor sae, int[]? indices, Caller caller) =>
+        grains.GetGrain<IDescribeJobGrain>(JobKinds.NewDescribeFeaturesId()).StartAsync(new DescribeFeaturesRequest(sae.Id, indices, sae.CodebookSize, caller.Name));
+
     /// <summary>A page of the records an indexing job skipped (empty for other jobs and unknown ids).</summary>
     public Task<SkippedRecordPage> GetSkippedRecordsAsync(string jobId, int offset, int first) =>
         jobId.StartsWith(JobKinds.IndexCorpusIdPrefix, StringComparison.Ordinal)

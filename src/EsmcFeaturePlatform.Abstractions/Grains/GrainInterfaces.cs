@@ -154,7 +154,12 @@ public interface INormalizationStatsGrain : IGrainWithStringKey
     [Alias("ApplyBatch")]
     Task ApplyBatchAsync(StatisticsBatchUpdate update);
 
-    [Alias("GetCorpusStatistics")]
+    /// <summary>
+    /// Max activation and document count of the given features (0 and null for a feature never active), and the corpus
+    /// size: the one stored copy of these numbers, which feature pages join to their answers.
+    /// </summary>
+    /// <remarks>Read-only, so the concurrent reads of many pages (exports, search sync) interleave.</remarks>
+    [Alias("GetCorpusStatistics"), Orleans.Concurrency.ReadOnly]
     Task<CorpusStatistics> GetCorpusStatisticsAsync(int[] indices);
 
     [Alias("GetImported")]

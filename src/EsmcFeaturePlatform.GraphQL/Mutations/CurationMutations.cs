@@ -30,8 +30,7 @@ internal static class CurationMutations
                 var text = RequireText(c.GetArgument<string>("text"), "text", MaxTextLength);
                 var expected = c.GetArgument<int?>("expectedVersion");
                 if (expected is < 0) throw PlatformError.BadInput($"Argument 'expectedVersion' must be 0 (no version yet) or more; got {expected}.");
-                var outcome = await c.Queries().Grains.GetGrain<IFeatureGrain>(key.ToString())
-                    .ProposeDescriptionAsync(new DescriptionProposal(label, text, user.Caller.Name, expected));
+                var outcome = await c.Queries().ProposeDescriptionAsync(key, new DescriptionProposal(label, text, user.Caller.Name, expected));
                 return Unwrap(outcome);
             });
 
@@ -52,15 +51,14 @@ internal static class CurationMutations
                 var note = c.GetArgument<string?>("note");
                 if (note is { Length: > MaxTextLength }) throw PlatformError.BadInput($"Argument 'note' is longer than {MaxTextLength} characters.");
                 var allowSelf = c.RequestServices!.GetRequiredService<Microsoft.Extensions.Options.IOptions<CurationOptions>>().Value.AllowSelfApproval;
-                var outcome = await c.Queries().Grains.GetGrain<IFeatureGrain>(key.ToString())
-                    .ReviewDescriptionAsync(new DescriptionReview(version, c.GetArgument<ReviewDecision>("decision"), note, user.Caller.Name, allowSelf));
+                var outcome = await c.Queries().ReviewDescriptionAsync(key, new DescriptionReview(version, c.GetArgument<ReviewDecision>("decision"), note, user.Caller.Name, allowSelf));
                 return Unwrap(outcome);
             });
 
         mutation.Field<NonNullGraphType<JobType>>("describeFeatures")
             .Description("curator or admin. Runs the description agent (or, with no Esmc:Agent:Endpoint, the evidence-only describer) over the given features, all when null; results are stored as PROPOSED versions. Progress through job(id).")
             .Argument<NonNullGraphType<IdGraphType>>("sae", "The SAE id (Sae.id).")
-            .Argument<ListGraphType<NonNullGraphType<IntGraphType>>>("indices", "Feature indices to describe (0 to Sae.codebookSize - 1; duplicates ignored); null describes every feature that ever fired.")
+            .Argument<ListGraphType<NonNullGraphType<IntGraphType>>>("indices", "Feature indices to describe (0 to Sae.codebookSize - 1; duplicates ignored); null describes every feature of the SAE (those that never fired are skipped).")
             .ResolveAsync(async c =>
             {
                 var user = c.User();
@@ -74,9 +72,7 @@ internal static class CurationMutations
                     foreach (var i in indices) FeaturePlatformQueries.RequireIndex(sae, i, "indices");
                     indices = [.. indices.Distinct()];
                 }
-                var id = JobKinds.NewDescribeFeaturesId();
-                return await queries.Grains.GetGrain<IDescribeJobGrain>(id)
-                    .StartAsync(new DescribeFeaturesRequest(sae.Id, indices, sae.CodebookSize, user.Caller.Name));
+                return await queries.StartDescribeAsync(sae, indices, user.Caller);
             });
     }
 

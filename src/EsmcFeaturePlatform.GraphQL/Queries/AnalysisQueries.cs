@@ -12,7 +12,7 @@ internal static class AnalysisQueries
         query.Field<NonNullGraphType<SequenceAnalysisType>>("analyzeSequence")
             .Description("Encodes one protein sequence with the SAE's base model and returns the SAE features active at each residue and pooled over the "
                 + "sequence (max per feature). Results are cached per SAE and sequence. Refused with SCREENED when the biosecurity screening blocks the sequence.")
-            .Argument<NonNullGraphType<IdGraphType>>("sae", "The SAE id (Sae.id, e.g. REPO/layer24).")
+            .Argument<NonNullGraphType<IdGraphType>>("sae", "The SAE id (Sae.id).")
             .Argument<NonNullGraphType<StringGraphType>>("sequence", "The protein sequence in one-letter amino-acid code (at most Esmc:Inference:MaxTokens residues).")
             .Argument<NonNullGraphType<BooleanGraphType>>("normalize", a =>
             {

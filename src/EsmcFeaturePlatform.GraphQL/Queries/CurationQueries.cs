@@ -32,8 +32,7 @@ internal static class CurationQueries
                 var sae = await queries.RequireSaeAsync(c.GetArgument<string>("sae"));
                 var first = queries.RequirePageSize(c.GetArgument<int>("first"), "first");
                 var after = DecodeQueueCursor(c.GetArgument<string?>("after"));
-                var page = await queries.Grains.GetGrain<ICurationIndexGrain>(sae.Id)
-                    .PageAsync(c.GetArgument<DescriptionStatus>("status"), c.GetArgument<DescriptionSource?>("source"), first, after);
+                var page = await queries.GetReviewQueueAsync(sae.Id, c.GetArgument<DescriptionStatus>("status"), c.GetArgument<DescriptionSource?>("source"), first, after);
                 var edges = page.Entries.Select(e => new ReviewQueueEdgeView(EncodeQueueCursor(e.Index), new FeatureView(sae.Id, e.Index), e)).ToArray();
                 return new ReviewQueueView(page.TotalCount, page.PendingVersionCount, edges, new PageInfoView(page.HasNextPage, edges.Length == 0 ? null : edges[^1].Cursor));
             });

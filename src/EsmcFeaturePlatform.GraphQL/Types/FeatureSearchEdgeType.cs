@@ -16,9 +16,9 @@ public sealed class FeatureSearchEdgeType : ObjectGraphType<SearchEdgeView>
         Name = "FeatureSearchEdge";
         Description = "One search hit.";
         Field<NonNullGraphType<StringGraphType>>("cursor").Description("Opaque position of this hit; pass as `after` to continue after it.").Resolve(c => c.Source.Hit.Cursor);
-        Field<NonNullGraphType<FloatGraphType>>("score").Description("Relevance (Lucene BM25; higher is better, only comparable within one search); constant when the query is empty.").Resolve(c => c.Source.Hit.Score);
+        Field<NonNullGraphType<FloatGraphType>>("score").Description("Relevance from the search index: higher is better; only comparable within one search.").Resolve(c => c.Source.Hit.Score);
         Field<NonNullGraphType<FeatureType>>("node").Description("The feature found.").Resolve(c => c.Source.Node);
-        Field<NonNullGraphType<ListGraphType<NonNullGraphType<HighlightType>>>>("highlights").Description("Where the query matched, per field (by field name); empty for an empty query.")
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<HighlightType>>>>("highlights").Description("Where the query matched: one entry per matching field, by field name.")
             .Resolve(c => HighlightsByField(c.Source.Hit.Highlights));
     }
 

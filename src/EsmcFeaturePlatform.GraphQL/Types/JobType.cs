@@ -19,7 +19,7 @@ public sealed class JobType : ObjectGraphType<JobInfo>
         Field<NonNullGraphType<IdGraphType>>("sae").Description("The SAE id (Sae.id) the job works on.").Resolve(c => c.Source.SaeId);
         Field<NonNullGraphType<JobStatusType>>("status").Description("QUEUED, RUNNING, COMPLETED or FAILED.").Resolve(c => c.Source.Status);
         Field<NonNullGraphType<IntGraphType>>("processed").Description("Units done so far: records read (INDEX_CORPUS, skipped ones included), features done (DESCRIBE_FEATURES), rows imported (IMPORT_FEATURE_DATASET).").Resolve(c => c.Source.Processed);
-        Field<IntGraphType>("total").Description("Units to do, when known in advance; null when not (e.g. a corpus is counted while it is read).").Resolve(c => c.Source.Total);
+        Field<IntGraphType>("total").Description("Units to do, once the job knows (an indexing job counts the file's records first); null until then.").Resolve(c => c.Source.Total);
         Field<StringGraphType>("error")
             .Description("Why the job failed. Shown only to keys whose role may start this kind of job (admin: INDEX_CORPUS, curator: DESCRIBE_FEATURES); null for other callers.")
             .Resolve(c => c.User().Caller.Role >= RoleToStart(c.Source.Kind) ? c.Source.Error : null);

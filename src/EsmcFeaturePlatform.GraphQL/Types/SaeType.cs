@@ -13,7 +13,7 @@ public sealed class SaeType : ObjectGraphType<SaeDescriptor>
         Description = "A sparse autoencoder (SAE) trained on one layer of a protein language model: its features are the units the platform analyzes, describes and searches.";
         Field<NonNullGraphType<IdGraphType>>("id").Description("The SAE id, REPO_FOLDER_NAME/layerN: the SAE checkpoint's folder and the base-model layer it reads (e.g. ESMC-tiny-sae-k4-codebook64/layer2).").Resolve(c => c.Source.Id);
         Field<NonNullGraphType<StringGraphType>>("model").Description("The name of the base protein language model checkpoint whose hidden states the SAE encodes.").Resolve(c => c.Source.Model);
-        Field<NonNullGraphType<IntGraphType>>("layer").Description("The base-model layer (0-based transformer block) whose output the SAE reads.").Resolve(c => c.Source.Layer);
+        Field<NonNullGraphType<IntGraphType>>("layer").Description("The base-model layer whose hidden states the SAE reads (the N of the id's layerN).").Resolve(c => c.Source.Layer);
         Field<NonNullGraphType<IntGraphType>>("k").Description("Features kept active per residue (the SAE's top-k): at most this many features are non-zero at each position.").Resolve(c => c.Source.K);
         Field<NonNullGraphType<IntGraphType>>("codebookSize").Description("Number of features of the SAE; valid feature indices are 0 to codebookSize - 1.").Resolve(c => c.Source.CodebookSize);
         Field<NonNullGraphType<BooleanGraphType>>("hasNormalizationStats").Description("Whether any normalization statistics are in effect (normalizationSource is not null): analyzeSequence(normalize: true) works only then.")
@@ -41,6 +41,6 @@ public sealed class SaeType : ObjectGraphType<SaeDescriptor>
             .Description($"\"{SaeDescriptor.DemoNotice}\" for a demo SAE; null otherwise. Show it with every result of this SAE.")
             .Resolve(c => c.Source.Notice);
         Field<ImportedStatisticsType>("importedStatistics").Description("Imported normalization statistics, if any (normalizationSource says whether they are in effect).")
-            .ResolveAsync(async c => await c.Queries().Grains.GetGrain<INormalizationStatsGrain>(c.Source.Id).GetImportedAsync());
+            .ResolveAsync(async c => await c.Queries().GetImportedStatisticsAsync(c.Source.Id));
     }
 }

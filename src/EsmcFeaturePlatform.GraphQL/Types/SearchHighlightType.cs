@@ -15,7 +15,7 @@ public sealed class HighlightType : ObjectGraphType<HighlightView>
     {
         Name = "SearchHighlight";
         Description = "Snippets of one indexed field with the matched terms in <em>…</em> (HTML-escaped otherwise).";
-        Field<NonNullGraphType<StringGraphType>>("field").Description("The indexed field the snippets come from (label, text, annotationTerms, ...).").Resolve(c => c.Source.Field);
-        Field<NonNullGraphType<ListGraphType<NonNullGraphType<StringGraphType>>>>("snippets").Description("Excerpts with matched terms in <em>…</em>, best first.").Resolve(c => c.Source.Snippets);
+        Field<NonNullGraphType<StringGraphType>>("field").Description("The indexed field the snippets come from (e.g. label or text).").Resolve(c => c.Source.Field);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<StringGraphType>>>>("snippets").Description("Excerpts of the field with the matched terms in <em>…</em>.").Resolve(c => c.Source.Snippets);
     }
 }
