@@ -199,14 +199,10 @@ public sealed class DescribeJobGrain(
         }
         var ids = outcome.Neighbors.SelectMany(n => n).Select(n => n.Index).Distinct().ToArray();
         var histories = await Task.WhenAll(ids.Select(i => GrainFactory.GetGrain<IFeatureGrain>(new FeatureKey(saeId, i).ToString()).GetDescriptionsAsync()));
-        var labels = ids.Zip(histories).ToDictionary(p => p.First, p => CurrentLabel(p.Second));
+        var labels = ids.Zip(histories).ToDictionary(p => p.First, p => DescriptionHistory.Current(p.Second)?.Label);
         return chunk.Zip(outcome.Neighbors).ToDictionary(p => p.First,
             p => p.Second.Select(n => new NeighbourFeature(n.Index, n.Cosine, labels[n.Index])).ToArray());
     }
-
-    /// <summary>The label of the current description (latest APPROVED, else latest; docs/contracts.md, section 3.3), null when there is none.</summary>
-    private static string? CurrentLabel(DescriptionVersion[] history) =>
-        history.Length == 0 ? null : (history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1]).Label;
 
     private static AnnotatedExample Annotate(ActivationExample example, IndexedProtein? protein) => AnnotationEnrichment.Annotate(example, protein);
 

@@ -25,8 +25,48 @@ public sealed class FeatureGrain(
 {
     private FeatureKey Key => FeatureKey.Parse(this.GetPrimaryKeyString());
 
+    private IFeaturePageGrain Page => GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key));
+
+    /// <summary>What batch readers see of this feature without activating it (<see cref="FeatureHeadline"/>); null when there is nothing.</summary>
+    private FeatureHeadline? Headline() =>
+        state.State.Descriptions.Count == 0 && state.State.Imported is null ? null
+            : new FeatureHeadline(DescriptionHistory.Current(state.State.Descriptions), state.State.Descriptions.Count, state.State.Imported?.SearchTerms() ?? []);
+
+    /// <summary>
+    /// A feature described before pages kept headlines has none there: it writes it now, so readers stop activating it.
+    /// The page skips the write when it holds the same headline, so an activation costs one call, not a write.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Headline() is { } headline)
+        {
+            // Only a shortcut for readers (without it they activate this grain, as before): never a reason to fail.
+            try { await Page.RecordHeadlineAsync(Key.Index, headline); }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested) { }
+        }
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The page's headline after a change of this grain's state. If the page cannot store it, this activation ends, so
+    /// the next one (any call to this feature) writes it again (<see cref="OnActivateAsync"/>) instead of leaving batch
+    /// readers with the old one for the life of the activation.
+    /// </summary>
+    private async Task RecordHeadlineAsync()
+    {
+        try
+        {
+            await Page.RecordHeadlineAsync(Key.Index, Headline()!);
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
     private Task<FeatureStatistics> StatisticsAsync(int topExamples, bool withSamples = false) =>
-        GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).GetAsync(Key.Index, topExamples, withSamples);
+        Page.GetAsync(Key.Index, topExamples, withSamples);
 
     public async Task<FeatureSummary> GetSummaryAsync()
     {
@@ -53,10 +93,6 @@ public sealed class FeatureGrain(
     }
 
     public Task<DescriptionVersion[]> GetDescriptionsAsync() => Task.FromResult(state.State.Descriptions.ToArray());
-
-    /// <summary>The latest APPROVED version, else the latest, else null (docs/contracts.md, section 3.3, Feature.description).</summary>
-    public static DescriptionVersion? Current(IReadOnlyList<DescriptionVersion> history) =>
-        history.Count == 0 ? null : history.LastOrDefault(v => v.Status == DescriptionStatus.Approved) ?? history[^1];
 
     // Check and write happen inside one grain turn with no await before the check, and the grain is not reentrant,
     // so two concurrent proposals with the same expectedVersion cannot both pass the check.
@@ -122,16 +158,17 @@ public sealed class FeatureGrain(
     {
         // Marked in the page before the first version is stored, so the page's set never misses a described feature.
         if (state.State.Descriptions.Count == 0)
-            await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).MarkDescribedAsync(Key.Index);
+            await Page.MarkDescribedAsync(Key.Index);
         state.State.Descriptions.Add(version);
         // With the job's marker (DescribedByJob) in the same write; on failure the activation is dropped (StorageWrites).
         await state.WriteOrDropAsync(this);
         await AfterDescriptionChangeAsync();
     }
 
-    /// <summary>The review queue and search follow the grain's state; both are derived and can be rebuilt from it.</summary>
+    /// <summary>The page's headline, the review queue and search follow the grain's state; all are derived and can be rebuilt from it.</summary>
     private async Task AfterDescriptionChangeAsync()
     {
+        await RecordHeadlineAsync();
         var history = state.State.Descriptions;
         var latest = history[^1];
         await GrainFactory.GetGrain<ICurationIndexGrain>(Key.SaeId)
@@ -144,9 +181,7 @@ public sealed class FeatureGrain(
 
     public async Task<FeatureSnapshot> GetSnapshotAsync(int topExampleIds)
     {
-        var descriptions = state.State.Descriptions;
-        return FeatureSnapshot.From(Key.Index, await StatisticsAsync(topExampleIds), Current(descriptions), descriptions.Count)
-            with { ImportedTerms = state.State.Imported?.SearchTerms() ?? [] };
+        return FeatureSnapshot.From(Key.Index, await StatisticsAsync(topExampleIds), Headline());
     }
 
     public Task<ImportedFeatureData?> GetImportedAsync() => Task.FromResult(state.State.Imported);
@@ -168,13 +203,17 @@ public sealed class FeatureGrain(
 
         // Marked in the page first (like AppendAsync), so exports and rebuilds visit this feature.
         if (s.Descriptions.Count == 0 && s.Imported is null)
-            await GrainFactory.GetGrain<IFeaturePageGrain>(FeaturePages.KeyOf(Key)).MarkDescribedAsync(Key.Index);
+            await Page.MarkDescribedAsync(Key.Index);
         s.Imported = merged;
         if (added is not null) s.Descriptions.Add(added);
         // Restoring the fields would keep an ETag storage no longer has when only the answer was lost: drop instead.
         await state.WriteOrDropAsync(this);
         if (added is not null) await AfterDescriptionChangeAsync();
-        else changes.FeatureChanged(Key);
+        else
+        {
+            await RecordHeadlineAsync();
+            changes.FeatureChanged(Key);
+        }
         return true;
     }
 

@@ -142,7 +142,7 @@ public sealed class FeatureImportJobGrain(
         var implied = new List<double>();
         if (s.Frequency is not null && s.Frequency.Any(f => f > 1))
             for (var j = 0; j < s.Frequency.Length; j++)
-                if (s.Frequency[j] >= 1 && s.Idf![j] > 0) implied.Add(Math.Round(s.Frequency[j] * Math.Exp(s.Idf[j])));
+                if (s.Frequency[j] >= 1 && s.Idf![j] > 0) implied.Add(Math.Round(FeatureMath.CorpusSizeImpliedBy(s.Frequency[j], s.Idf[j])));
         implied.Sort();
         long? corpusSize = implied.Count == 0 ? null : (long)implied[implied.Count / 2];
         var source = files.Count == 1 ? files[0] : request.Path;

@@ -14,25 +14,34 @@ public sealed class FeaturePageState
     [Id(2)] public HashSet<int> Described { get; set; } = [];
 }
 
-/// <summary>One feature's corpus statistics, top examples (by per-protein max, ties by id) and uniform sample.</summary>
+/// <summary>One feature's top examples (by per-protein max, ties by id) and uniform sample.</summary>
 [GenerateSerializer, Alias("esmc.FeatureExamplesState.v1")]
 public sealed class FeatureExamplesState
 {
-    [Id(0)] public float? MaxActivation { get; set; }
-    [Id(1)] public int DocumentCount { get; set; }
+    // Ids 0 and 1 held the feature's max activation and document count, a second copy of what NormalizationStatsState
+    // holds (both were written by the same windows). They are read from there now; never reuse the ids.
     [Id(2)] public int ExampleCapacity { get; set; }
     [Id(3)] public List<StoredExample> TopExamples { get; set; } = [];
     [Id(4)] public List<StoredExample> Samples { get; set; } = [];
 }
 
+/// <summary>The headlines of a page's described features (<see cref="FeatureHeadline"/>), stored apart from the examples so a description change rewrites a small blob.</summary>
+[GenerateSerializer, Alias("esmc.FeaturePageHeadlinesState.v1")]
+public sealed class FeaturePageHeadlinesState
+{
+    [Id(0)] public Dictionary<int, FeatureHeadline> Headlines { get; set; } = [];
+}
+
 /// <summary>
-/// The corpus statistics and examples of <see cref="FeaturePages.Size"/> consecutive features of one SAE, in one
+/// The examples and headlines of <see cref="FeaturePages.Size"/> consecutive features of one SAE, in one
 /// storage blob, so an indexing window costs one write per page rather than per feature. The top examples and the
 /// sample (the smallest hashes of the proteins' ids) are order-independent selections, so the state does not depend
-/// on how batches were spread or retried. The feature grains read their numbers here.
+/// on how batches were spread or retried. The feature grains read their numbers here; max activation and document
+/// count are the SAE's statistics grain's (stored once, there) and joined to every answer.
 /// </summary>
 public sealed class FeaturePageGrain(
     [PersistentState("featurePage", GrainStorage.Name)] IPersistentState<FeaturePageState> state,
+    [PersistentState("featurePageHeadlines", GrainStorage.Name)] IPersistentState<FeaturePageHeadlinesState> headlines,
     Microsoft.Extensions.Options.IOptions<IndexingOptions> options,
     IFeatureChangeNotifier changes) : Grain, IFeaturePageGrain
 {
@@ -45,12 +54,8 @@ public sealed class FeaturePageGrain(
         s.LastAppliedBatch[update.JobId] = update.BatchNumber;
         foreach (var f in update.Features)
         {
+            // f.WindowMax and f.DocumentCountDelta are the statistics grain's to store (the job sends it the same window).
             if (!s.Features.TryGetValue(f.Index, out var feature)) s.Features[f.Index] = feature = new FeatureExamplesState();
-            if (f.DocumentCountDelta > 0)
-            {
-                feature.MaxActivation = feature.MaxActivation is { } max ? Math.Max(max, f.WindowMax) : f.WindowMax;
-                feature.DocumentCount += f.DocumentCountDelta;
-            }
             feature.ExampleCapacity = Math.Max(feature.ExampleCapacity, f.ExampleCapacity);
             feature.TopExamples = Merge(feature.TopExamples, f.TopCandidates, feature.ExampleCapacity, StoredExample.CompareTopOrder);
             feature.Samples = Merge(feature.Samples, f.SampleCandidates, options.Value.SampleCapacity, StoredExample.CompareSampleOrder);
@@ -73,18 +78,34 @@ public sealed class FeaturePageGrain(
         return merged;
     }
 
-    public Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples) =>
-        Task.FromResult(Statistics(index, topExamples, withSamples));
+    public async Task<FeatureStatistics> GetAsync(int index, int topExamples, bool withSamples) =>
+        Statistics(index, topExamples, withSamples, (await CountsAsync([index]))[0]);
 
-    public Task<FeaturePageSnapshot> GetPageAsync(int[] indices, int topExamples) =>
-        Task.FromResult(new FeaturePageSnapshot([.. indices.Select(i => Statistics(i, topExamples, withSamples: false))],
-            [.. indices.Where(state.State.Described.Contains)]));
-
-    private FeatureStatistics Statistics(int index, int topExamples, bool withSamples)
+    public async Task<FeaturePageSnapshot> GetPageAsync(int[] indices, int topExamples)
     {
-        if (!state.State.Features.TryGetValue(index, out var f)) return new FeatureStatistics(null, 0, 0, [], []);
-        return new FeatureStatistics(f.MaxActivation, f.DocumentCount, f.TopExamples.Count,
+        var counts = await CountsAsync(indices);
+        return new FeaturePageSnapshot([.. indices.Select((i, at) => Statistics(i, topExamples, withSamples: false, counts[at]))],
+            [.. indices.Where(state.State.Described.Contains)])
+        {
+            Headlines = [.. indices.Select(i => headlines.State.Headlines.GetValueOrDefault(i))],
+        };
+    }
+
+    private async Task<FeatureStats[]> CountsAsync(int[] indices) =>
+        (await GrainFactory.GetGrain<INormalizationStatsGrain>(SaeId).GetCorpusStatisticsAsync(indices)).Features;
+
+    private FeatureStatistics Statistics(int index, int topExamples, bool withSamples, FeatureStats counts)
+    {
+        if (!state.State.Features.TryGetValue(index, out var f)) return new FeatureStatistics(counts.MaxActivation, counts.DocumentCount, 0, [], []);
+        return new FeatureStatistics(counts.MaxActivation, counts.DocumentCount, f.TopExamples.Count,
             [.. f.TopExamples.Take(Math.Max(0, topExamples))], withSamples ? [.. f.Samples] : []);
+    }
+
+    public async Task RecordHeadlineAsync(int index, FeatureHeadline headline)
+    {
+        if (headline.SameAs(headlines.State.Headlines.GetValueOrDefault(index))) return;
+        headlines.State.Headlines[index] = headline;
+        await headlines.WriteOrDropAsync(this);
     }
 
     public async Task MarkDescribedAsync(int index)

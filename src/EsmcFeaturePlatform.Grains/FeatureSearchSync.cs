@@ -14,7 +14,7 @@ namespace EsmcFeaturePlatform.Grains;
 /// interval and upserts whole documents in batches. A flush that fails keeps its keys for the next one; anything lost with a
 /// crashed silo is restored by rebuildSearchIndex.
 /// </summary>
-public sealed class FeatureSearchSync(IGrainFactory grains, IFeatureIndex index, IOptions<SearchSyncOptions> options, ILogger<FeatureSearchSync> logger)
+public sealed class FeatureSearchSync(IFeatureReader reader, IFeatureIndex index, IOptions<SearchSyncOptions> options, ILogger<FeatureSearchSync> logger)
     : BackgroundService, IFeatureChangeNotifier
 {
     private readonly ConcurrentDictionary<FeatureKey, byte> _dirty = new();
@@ -41,7 +41,7 @@ public sealed class FeatureSearchSync(IGrainFactory grains, IFeatureIndex index,
             foreach (var key in keys) _dirty.TryRemove(key, out _);
             try
             {
-                var documents = await FeatureDocumentSource.DocumentsAsync(grains, keys);
+                var documents = await reader.DocumentsAsync(keys);
                 if (documents.Count > 0) await index.UpsertAsync(documents, ct);
                 written += documents.Count;
             }

@@ -1,4 +1,5 @@
 using EsmcFeaturePlatform.Abstractions.Configuration;
+using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,9 +13,17 @@ namespace EsmcFeaturePlatform.Grains;
 
 public static class GrainsServiceCollectionExtensions
 {
+    /// <summary>The feature-reading service (<see cref="IFeatureReader"/>) over the cluster: silos and cluster clients alike.</summary>
+    public static IServiceCollection AddEsmcFeatureReader(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IFeatureReader, FeatureReader>();
+        return services;
+    }
+
     /// <summary>The services the platform's grains need in a silo (the encoder port is registered by the host).</summary>
     public static IServiceCollection AddEsmcGrainServices(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddEsmcFeatureReader();
         services.AddValidatedOptions<IndexingOptions>(configuration);
         services.TryAddSingleton<IIndexingJobObserver, NoIndexingJobObserver>();
         services.AddValidatedOptions<AnalysisCacheOptions>(configuration);

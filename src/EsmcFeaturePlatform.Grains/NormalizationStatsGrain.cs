@@ -78,7 +78,7 @@ public sealed class NormalizationStatsGrain(
         {
             if (s.DocumentCount[j] == 0) continue;   // never active: max 0 makes its normalized value 0
             max[j] = s.Max[j];
-            idf[j] = (float)Math.Log((double)s.CorpusSize / s.DocumentCount[j]);
+            idf[j] = (float)FeatureMath.Idf(s.CorpusSize, s.DocumentCount[j])!.Value;
         }
         return new NormalizationStats(max, idf);
     }

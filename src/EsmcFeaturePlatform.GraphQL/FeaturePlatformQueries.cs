@@ -1,27 +1,23 @@
-using System.Globalization;
-using System.Text.Json;
-using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Files;
 using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.Abstractions;
 using Microsoft.Extensions.Options;
+using System.Globalization;
+using System.Text.Json;
 
 namespace EsmcFeaturePlatform.GraphQL;
 
 /// <summary>What the resolvers need from the cluster, with input validation that names the bad argument.</summary>
-public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOptions> options, ServerFileRule files)
+public sealed class FeaturePlatformQueries(IGrainFactory grains, IFeatureReader reader, IOptions<ApiOptions> options, ServerFileRule files)
 {
-    private SaeCatalog? _catalog;
-
     public ApiOptions Options => options.Value;
 
     public IGrainFactory Grains => grains;
 
-    public async Task<SaeCatalog> GetCatalogAsync()
-    {
-        // The model root is fixed for a process's life; an empty catalog is not cached in case silos were still starting.
-        if (_catalog is { Saes.Length: > 0 }) return _catalog;
-        return _catalog = await grains.GetGrain<ISaeCatalogGrain>(0).GetCatalogAsync();
-    }
+    /// <summary>Every read of features goes through the one feature-reading service.</summary>
+    public IFeatureReader Reader => reader;
+
+    public Task<SaeCatalog> GetCatalogAsync() => reader.GetCatalogAsync();
 
     public async Task<SaeDescriptor> RequireSaeAsync(string? saeId)
     {
@@ -64,6 +60,78 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         };
     }
 
+    /// <summary>
+    /// analyzeSequence: the sequence's raw features, normalized with the statistics in effect when asked (a refusal
+    /// names what is missing). The arrays of the statistics are not part of the answer: only their source and corpus size.
+    /// </summary>
+    public async Task<SequenceAnalysisView> AnalyzeSequenceAsync(SaeDescriptor sae, string? sequence, bool strict, bool normalize, CancellationToken cancellationToken)
+    {
+        NormalizationInEffect? normalization = null;
+        if (normalize)
+        {
+            normalization = await GetNormalizationAsync(sae);
+            if (normalization.Stats is null)
+                throw PlatformError.BadInput($"SAE '{sae.Id}' has no normalization statistics: {normalization.Explanation} Ask with normalize: false, import statistics (importNormalizationStats) or index a corpus first.");
+        }
+        var stats = normalization?.Stats;
+        var (encoded, prepared) = await AnalyzeAsync(sae, sequence, strict, cancellationToken);
+        var residues = encoded.Residues
+            .Select(row => (stats is null ? row : FeatureMath.Normalize(row, stats)).Select(f => new ActivationView(sae.Id, f.Index, f.Value, null)).ToArray())
+            .ToArray();
+        var pooled = (stats is null ? encoded.Pooled : FeatureMath.Normalize(encoded.Pooled, stats))
+            .Select(p => new ActivationView(sae.Id, p.Index, p.Value, p.Position)).ToArray();
+        return new SequenceAnalysisView(sae.Id, encoded.Length, residues, pooled, prepared.Residues, encoded.UnknownTokens, prepared.Warnings,
+            normalization is null ? null : normalization with { Stats = null });
+    }
+
+    /// <summary>normalizationStats: the corpus counts of the features with max and idf of the source in effect, or of <paramref name="source"/>.</summary>
+    public async Task<FeatureStatsView[]> NormalizationStatsAsync(SaeDescriptor sae, int[] indices, NormalizationSource? source)
+    {
+        var corpus = (await GetCorpusStatisticsAsync(sae.Id, indices)).Features;
+        NormalizationSourceStatistics? chosen;
+        if (source is { } wanted)
+        {
+            var sources = await GetNormalizationSourcesAsync(sae);
+            chosen = Array.Find(sources, x => x.Source == wanted) ?? throw PlatformError.BadInput(
+                $"Argument 'source': SAE '{sae.Id}' has no {NormalizationPrecedence.Name(wanted)} statistics; available: "
+                + (sources.Length == 0 ? "none" : string.Join(", ", sources.Select(x => NormalizationPrecedence.Name(x.Source)))) + ".");
+        }
+        else
+        {
+            var inEffect = await GetNormalizationAsync(sae);
+            chosen = inEffect.Stats is null ? null : new NormalizationSourceStatistics(inEffect.Source, inEffect.Stats, inEffect.CorpusSize, inEffect.ImportedFrom);
+        }
+        return chosen is null || chosen.Source == NormalizationSource.Corpus
+            ? [.. corpus.Select(FeatureStatsView.FromCorpus)]
+            : [.. corpus.Select(f => FeatureStatsView.FromSource(f, chosen.Stats, chosen.Source))];
+    }
+
+    /// <summary>normalizationSources: every source the SAE has, each with the features' statistics, the one in effect marked.</summary>
+    public async Task<NormalizationSourceView[]> NormalizationSourcesAsync(SaeDescriptor sae, int[] indices)
+    {
+        var corpus = (await GetCorpusStatisticsAsync(sae.Id, indices)).Features;
+        var inEffect = await GetNormalizationAsync(sae, withStatistics: false);
+        return [.. (await GetNormalizationSourcesAsync(sae)).Select(source => new NormalizationSourceView(
+            source, source.Source == inEffect.Source, source.Source == inEffect.Chosen,
+            source.Source == NormalizationSource.Corpus
+                ? [.. corpus.Select(FeatureStatsView.FromCorpus)]
+                : [.. corpus.Select(f => FeatureStatsView.FromSource(f, source.Stats, source.Source))]))];
+    }
+
+    /// <summary>
+    /// rebuildSearchIndex: the SAE's search documents from grain state. Everything is read first (a page at a time), so a
+    /// failure while reading leaves the old documents in place. Returns how many were indexed.
+    /// </summary>
+    public async Task<int> RebuildSearchIndexAsync(SaeDescriptor sae, IFeatureIndex index, CancellationToken cancellationToken)
+    {
+        var documents = new List<FeatureDocument>();
+        await foreach (var row in reader.EnumerateAsync(sae, 0, withAnnotationTerms: true, cancellationToken))
+            if (row.Snapshot.HasContent) documents.Add(row.ToDocument());
+        await index.DeleteSaeAsync(sae.Id, cancellationToken);
+        foreach (var chunk in documents.Chunk(1024)) await index.UpsertAsync(chunk, cancellationToken);
+        return documents.Count;
+    }
+
     /// <summary>The statistics in effect and their source: the SAE's statistics grain applies <see cref="NormalizationPrecedence"/>.</summary>
     public Task<NormalizationInEffect> GetNormalizationAsync(SaeDescriptor sae, bool withStatistics = true) =>
         grains.GetGrain<INormalizationStatsGrain>(sae.Id).GetInEffectAsync(sae, withStatistics);
@@ -80,8 +148,7 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         catch (ArgumentException ex) { throw PlatformError.BadInput($"Argument 'source': {ex.Message}"); }
     }
 
-    public Task<CorpusStatistics> GetCorpusStatisticsAsync(string saeId, int[] indices) =>
-        grains.GetGrain<INormalizationStatsGrain>(saeId).GetCorpusStatisticsAsync(indices);
+    public Task<CorpusStatistics> GetCorpusStatisticsAsync(string saeId, int[] indices) => reader.GetCorpusStatisticsAsync(saeId, indices);
 
     public async Task<JobInfo?> GetJobAsync(string id)
     {
@@ -100,6 +167,23 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         var id = JobKinds.NewIndexCorpusId();
         return await grains.GetGrain<IIndexingJobGrain>(id).StartAsync(new IndexCorpusRequest(sae.Id, path, topExamples, caller.Name, onInvalidRecord, onOverLong));
     }
+
+    /// <summary>The statistics an admin imported for the SAE, or null.</summary>
+    public Task<ImportedStatistics?> GetImportedStatisticsAsync(string saeId) => grains.GetGrain<INormalizationStatsGrain>(saeId).GetImportedAsync();
+
+    /// <summary>A page of the SAE's curation index (the review queue), after feature index <paramref name="afterIndex"/>.</summary>
+    public Task<CurationPage> GetReviewQueueAsync(string saeId, DescriptionStatus status, DescriptionSource? source, int first, int afterIndex) =>
+        grains.GetGrain<ICurationIndexGrain>(saeId).PageAsync(status, source, first, afterIndex);
+
+    public Task<CurationOutcome> ProposeDescriptionAsync(FeatureKey key, DescriptionProposal proposal) =>
+        grains.GetGrain<IFeatureGrain>(key.ToString()).ProposeDescriptionAsync(proposal);
+
+    public Task<CurationOutcome> ReviewDescriptionAsync(FeatureKey key, DescriptionReview review) =>
+        grains.GetGrain<IFeatureGrain>(key.ToString()).ReviewDescriptionAsync(review);
+
+    /// <summary>describeFeatures: a DESCRIBE_FEATURES job over the given (validated, distinct) indices, or every feature when null.</summary>
+    public Task<JobInfo> StartDescribeAsync(SaeDescriptor sae, int[]? indices, Caller caller) =>
+        grains.GetGrain<IDescribeJobGrain>(JobKinds.NewDescribeFeaturesId()).StartAsync(new DescribeFeaturesRequest(sae.Id, indices, sae.CodebookSize, caller.Name));
 
     /// <summary>A page of the records an indexing job skipped (empty for other jobs and unknown ids).</summary>
     public Task<SkippedRecordPage> GetSkippedRecordsAsync(string jobId, int offset, int first) =>
@@ -167,58 +251,4 @@ public sealed class FeaturePlatformQueries(IGrainFactory grains, IOptions<ApiOpt
         try { return files.Resolve(path, maxBytes); }
         catch (ServerFileException ex) { throw PlatformError.BadInput($"Argument '{argument}': {ex.Message}"); }
     }
-}
-
-/// <summary>
-/// The import format of published normalization statistics: a JSON object with two arrays of the SAE's codebook
-/// size, <c>{"max": [...], "idf": [...]}</c> (optionally <c>"sae": "ID"</c>, checked when present). Values must be
-/// finite and not negative; a feature with max 0 normalizes to 0.
-/// </summary>
-public static class NormalizationStatsFile
-{
-    /// <summary>Reads the file; errors name it (<paramref name="path"/>) and the place, never its contents.</summary>
-    public static async Task<NormalizationStats> ReadAsync(Stream stream, string path, SaeDescriptor sae)
-    {
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(stream);
-        }
-        catch (JsonException ex)
-        {
-            throw PlatformError.BadInput($"Statistics file '{path}' is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw PlatformError.BadInput($"Statistics file '{path}' must hold a JSON object with arrays \"max\" and \"idf\".");
-            if (root.TryGetProperty("sae", out var saeProperty) && saeProperty.ValueKind == JsonValueKind.String && saeProperty.GetString() != sae.Id)
-                throw PlatformError.BadInput($"Statistics file '{path}' names another SAE in \"sae\", not '{sae.Id}'.");
-            return new NormalizationStats(ReadArray(root, "max", path, sae), ReadArray(root, "idf", path, sae));
-        }
-    }
-
-    private static float[] ReadArray(JsonElement root, string name, string path, SaeDescriptor sae)
-    {
-        if (!root.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array)
-            throw PlatformError.BadInput($"Statistics file '{path}' has no array \"{name}\".");
-        if (array.GetArrayLength() != sae.CodebookSize)
-            throw PlatformError.BadInput($"Statistics file '{path}': \"{name}\" has {array.GetArrayLength()} values; SAE '{sae.Id}' has {sae.CodebookSize} features.");
-        var values = new float[sae.CodebookSize];
-        var i = 0;
-        foreach (var element in array.EnumerateArray())
-        {
-            if (element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out var value) || !double.IsFinite(value) || value < 0)
-                throw PlatformError.BadInput($"Statistics file '{path}': \"{name}\"[{i}] is not a finite, non-negative number.");
-            values[i++] = (float)value;
-        }
-        return values;
-    }
-}
-
-/// <summary>Floats leave the API as the shortest decimal that round-trips the float (0.1f is 0.1, not 0.10000000149).</summary>
-public static class FloatOutput
-{
-    public static double ToDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }

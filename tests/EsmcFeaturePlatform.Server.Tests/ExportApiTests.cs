@@ -56,6 +56,11 @@ public sealed class ExportApiTests(PlatformFactory platform) : IClassFixture<Pla
         var page = await platform.Services.GetRequiredService<IGrainFactory>()
             .GetGrain<IFeaturePageGrain>(FeaturePages.Key(Sae, FeaturePages.PageOf(4))).GetPageAsync([4, 5], 0);
         Assert.Equal([4], page.Described);
+        // The page holds feature 4's headline (what batch readers use instead of activating its grain), none for 5;
+        // and its numbers are the statistics grain's, the one stored copy.
+        Assert.Equal("exported, \"quoted\"", page.Headlines[0]?.Current?.Label);
+        Assert.Null(page.Headlines[1]);
+        Assert.Equal(features[4]["stats"]!["documentCount"]!.GetValue<int>(), page.Statistics[0].DocumentCount);
 
         var csv = await client.GetAsync(SaePath.Replace("/layer2", "%2Flayer2") + "/features.csv?topExamples=3");
         Assert.Equal(HttpStatusCode.OK, csv.StatusCode);

@@ -67,6 +67,20 @@ public static class FeatureMath
         return raw / max * stats.Idf[index];
     }
 
+    /// <summary>
+    /// Inverse document frequency of a feature over a corpus: ln(corpusSize / documentCount) (docs/model-math.md, section 6.6), the
+    /// scale <see cref="NormalizedValue"/> multiplies by. Null when the feature was never active there (or nothing was
+    /// indexed): a feature that never fired has no idf, not an infinite one.
+    /// </summary>
+    public static double? Idf(long corpusSize, long documentCount) =>
+        documentCount > 0 && corpusSize > 0 ? Math.Log((double)corpusSize / documentCount) : null;
+
+    /// <summary>
+    /// The corpus size that <see cref="Idf"/> implies from a document count and its idf (N = df * e^idf), for published
+    /// statistics that give counts and idf but not the corpus they were computed over.
+    /// </summary>
+    public static double CorpusSizeImpliedBy(double documentCount, double idf) => documentCount * Math.Exp(idf);
+
     /// <summary>True when the statistics are Biohub's all-ones placeholders (docs/model-math.md, sections 6.6 and 9.2).</summary>
     public static bool IsPlaceholder(NormalizationStats stats) =>
         stats.Max.All(m => m == 1f) && stats.Idf.All(i => i == 1f);

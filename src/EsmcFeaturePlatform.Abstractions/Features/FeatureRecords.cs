@@ -19,8 +19,8 @@ public sealed record FeatureStats(
     [property: Id(2)] int DocumentCount,
     [property: Id(3)] int CorpusSize)
 {
-    /// <summary>ln(corpusSize / documentCount); null when the feature was never active.</summary>
-    public double? Idf => DocumentCount > 0 ? Math.Log((double)CorpusSize / DocumentCount) : null;
+    /// <summary>ln(corpusSize / documentCount) (<see cref="FeatureMath.Idf"/>); null when the feature was never active.</summary>
+    public double? Idf => FeatureMath.Idf(CorpusSize, DocumentCount);
 }
 
 /// <summary>One protein in which a feature is active (docs/contracts.md, section 3.3, ActivationExample).</summary>
@@ -83,4 +83,20 @@ public sealed record DescriptionVersion(
 
     /// <summary>Where an IMPORTED version came from: "dataset DATASET, revision REV, file FILE" (null for other sources).</summary>
     [Id(11)] public string? Provenance { get; init; }
+}
+
+/// <summary>Rules over a feature's description history (oldest first), the same for every reader.</summary>
+public static class DescriptionHistory
+{
+    /// <summary>
+    /// The feature's current description (docs/contracts.md, section 3.3, Feature.description): the latest APPROVED version, else the
+    /// latest version whatever its status, else null (no version yet).
+    /// </summary>
+    public static DescriptionVersion? Current(IReadOnlyList<DescriptionVersion>? history)
+    {
+        if (history is null || history.Count == 0) return null;
+        for (var i = history.Count - 1; i >= 0; i--)
+            if (history[i].Status == DescriptionStatus.Approved) return history[i];
+        return history[^1];
+    }
 }

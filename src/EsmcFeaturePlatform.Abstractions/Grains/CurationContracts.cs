@@ -65,8 +65,8 @@ public sealed record GeneratedDescription(
     [property: Id(5)] double? Score);
 
 /// <summary>
-/// What search documents, exports and the REST routes need from one feature, in one grain call: statistics the
-/// feature grain holds, its current description, and the ids of its top examples.
+/// What search documents, exports and the REST routes need from one feature: its statistics, its current description,
+/// and the ids of its top examples (<see cref="IFeatureReader"/> builds it from the feature's page).
 /// </summary>
 [GenerateSerializer, Alias("esmc.FeatureSnapshot.v1")]
 public sealed record FeatureSnapshot(
@@ -84,10 +84,11 @@ public sealed record FeatureSnapshot(
     /// <summary>Worth a search document: something to find it by (a description, imported terms) or to filter it by (activity).</summary>
     public bool HasContent => Current is not null || DocumentCount > 0 || ImportedTerms.Length > 0;
 
-    /// <summary>A feature's page statistics with its description (none for a feature that has no version).</summary>
-    public static FeatureSnapshot From(int index, FeatureStatistics statistics, DescriptionVersion? current = null, int versionCount = 0) =>
-        new(index, statistics.MaxActivation, statistics.DocumentCount, current, versionCount,
-            [.. statistics.TopExamples.Select(e => e.SequenceId)], [.. statistics.TopExamples.Select(e => e.MaxValue)]);
+    /// <summary>A feature's page statistics with its headline (none for a feature that has no version and no imported data).</summary>
+    public static FeatureSnapshot From(int index, FeatureStatistics statistics, FeatureHeadline? headline = null) =>
+        new(index, statistics.MaxActivation, statistics.DocumentCount, headline?.Current, headline?.VersionCount ?? 0,
+            [.. statistics.TopExamples.Select(e => e.SequenceId)], [.. statistics.TopExamples.Select(e => e.MaxValue)])
+        { ImportedTerms = headline?.ImportedTerms ?? [] };
 }
 
 /// <summary>One feature's entry in an SAE's curation index: the status and source of its latest version.</summary>

@@ -136,12 +136,38 @@ public sealed record FeatureStatistics(
 [GenerateSerializer, Immutable, Alias("esmc.FeaturePageSnapshot.v1")]
 public sealed record FeaturePageSnapshot(
     [property: Id(0)] FeatureStatistics[] Statistics,
-    [property: Id(1)] int[] Described);
+    [property: Id(1)] int[] Described)
+{
+    /// <summary>
+    /// In the order asked, the headline the page holds for each feature (<see cref="FeatureHeadline"/>), null where it
+    /// holds none: the feature was never described, or its grain has not been activated since pages began keeping
+    /// headlines (then <see cref="Described"/> still names it and its grain is the one to ask).
+    /// </summary>
+    [Id(2)] public FeatureHeadline?[] Headlines { get; init; } = [];
+}
+
+/// <summary>
+/// What readers of many features need from a feature grain's state (its current description, how many versions it
+/// has, the words imported for it), kept beside the feature's page by the feature grain after every change so that a
+/// page of features is read in one call instead of one grain activation per feature. Derived: the history in the
+/// feature grain is the record, and the grain writes its headline again whenever it is activated.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("esmc.FeatureHeadline.v1")]
+public sealed record FeatureHeadline(
+    [property: Id(0)] DescriptionVersion? Current,
+    [property: Id(1)] int VersionCount,
+    [property: Id(2)] string[] ImportedTerms)
+{
+    public bool SameAs(FeatureHeadline? other) =>
+        other is not null && Equals(Current, other.Current) && VersionCount == other.VersionCount && ImportedTerms.AsSpan().SequenceEqual(other.ImportedTerms);
+}
 
 /// <summary>
 /// Features are grouped in pages of <see cref="Size"/> consecutive indices for their corpus statistics and examples:
 /// indexing writes one storage blob per page and window instead of one per feature (which cost more than the
-/// inference of a large model on the storage emulator). Descriptions stay in each feature's own grain.
+/// inference of a large model on the storage emulator). Descriptions stay in each feature's own grain; the page keeps
+/// their headlines (<see cref="FeatureHeadline"/>). Max activation and document count are stored once, in the SAE's
+/// statistics grain (<see cref="INormalizationStatsGrain"/>); the page answers them from there.
 /// </summary>
 public static class FeaturePages
 {
@@ -156,29 +182,6 @@ public static class FeaturePages
 
     /// <summary>The key of the page grain holding <paramref name="feature"/>.</summary>
     public static string KeyOf(FeatureKey feature) => Key(feature.SaeId, PageOf(feature.Index));
-
-    /// <summary>
-    /// Statistics (no samples) of many features of one SAE in the order given, and which of them their pages mark as
-    /// described: one call per page, no feature grain activated.
-    /// </summary>
-    public static async Task<(FeatureStatistics[] Statistics, HashSet<int> Described)> ReadAsync(
-        IGrainFactory grains, string saeId, IReadOnlyList<int> indices, int topExamples)
-    {
-        var statistics = new FeatureStatistics[indices.Count];
-        var described = new HashSet<int>();
-        var pages = await Task.WhenAll(Enumerable.Range(0, indices.Count).GroupBy(at => PageOf(indices[at])).Select(async g =>
-        {
-            var positions = g.ToArray();
-            var page = await grains.GetGrain<IFeaturePageGrain>(Key(saeId, g.Key)).GetPageAsync([.. positions.Select(at => indices[at])], topExamples);
-            return (Positions: positions, Page: page);
-        }));
-        foreach (var (positions, page) in pages)
-        {
-            described.UnionWith(page.Described);
-            for (var k = 0; k < positions.Length; k++) statistics[positions[k]] = page.Statistics[k];
-        }
-        return (statistics, described);
-    }
 }
 
 /// <summary>The per-feature numbers as a feature grain holds them (corpus size lives with the SAE's statistics).</summary>

@@ -111,7 +111,14 @@ public interface IFeaturePageGrain : IGrainWithStringKey
     [Alias("MarkDescribed")]
     Task MarkDescribedAsync(int index);
 
-    /// <summary>Statistics (no samples) of the given features of this page, in order, and which of them are marked described.</summary>
+    /// <summary>
+    /// Stores the feature's headline for batch readers (a no-op when the page holds the same one). Feature grains call
+    /// it after each change of their descriptions or imported data, and when activated.
+    /// </summary>
+    [Alias("RecordHeadline")]
+    Task RecordHeadlineAsync(int index, FeatureHeadline headline);
+
+    /// <summary>Statistics (no samples) of the given features of this page, in order, which of them are marked described, and their headlines.</summary>
     [Alias("GetPage"), Orleans.Concurrency.ReadOnly]
     Task<FeaturePageSnapshot> GetPageAsync(int[] indices, int topExamples);
 }
@@ -152,8 +159,12 @@ public interface INormalizationStatsGrain : IGrainWithStringKey
     [Alias("ApplyBatch")]
     Task ApplyBatchAsync(StatisticsBatchUpdate update);
 
-    /// <summary>The corpus statistics of <paramref name="indices"/> (max, document count, corpus size).</summary>
-    [Alias("GetCorpusStatistics")]
+    /// <summary>
+    /// Max activation and document count of the given features (0 and null for a feature never active), and the corpus
+    /// size: the one stored copy of these numbers, which feature pages join to their answers.
+    /// </summary>
+    /// <remarks>Read-only, so the concurrent reads of many pages (exports, search sync) interleave.</remarks>
+    [Alias("GetCorpusStatistics"), Orleans.Concurrency.ReadOnly]
     Task<CorpusStatistics> GetCorpusStatisticsAsync(int[] indices);
 
     /// <summary>The statistics an admin imported, or null.</summary>

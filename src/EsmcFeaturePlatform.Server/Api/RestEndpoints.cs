@@ -69,7 +69,7 @@ public static class RestEndpoints
                 await ErrorAsync(http, StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"Feature index {index} is out of range for SAE '{sae.Id}': valid indices are 0..{sae.CodebookSize - 1}.");
                 return;
             }
-            var row = (await FeatureDocumentSource.LoadAsync(queries.Grains, sae.Id, [index], top.Value, withAnnotationTerms: true))[0];
+            var row = (await queries.Reader.ReadAsync(sae.Id, [index], top.Value, withAnnotationTerms: true))[0];
             await http.Response.WriteAsJsonAsync(FeatureJson(sae, row));
             return;
         }
@@ -83,16 +83,16 @@ public static class RestEndpoints
         var fileName = sae.Id.Replace('/', '_') + "." + FeatureExportWriter.FileExtension(format);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
         http.Response.Headers[FeatureExportWriter.FeatureCountHeader] = sae.CodebookSize.ToString(CultureInfo.InvariantCulture);
-        var records = RecordsAsync(queries.Grains, sae, top, http.RequestAborted);
+        var records = RecordsAsync(queries.Reader, sae, top, http.RequestAborted);
         if (format == FeatureExportFormat.Parquet) await FeatureParquetWriter.WriteAsync(records, http.Response.Body, ct: http.RequestAborted);
         else await FeatureExportWriter.WriteAsync(records, http.Response.Body, format, http.RequestAborted);
     }
 
-    private static async IAsyncEnumerable<FeatureExportRecord> RecordsAsync(IGrainFactory grains, SaeDescriptor sae, int top,
+    private static async IAsyncEnumerable<FeatureExportRecord> RecordsAsync(IFeatureReader reader, SaeDescriptor sae, int top,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var row in FeatureDocumentSource.EnumerateAsync(grains, sae.Id, sae.CodebookSize, top, withAnnotationTerms: false, ct: ct))
-            yield return FeatureDocumentSource.ToExportRecord(row);
+        await foreach (var row in reader.EnumerateAsync(sae, top, withAnnotationTerms: false, ct))
+            yield return row.ToExportRecord();
     }
 
     /// <summary><c>?offset=&amp;limit=</c> paging over feature indices, with a <c>next</c> link like Biohub's alpha API.</summary>
@@ -106,7 +106,7 @@ public static class RestEndpoints
             return;
         }
         var indices = Enumerable.Range(offset.Value, Math.Max(0, Math.Min(limit.Value, sae.CodebookSize - offset.Value))).ToArray();
-        var rows = await FeatureDocumentSource.LoadAsync(queries.Grains, sae.Id, indices, top, withAnnotationTerms: false);
+        var rows = await queries.Reader.ReadAsync(sae.Id, indices, top, withAnnotationTerms: false);
         var nextOffset = offset.Value + indices.Length;
         string? next = nextOffset < sae.CodebookSize
             ? $"/api/v1/saes/{sae.Id}/features?offset={nextOffset}&limit={limit.Value}&topExamples={top}"
@@ -114,10 +114,10 @@ public static class RestEndpoints
         await http.Response.WriteAsJsonAsync(new { sae = sae.Id, offset = offset.Value, limit = limit.Value, total = sae.CodebookSize, next, notice = sae.Notice, features = rows.Select(r => FeatureJson(sae, r)) });
     }
 
-    private static object FeatureJson(SaeDescriptor sae, FeatureDocumentSource.Row row)
+    private static object FeatureJson(SaeDescriptor sae, FeatureRow row)
     {
         var d = row.Snapshot.Current;
-        var record = FeatureDocumentSource.ToExportRecord(row);
+        var record = row.ToExportRecord();
         return new
         {
             sae = record.Sae,

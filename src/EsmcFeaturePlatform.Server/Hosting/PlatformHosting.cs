@@ -171,6 +171,7 @@ public static class PlatformHosting
                     client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
             });
         }
+        builder.Services.AddEsmcFeatureReader();
         return builder;
     }
 

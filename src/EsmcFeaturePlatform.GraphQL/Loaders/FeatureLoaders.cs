@@ -1,11 +1,11 @@
 using EsmcFeaturePlatform.Abstractions;
-using EsmcFeaturePlatform.Abstractions.Grains;
 
 namespace EsmcFeaturePlatform.GraphQL;
 
 /// <summary>
-/// The request's batch loaders: a page of features (e.g. every FeatureActivation.feature of an analysis)
-/// gets its statistics in one call per SAE and its descriptions in one round of parallel grain calls.
+/// The request's batch loaders over the feature-reading service: a page of features (e.g. every
+/// FeatureActivation.feature of an analysis) gets its statistics in one call per SAE and its current descriptions in
+/// one call per feature page, without activating a grain per feature.
 /// </summary>
 public sealed class FeatureLoaders(FeaturePlatformQueries queries)
 {
@@ -20,11 +20,10 @@ public sealed class FeatureLoaders(FeaturePlatformQueries queries)
         return result;
     });
 
-    public BatchLoader<FeatureKey, DescriptionVersion[]> Descriptions { get; } = new(async (keys, _) =>
-    {
-        var histories = await Task.WhenAll(keys.Select(k => queries.Grains.GetGrain<IFeatureGrain>(k.ToString()).GetDescriptionsAsync()));
-        return keys.Zip(histories).ToDictionary(p => p.First, p => p.Second);
-    });
+    public BatchLoader<FeatureKey, DescriptionVersion> CurrentDescriptions { get; } = new(async (keys, _) =>
+        (await queries.Reader.CurrentDescriptionsAsync(keys)).Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value!));
+
+    public BatchLoader<FeatureKey, DescriptionVersion[]> Histories { get; } = new(async (keys, _) => await queries.Reader.HistoriesAsync(keys));
 
     public BatchLoader<NeighborRequest, FeatureNeighborView[]> Neighbors { get; } = new((requests, _) => NeighborLoading.FetchAsync(queries, requests));
 

@@ -1,24 +1,8 @@
-using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Grains;
+using EsmcFeaturePlatform.Abstractions;
 using GraphQL.Types;
 
 namespace EsmcFeaturePlatform.GraphQL;
-
-/// <summary>One decoder neighbour of a feature, as the API shows it.</summary>
-public sealed record FeatureNeighborView(string SaeId, int Index, float Cosine);
-
-public sealed class FeatureNeighborType : ObjectGraphType<FeatureNeighborView>
-{
-    public FeatureNeighborType()
-    {
-        Name = "FeatureNeighbor";
-        Description = "Another feature of the same SAE whose decoder direction is close to this one's.";
-        Field<NonNullGraphType<IntGraphType>>("index").Resolve(c => c.Source.Index);
-        Field<NonNullGraphType<FloatGraphType>>("cosine").Description("Cosine between the two features' SAE decoder rows, in [-1, 1].")
-            .Resolve(c => FloatOutput.ToDouble(c.Source.Cosine));
-        Field<NonNullGraphType<FeatureType>>("feature").Resolve(c => new FeatureView(c.Source.SaeId, c.Source.Index));
-    }
-}
 
 /// <summary>Neighbour lists are loaded per (feature, first): every feature of a page asking for the same count is one grain call.</summary>
 public sealed record NeighborRequest(FeatureKey Feature, int First);
