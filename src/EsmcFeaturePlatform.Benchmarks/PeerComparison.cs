@@ -41,7 +41,7 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         var best = theirs is null || ours.Gflops >= theirs.Gflops ? ("libtorch (TorchSharp)", ours) : ("PyTorch peer", theirs);
 
         if (peerInfo is not null)
-            line($"Peer: PyTorch {peerInfo["torch"]}, {peerInfo["threads"]} threads, BLAS {peerInfo["blas"]}.");
+            line($"Peer: PyTorch {peerInfo["torch"]}, {peerInfo["threads"]} threads, BLAS {peerInfo["blas"]}, OPENBLAS_CORETYPE {(Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { Length: > 0 } chosen ? chosen : PytorchPeer.BestOpenBlasCore() ?? "auto-detected")}.");
         line($"Ours: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, {TorchSharp.torch.get_num_threads()} threads, backbone precision {options.BackbonePrecision}.");
         line("");
         line("| float32 matmul ceiling (2048^3) | best GFLOP/s | GFLOP per CPU-second |");

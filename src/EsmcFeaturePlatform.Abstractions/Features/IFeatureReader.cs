@@ -55,13 +55,16 @@ public interface IFeatureReader
 /// <summary>One feature as readers of many features see it: its snapshot, the corpus size, and its annotation terms when asked.</summary>
 public sealed record FeatureRow(FeatureKey Key, FeatureSnapshot Snapshot, int CorpusSize, IReadOnlyList<string> AnnotationTerms)
 {
+    /// <summary>The feature's idf over the SAE's corpus (<see cref="FeatureMath.Idf"/>), null when it never fired.</summary>
     public double? Idf => FeatureMath.Idf(CorpusSize, Snapshot.DocumentCount);
 
+    /// <summary>The feature's search-index document.</summary>
     public FeatureDocument ToDocument() => new(
         Key.SaeId, Key.Index, Snapshot.Current?.Label, Snapshot.Current?.Text, Snapshot.Current?.Status,
         Snapshot.Current?.Source, Snapshot.Current?.Score, Snapshot.MaxActivation, Snapshot.DocumentCount, CorpusSize,
         Idf, AnnotationTerms, DateTimeOffset.UtcNow);
 
+    /// <summary>The feature's bulk-export record.</summary>
     public FeatureExportRecord ToExportRecord() => new(
         Key.SaeId, Key.Index, Snapshot.Current?.Label, Snapshot.Current?.Text, Snapshot.Current?.Status,
         Snapshot.Current?.Source, Snapshot.Current?.Score, Snapshot.MaxActivation, Snapshot.DocumentCount, CorpusSize,

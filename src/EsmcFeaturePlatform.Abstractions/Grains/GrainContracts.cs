@@ -158,6 +158,7 @@ public sealed record FeatureHeadline(
     [property: Id(1)] int VersionCount,
     [property: Id(2)] string[] ImportedTerms)
 {
+    /// <summary>Same content (arrays compared by element), so an unchanged headline is not written again.</summary>
     public bool SameAs(FeatureHeadline? other) =>
         other is not null && Equals(Current, other.Current) && VersionCount == other.VersionCount && ImportedTerms.AsSpan().SequenceEqual(other.ImportedTerms);
 }
