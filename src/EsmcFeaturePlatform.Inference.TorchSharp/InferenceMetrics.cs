@@ -33,19 +33,18 @@ public sealed class InferenceMetrics
     public InferenceMetricsSnapshot Snapshot() =>
         new(Sequences, RealTokens, PaddedTokens, Batches, BackboneSeconds, SaeSeconds);
 
-    internal void RecordBatch(int sequences, int realTokens, int paddedTokens, double backboneSeconds, double saeSeconds)
+    /// <summary>
+    /// One batch the worker ran: added to these counters and recorded, per model, on the platform's OpenTelemetry
+    /// instruments (<see cref="PlatformTelemetry"/>), so both always count the same batches.
+    /// </summary>
+    internal void RecordBatch(KeyValuePair<string, object?> model, int sequences, int residues, BatchOutput output)
     {
         Interlocked.Add(ref _sequences, sequences);
-        Interlocked.Add(ref _realTokens, realTokens);
-        Interlocked.Add(ref _paddedTokens, paddedTokens);
+        Interlocked.Add(ref _realTokens, output.RealTokens);
+        Interlocked.Add(ref _paddedTokens, output.PaddedTokens);
         Interlocked.Increment(ref _batches);
-        Interlocked.Add(ref _backboneMicroseconds, (long)(backboneSeconds * 1e6));
-        Interlocked.Add(ref _saeMicroseconds, (long)(saeSeconds * 1e6));
-    }
-
-    /// <summary>The same batch on the platform's OpenTelemetry instruments (<see cref="PlatformTelemetry"/>), per model.</summary>
-    internal static void Publish(KeyValuePair<string, object?> model, int sequences, int residues, BatchOutput output)
-    {
+        Interlocked.Add(ref _backboneMicroseconds, (long)(output.BackboneSeconds * 1e6));
+        Interlocked.Add(ref _saeMicroseconds, (long)(output.SaeSeconds * 1e6));
         PlatformTelemetry.InferenceBatchSize.Record(sequences, model);
         PlatformTelemetry.InferenceBatchTokens.Record(output.RealTokens, model);
         PlatformTelemetry.InferencePaddingWaste.Record(output.PaddedTokens == 0 ? 0 : 1.0 - (double)output.RealTokens / output.PaddedTokens, model);

@@ -203,8 +203,7 @@ internal sealed class ModelWorker : IDisposable
             using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.InferenceBatchActivity, batch.Select(i => i.Request.Caller))?
                 .SetTag(PlatformTelemetry.ModelTag, ModelName).SetTag("esmc.batch.size", batch.Count);
             var output = _engine!.Run(batch.Select(i => i.Tokens).ToList(), new BatchRequest { Saes = saeIds });
-            _metrics.RecordBatch(batch.Count, output.RealTokens, output.PaddedTokens, output.BackboneSeconds, output.SaeSeconds);
-            InferenceMetrics.Publish(_modelTag, batch.Count, batch.Sum(i => i.Tokens.ResidueCount), output);
+            _metrics.RecordBatch(_modelTag, batch.Count, batch.Sum(i => i.Tokens.ResidueCount), output);
             for (var i = 0; i < batch.Count; i++)
                 batch[i].Request.Complete(batch[i].Index, output.Sequences[i].Saes[batch[i].SaeId]);
         }
