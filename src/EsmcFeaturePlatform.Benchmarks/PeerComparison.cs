@@ -14,6 +14,9 @@ namespace EsmcFeaturePlatform.Benchmarks;
 /// </summary>
 internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize size, string modelDir, string saeRepoDir)
 {
+    // Matmuls per ceiling reading (2048^3, about 0.15 CPU-seconds each): enough for a median, short beside a workload.
+    private const int CeilingRepeats = 7;
+
     private readonly Random _random = new(20261202);
 
     public void Run(Action<string> line)
@@ -25,7 +28,6 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
             line("");
         }
 
-        var ours = MatmulCeiling.Measure(2048, repeats: 10);
         using var peer = unavailable is null ? PytorchPeer.Start(options.PeerPython, options.Threads) : null;
         var peerInfo = peer?.Send(new
         {
@@ -36,18 +38,10 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
             k = size.K,
             threads = options.Threads,
         });
-        var peerCeiling = peer?.Send(new { cmd = "ceiling", n = 2048, repeats = 10 });
-        var theirs = peerCeiling is null ? null : new Ceiling(peerCeiling["gflops"]!.GetValue<double>(), peerCeiling["gflops_per_cpu_second"]!.GetValue<double>());
-        var best = theirs is null || ours.Gflops >= theirs.Gflops ? ("libtorch (TorchSharp)", ours) : ("PyTorch peer", theirs);
 
         if (peerInfo is not null)
             line($"Peer: PyTorch {peerInfo["torch"]}, {peerInfo["threads"]} threads, BLAS {peerInfo["blas"]}, OPENBLAS_CORETYPE {(Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { Length: > 0 } chosen ? chosen : PytorchPeer.BestOpenBlasCore() ?? "auto-detected")}.");
         line($"Ours: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, {TorchSharp.torch.get_num_threads()} threads, backbone precision {options.BackbonePrecision}.");
-        line("");
-        line("| float32 matmul ceiling (2048^3) | best GFLOP/s | GFLOP per CPU-second |");
-        line("| --- | --- | --- |");
-        line($"| libtorch via TorchSharp (ours) | {ours.Gflops:F1} | {ours.GflopsPerCpuSecond:F1} |");
-        if (theirs is not null) line($"| PyTorch peer torch.matmul | {theirs.Gflops:F1} | {theirs.GflopsPerCpuSecond:F1} |");
         line("");
 
         var inference = new InferenceOptions
@@ -70,10 +64,15 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
             .ToList();
 
         line($"{options.Rounds} rounds, alternating (odd rounds ours first, even rounds the peer first); medians; 1-minute load average at each reading. " +
-             "Managed: our wall time outside the native backbone and SAE calls (tokenizing, queueing, feature lists, pooling, copies).");
+             "Managed: our wall time outside the native backbone and SAE calls (tokenizing, queueing, feature lists, pooling, copies). " +
+             "Of best ceiling: useful GFLOP per CPU-second over the better library's float32 matmul ceiling, the median of every ceiling reading " +
+             "in this run (each engine measures its own library, 2048^3, just before each of its readings, so the ceiling is taken in the same " +
+             "conditions as the workloads).");
         line("");
         line("| workload | residues | engine | residues/s (wall) | CPU ms per residue | residues per CPU-second | useful GFLOP per CPU-s | of best ceiling per CPU-s | padding waste | managed | loads |");
-        line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var ceilings = new List<(Ceiling Ours, Ceiling? Peer)>();
+        // Rows wait for the last ceiling reading: the ratio column divides by the run's median ceiling.
+        var rows = new List<(string Name, int Residues, string Engine, double Wall, double Cpu, double PerCpu, double Waste, string Managed, string Loads)>();
         foreach (var (name, sequences) in workloads)
         {
             var tokenCounts = sequences.Select(s => s.Length + 2).ToList();
@@ -97,23 +96,40 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
                 if (round % 2 == 0) { RunOurs(); RunPeer(); }
                 else { RunPeer(); RunOurs(); }
             }
+            ceilings.AddRange(Enumerable.Range(0, ourReadings.Count).Select(r => (ourReadings[r].Ceiling, r < peerReadings.Count ? peerReadings[r].Ceiling : null)));
             var padded = batches.Sum(b => (long)b.Length * b.Max(s => s.Length));
             var waste = 1 - (double)tokenCounts.Sum() / padded;
             foreach (var (engine, readings) in new[] { ("ours", ourReadings), ("PyTorch", peerReadings) }.Where(e => e.Item2.Count > 0))
             {
                 var wall = Median(readings.Select(r => r.Wall));
                 var cpu = Median(readings.Select(r => r.Cpu));
-                var perCpu = flops / cpu / 1e9;
-                line($"| {name} | {residues} | {engine} | {residues / wall:F0} | {cpu / residues * 1000:F2} | **{residues / cpu:F1}** | {perCpu:F1} | " +
-                     $"{perCpu / best.Item2.GflopsPerCpuSecond * 100:F0}% | {waste * 100:F1}% | {(engine == "ours" ? $"{Median(readings.Select(r => r.Managed)) * 100:F1}%" : "-")} | {string.Join(" ", readings.Select(r => r.Load.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} |");
+                rows.Add((name, residues, engine, wall, cpu, flops / cpu / 1e9, waste, engine == "ours" ? $"{Median(readings.Select(r => r.Managed)) * 100:F1}%" : "-",
+                    string.Join(" ", readings.Select(r => r.Load.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))));
             }
             if (peerReadings.Count > 0)
                 Console.Error.WriteLine($"[bench] {name}: ours/peer residues per CPU-second = {Median(peerReadings.Select(r => r.Cpu)) / Median(ourReadings.Select(r => r.Cpu)):F2}");
         }
+        var oursCeiling = Median(ceilings.Select(c => c.Ours.GflopsPerCpuSecond));
+        var peerCeiling = ceilings.Any(c => c.Peer is not null) ? Median(ceilings.Where(c => c.Peer is not null).Select(c => c.Peer!.GflopsPerCpuSecond)) : 0;
+        var bestCeiling = Math.Max(oursCeiling, peerCeiling);
+        line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var r in rows)
+            line($"| {r.Name} | {r.Residues} | {r.Engine} | {r.Residues / r.Wall:F0} | {r.Cpu / r.Residues * 1000:F2} | **{r.Residues / r.Cpu:F1}** | {r.PerCpu:F1} | " +
+                 $"{r.PerCpu / bestCeiling * 100:F0}% | {r.Waste * 100:F1}% | {r.Managed} | {r.Loads} |");
         line("");
-        line($"Best float32 ceiling measured: {best.Item1}, {best.Item2.Gflops:F1} GFLOP/s ({best.Item2.GflopsPerCpuSecond:F1} GFLOP per CPU-second); " +
+        line("| float32 matmul ceiling (2048^3, beside every reading) | readings | best GFLOP/s (wall) | GFLOP per CPU-second, median (range) | higher in |");
+        line("| --- | --- | --- | --- | --- |");
+        CeilingRow("libtorch via TorchSharp (ours)", [.. ceilings.Select(c => c.Ours)], ceilings.Count(c => c.Peer is null || c.Ours.GflopsPerCpuSecond >= c.Peer.GflopsPerCpuSecond));
+        if (ceilings.Any(c => c.Peer is not null))
+            CeilingRow("PyTorch peer torch.matmul", [.. ceilings.Where(c => c.Peer is not null).Select(c => c.Peer!)], ceilings.Count(c => c.Peer is not null && c.Peer.GflopsPerCpuSecond > c.Ours.GflopsPerCpuSecond));
+        line("");
+
+        void CeilingRow(string library, List<Ceiling> readings, int better) =>
+            line($"| {library} | {readings.Count} | {readings.Max(c => c.Gflops):F1} | {Median(readings.Select(c => c.GflopsPerCpuSecond)):F1} " +
+                 $"({readings.Min(c => c.GflopsPerCpuSecond):F1}-{readings.Max(c => c.GflopsPerCpuSecond):F1}) | {better} of {ceilings.Count} readings |");
+        line("");
+        line($"Best float32 ceiling: {(peerCeiling > oursCeiling ? "the PyTorch peer's" : "libtorch's (ours)")}, {bestCeiling:F1} GFLOP per CPU-second (median of its readings); " +
              "\"of best ceiling\" divides useful model FLOPs per CPU-second by it.");
-        line("");
     }
 
     private static string CheckSameFeatures(TorchFeatureEncoder encoder, string saeId, PytorchPeer peer, string sequence)
@@ -142,7 +158,8 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
 
     private static Reading MeasureOurs(TorchFeatureEncoder encoder, string saeId, List<string> sequences)
     {
-        Thread.Sleep(300);   // lets the other engine's BLAS/OpenMP threads stop spinning before we start
+        Thread.Sleep(300);
+        var ceiling = MatmulCeiling.Measure(2048, CeilingRepeats);   // lets the other engine's BLAS/OpenMP threads stop spinning before we start
         var load = LoadAverage();
         var before = encoder.Metrics.Snapshot();
         var cpu = MatmulCeiling.CpuSeconds();
@@ -150,15 +167,17 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         Encode(encoder, saeId, sequences);
         var wall = sw.Elapsed.TotalSeconds;
         var native = encoder.Metrics.Snapshot().Since(before);
-        return new Reading(wall, MatmulCeiling.CpuSeconds() - cpu, load, Math.Max(0, 1 - (native.BackboneSeconds + native.SaeSeconds) / wall));
+        return new Reading(wall, MatmulCeiling.CpuSeconds() - cpu, load, Math.Max(0, 1 - (native.BackboneSeconds + native.SaeSeconds) / wall), ceiling);
     }
 
     private static Reading MeasurePeer(PytorchPeer peer, long[][][] batches)
     {
         Thread.Sleep(300);
+        var measured = peer.Send(new { cmd = "ceiling", n = 2048, repeats = CeilingRepeats });
+        var ceiling = new Ceiling(measured["gflops"]!.GetValue<double>(), measured["gflops_per_cpu_second"]!.GetValue<double>());
         var load = LoadAverage();
         var reply = peer.Send(new { cmd = "run", batches });
-        return new Reading(reply["wall"]!.GetValue<double>(), reply["cpu"]!.GetValue<double>(), load, double.NaN);
+        return new Reading(reply["wall"]!.GetValue<double>(), reply["cpu"]!.GetValue<double>(), load, double.NaN, ceiling);
     }
 
     private static IReadOnlyList<EncodedSequence> Encode(TorchFeatureEncoder encoder, string saeId, IReadOnlyList<string> sequences) =>
@@ -191,7 +210,7 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         return result;
     }
 
-    private sealed record Reading(double Wall, double Cpu, double Load, double Managed);
+    private sealed record Reading(double Wall, double Cpu, double Load, double Managed, Ceiling Ceiling);
 }
 
 /// <summary>Model FLOPs that do useful work (no padding): the blocks up to the SAE layer plus the SAE encoder matmul.</summary>

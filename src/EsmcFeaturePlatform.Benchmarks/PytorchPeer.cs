@@ -13,6 +13,9 @@ internal sealed class PytorchPeer : IDisposable
 {
     public const string ScriptName = "esmc_pytorch_peer.py";
 
+    /// <summary>glibc's trimming and mmap off (what <c>NativeAllocator.KeepFreedMemory</c> sets with mallopt in our process).</summary>
+    public const string PeerAllocatorTunables = "glibc.malloc.trim_threshold=2147483647:glibc.malloc.mmap_max=0";
+
     private readonly Process _process;
 
     private PytorchPeer(Process process) => _process = process;
@@ -47,6 +50,10 @@ internal sealed class PytorchPeer : IDisposable
         // unless the caller chose one (OPENBLAS_CORETYPE is OpenBLAS's own override).
         if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is not { Length: > 0 } && BestOpenBlasCore() is { } core)
             info.Environment["OPENBLAS_CORETYPE"] = core;
+        // The same C allocator setting our engine makes in-process (InferenceOptions.KeepFreedNativeMemory, mallopt), here
+        // through glibc's tunables, so neither side pays page faults the other does not.
+        if (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is not { Length: > 0 })
+            info.Environment["GLIBC_TUNABLES"] = PeerAllocatorTunables;
         return new PytorchPeer(Process.Start(info)!);
     }
 

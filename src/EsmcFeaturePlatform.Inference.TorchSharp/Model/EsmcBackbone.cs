@@ -19,6 +19,7 @@ internal sealed class EsmcBackbone : IDisposable
     private readonly Tensor? _finalNorm;
     private readonly HeadWeights? _head;
     private readonly long[] _dShape;
+    private readonly Workspace _workspace = new();
 
     private EsmcBackbone(EsmcModelConfig config, Device device, ScalarType dtype, Tensor embedding, BlockWeights[] blocks, Tensor? finalNorm, HeadWeights? head)
     {
@@ -146,7 +147,7 @@ internal sealed class EsmcBackbone : IDisposable
         var heads = Config.Heads;
         var headDim = Config.HeadDim;
         var a = layer_norm(x, _dShape, w.AttnNormWeight, w.AttnNormBias, LayerNormEps);
-        var qkv = linear(a, w.Qkv).chunk(3, -1);
+        var qkv = _workspace.Linear("qkv", a, w.Qkv).chunk(3, -1);
         var q = layer_norm(qkv[0], _dShape, w.QNorm, null, LayerNormEps);
         var k = layer_norm(qkv[1], _dShape, w.KNorm, null, LayerNormEps);
         // Rotary on the contiguous [B, L, H, d_head] layout (tables [L, 1, d_head]), then the head transpose as a view.
@@ -157,11 +158,11 @@ internal sealed class EsmcBackbone : IDisposable
         return linear(context.transpose(1, 2).reshape(batch, length, d), w.AttnOut);
     }
 
-    private static Tensor FeedForward(BlockWeights w, Tensor x)
+    private Tensor FeedForward(BlockWeights w, Tensor x)
     {
         var a = layer_norm(x, [x.shape[^1]], w.FfnNormWeight, w.FfnNormBias, LayerNormEps);
-        var gateUp = linear(a, w.FfnIn).chunk(2, -1);
-        // In place on the gate half of the fresh gate|up output: silu(g) * u without two more [tokens, F] tensors.
+        var gateUp = _workspace.Linear("gate|up", a, w.FfnIn).chunk(2, -1);
+        // In place on the gate half of the gate|up buffer: silu(g) * u without two more [tokens, F] tensors.
         return linear(silu(gateUp[0], inplace: true).mul_(gateUp[1]), w.FfnOut);
     }
 
@@ -195,6 +196,7 @@ internal sealed class EsmcBackbone : IDisposable
 
     public void Dispose()
     {
+        _workspace.Dispose();
         _embedding.Dispose();
         foreach (var b in _blocks) b.Dispose();
         _finalNorm?.Dispose();

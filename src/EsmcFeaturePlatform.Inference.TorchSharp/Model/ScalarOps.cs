@@ -23,6 +23,9 @@ internal static class ScalarOps
     /// <summary><c>a + value</c>.</summary>
     public static Tensor Plus(this Tensor a, double value) => With(value.ToScalar(), s => With(1.ToScalar(), one => a.add(s, one)));
 
+    /// <summary><c>a + value</c> for an integer tensor (an int64 Scalar keeps the result integer; a double would promote it to float).</summary>
+    public static Tensor Plus(this Tensor a, long value) => With(value.ToScalar(), s => With(1.ToScalar(), one => a.add(s, one)));
+
     public static Tensor DividedBy(this Tensor a, double value) => With(value.ToScalar(), s => a.div(s));
 
     public static Tensor DividedBy(this Tensor a, long value) => With(value.ToScalar(), s => a.div(s));

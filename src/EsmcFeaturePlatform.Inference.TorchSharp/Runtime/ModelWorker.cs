@@ -102,6 +102,7 @@ internal sealed class ModelWorker : IDisposable
     private void RunLoop()
     {
         if (_options.IntraOpThreads is int threads) torch.set_num_threads(threads);
+        if (_options.KeepFreedNativeMemory) NativeAllocator.KeepFreedMemory();
         var reader = _channel.Reader;
         var items = new List<SequenceItem>();
         while (WaitToRead(reader, Timeout.Infinite))

@@ -1,0 +1,53 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
+
+/// <summary>
+/// Output buffers for the inference path's largest matmul results, kept from one batch to the next and written with
+/// <c>addmm_(…, beta: 0)</c> instead of a fresh tensor per call.
+/// </summary>
+/// <remarks>
+/// Why: glibc hands every allocation over 32 MB straight to <c>mmap</c> and unmaps it on free, so a fresh
+/// [8,192 tokens, 5,120] FFN output (168 MB) is page-faulted and zeroed anew in every block of every batch; on the
+/// 2-vCPU machine type that was 10-19% of the process's CPU as system time, and a matmul into a reused buffer ran
+/// 6% (FFN) to 15% (SAE encoder) faster per CPU-second (BENCHMARKS.md, section 7). With <c>beta = 0</c> libtorch
+/// ignores the buffer's old contents and calls the same GEMM as <c>linear</c>/<c>mm</c>, so results are unchanged.
+/// A buffer only grows (to the largest batch seen, bounded by the batch token budget) and lives as long as its owner.
+/// Not thread-safe, like the engine that owns it: views of a slot are valid until the next <see cref="Rows"/> call
+/// for that slot.
+/// </remarks>
+internal sealed class Workspace : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _buffers = new(StringComparer.Ordinal);
+
+    /// <summary>A [<paramref name="rows"/>, <paramref name="columns"/>] view of slot <paramref name="slot"/>'s buffer (contents undefined).</summary>
+    public Tensor Rows(string slot, long rows, long columns, ScalarType dtype, Device device)
+    {
+        var needed = rows * columns;
+        if (!_buffers.TryGetValue(slot, out var buffer) || buffer.numel() < needed || buffer.dtype != dtype || buffer.device != device)
+        {
+            buffer?.Dispose();
+            // Outside every dispose scope: the buffer outlives the batch that first needed it.
+            buffer = empty([needed], dtype, device).DetachFromDisposeScope();
+            _buffers[slot] = buffer;
+        }
+        return buffer.narrow(0, 0, needed).view(rows, columns);
+    }
+
+    /// <summary><c>input @ weightᵀ</c> (what <c>linear(input, weight)</c> computes) into slot <paramref name="slot"/>: [.., in] x [out, in] → [.., out].</summary>
+    public Tensor Linear(string slot, Tensor input, Tensor weight)
+    {
+        var width = input.shape[^1];
+        var rows = input.numel() / width;
+        var output = Rows(slot, rows, weight.shape[0], input.dtype, input.device);
+        output.addmm_(input.reshape(rows, width), weight.t(), beta: 0, alpha: 1);
+        return output.view([.. input.shape[..^1], weight.shape[0]]);
+    }
+
+    public void Dispose()
+    {
+        foreach (var buffer in _buffers.Values) buffer.Dispose();
+        _buffers.Clear();
+    }
+}
