@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using EsmcFeaturePlatform.Abstractions.Grains;
@@ -52,9 +53,29 @@ public static class PlatformTelemetry
 
     // Inference (TEI's router and queue).
 
-    /// <summary>te_queue_size: sequences admitted to a model's queue and not yet taken into a batch.</summary>
-    public static readonly UpDownCounter<long> InferenceQueueSize = Meter.CreateUpDownCounter<long>(
-        "esmc.inference.queue.size", "{sequence}", "Sequences queued for a model's worker, not yet in a batch.");
+    // Each live model worker's own admission count, read when the meter is collected (ObserveInferenceQueue).
+    private static readonly ConcurrentDictionary<object, Func<Measurement<long>>> QueueSources = new();
+
+    /// <summary>
+    /// te_queue_size: sequences admitted to a model's queue and not yet taken into a batch, read from each worker's own
+    /// count (one number, no second copy that could drift from it, and nothing left over from a worker that stopped).
+    /// </summary>
+    public static readonly ObservableUpDownCounter<long> InferenceQueueSize = Meter.CreateObservableUpDownCounter(
+        "esmc.inference.queue.size", () => QueueSources.Values.Select(measure => measure()), "{sequence}",
+        "Sequences queued for a model's worker, not yet in a batch.");
+
+    /// <summary>Reports a worker's queue size through <see cref="InferenceQueueSize"/> until the returned handle is disposed.</summary>
+    public static IDisposable ObserveInferenceQueue(Func<Measurement<long>> measure)
+    {
+        var key = new object();
+        QueueSources[key] = measure;
+        return new QueueObservation(key);
+    }
+
+    private sealed class QueueObservation(object key) : IDisposable
+    {
+        public void Dispose() => QueueSources.TryRemove(key, out _);
+    }
 
     /// <summary>te_batch_next_size: sequences per batch the worker ran.</summary>
     public static readonly Histogram<int> InferenceBatchSize = Meter.CreateHistogram<int>(

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Abstractions.Telemetry;
@@ -24,6 +25,7 @@ internal sealed class ModelWorker : IDisposable
     private readonly KeyValuePair<string, object?> _modelTag;
     private readonly Thread _thread;
     private int _queuedSequences;
+    private readonly IDisposable _queueObservation;
     private long _lastUsedTicks;
     private EsmcInferenceEngine? _engine;
     private volatile bool _disposed;
@@ -39,6 +41,7 @@ internal sealed class ModelWorker : IDisposable
         // is admitted or refused as a whole, never half-queued.
         _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         _lastUsedTicks = Environment.TickCount64;
+        _queueObservation = PlatformTelemetry.ObserveInferenceQueue(() => new Measurement<long>(Volatile.Read(ref _queuedSequences), _modelTag));
         _thread = new Thread(RunLoop) { IsBackground = true, Name = $"esmc-inference:{model.Name}" };
         _thread.Start();
     }
@@ -61,7 +64,6 @@ internal sealed class ModelWorker : IDisposable
             throw new OverloadedException(
                 $"The inference queue of model {ModelName} is full ({queued} of {_options.QueueCapacity} sequences queued, {sequences.Count} more requested); retry later.");
         }
-        PlatformTelemetry.InferenceQueueSize.Add(sequences.Count, _modelTag);
         var request = new PendingRequest(sequences.Count, cancellationToken);
         for (var i = 0; i < sequences.Count; i++)
             _channel.Writer.TryWrite(new SequenceItem(request, i, sequences[i], saeId));
@@ -141,7 +143,6 @@ internal sealed class ModelWorker : IDisposable
             {
                 case SequenceItem s:
                     Interlocked.Decrement(ref _queuedSequences);
-                    PlatformTelemetry.InferenceQueueSize.Add(-1, _modelTag);
                     items.Add(s);
                     tokens += s.Tokens.TokenCount;
                     break;
@@ -218,6 +219,7 @@ internal sealed class ModelWorker : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _queueObservation.Dispose();
         _channel.Writer.TryComplete();
         Gate.Set();
         _thread.Join();

@@ -127,11 +127,11 @@ internal sealed class ModelCatalogHealthCheck(IGrainFactory grains, ModelPuller 
 }
 
 /// <summary>The search index answers a count (Lucene on disk or Elasticsearch).</summary>
-internal sealed class SearchHealthCheck(IServiceProvider services) : IHealthCheck
+internal sealed class SearchHealthCheck(IFeatureIndex? index = null) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (services.GetService<IFeatureIndex>() is not { } index) return HealthCheckResult.Healthy("no search index on this host");
+        if (index is null) return HealthCheckResult.Healthy("no search index on this host");
         try
         {
             var documents = await index.CountAsync(ct: cancellationToken).WaitAsync(PlatformHealth.Timeout, cancellationToken);
@@ -140,6 +140,53 @@ internal sealed class SearchHealthCheck(IServiceProvider services) : IHealthChec
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, $"the search index did not answer ({ex.GetType().Name})", ex);
+        }
+    }
+}
+
+/// <summary>
+/// One check's probe shared by every <c>/healthz</c> call within <see cref="Fresh"/> of it, and by every call while it
+/// runs: the endpoint needs no key and is exempt from rate limiting (probes must always answer), so without this each
+/// call would cost a storage round trip and three grain calls, and a flood of probes would become a flood on storage.
+/// </summary>
+internal sealed class SharedHealthCheck(IHealthCheck inner, TimeProvider time) : IHealthCheck
+{
+    /// <summary>How old a finished probe may be and still answer; short enough that an outage shows within a second.</summary>
+    internal static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _gate = new();
+    private Task<HealthCheckResult>? _probe;
+    private long _finishedAt;
+
+    /// <summary>A registration whose check, created once, shares its probes (<paramref name="failureStatus"/> as in AddCheck).</summary>
+    public static HealthCheckRegistration Registration<T>(string name, HealthStatus? failureStatus = null) where T : class, IHealthCheck
+    {
+        SharedHealthCheck? shared = null;
+        return new HealthCheckRegistration(name, services => LazyInitializer.EnsureInitialized(ref shared,
+            () => new SharedHealthCheck(ActivatorUtilities.GetServiceOrCreateInstance<T>(services), services.GetService<TimeProvider>() ?? TimeProvider.System)),
+            failureStatus, tags: null);
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var stale = _probe is null || (_probe.IsCompleted && time.GetElapsedTime(Volatile.Read(ref _finishedAt)) > Fresh);
+            if (stale) _probe = ProbeAsync(context);
+            return _probe!.WaitAsync(cancellationToken);
+        }
+    }
+
+    // Not tied to one caller's cancellation: other callers share the result (each check bounds itself by PlatformHealth.Timeout).
+    private async Task<HealthCheckResult> ProbeAsync(HealthCheckContext context)
+    {
+        try
+        {
+            return await inner.CheckHealthAsync(context, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _finishedAt, time.GetTimestamp());
         }
     }
 }

@@ -30,11 +30,11 @@ public static class ServiceDefaults
         builder.AddEsmcOpenTelemetry(telemetry);
         builder.Services.AddSingleton<StorageHealthCheck>();   // one storage client for every probe
         builder.Services.AddHealthChecks()
-            .AddCheck<StorageHealthCheck>(PlatformHealth.Storage)
-            .AddCheck<ClusterHealthCheck>(PlatformHealth.Cluster)
-            .AddCheck<ModelCatalogHealthCheck>(PlatformHealth.Models)
+            .Add(SharedHealthCheck.Registration<StorageHealthCheck>(PlatformHealth.Storage))
+            .Add(SharedHealthCheck.Registration<ClusterHealthCheck>(PlatformHealth.Cluster))
+            .Add(SharedHealthCheck.Registration<ModelCatalogHealthCheck>(PlatformHealth.Models))
             // Search down leaves analysis and indexing working: degraded, not unavailable.
-            .AddCheck<SearchHealthCheck>(PlatformHealth.Search, failureStatus: HealthStatus.Degraded);
+            .Add(SharedHealthCheck.Registration<SearchHealthCheck>(PlatformHealth.Search, HealthStatus.Degraded));
         return builder;
     }
 
