@@ -550,6 +550,19 @@ public sealed class IndexingJobGrain(
         var last = window.Batches[^1].Batch.Number;
         using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.IndexingWindowActivity, [_startedBy])?
             .SetStartTime(DateTime.UtcNow - window.Elapsed).SetTag("esmc.job.id", JobId).SetTag(PlatformTelemetry.SaeTag, sae.Id).SetTag("esmc.batch.last", last);
+        try
+        {
+            await CommitWindowAsync(window, sae, last, stop);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            PlatformTelemetry.MarkFailed(span, e);
+            throw;
+        }
+    }
+
+    private async Task CommitWindowAsync(Window window, SaeDescriptor sae, int last, CancellationToken stop)
+    {
         // Recorded before any feature sees this window, so a resumed job cuts the same window (design note).
         if (Job.State.PendingWindowEnd != last + 1)
         {

@@ -173,6 +173,12 @@ public static class PlatformTelemetry
     /// </summary>
     public static ActivityContext CallerContext() => Activity.Current?.Context ?? default;
 
+    /// <summary>Marks <paramref name="span"/> (null when nobody listens) as failed with <paramref name="failure"/>, so a trace shows which batch or window broke.</summary>
+    public static void MarkFailed(Activity? span, Exception failure)
+    {
+        span?.SetStatus(ActivityStatusCode.Error, failure.GetType().Name).AddException(failure);
+    }
+
     /// <summary>A span per unit of work, linked to the distinct callers that caused it (none: no links).</summary>
     public static Activity? StartLinked(string name, IEnumerable<ActivityContext> callers)
     {

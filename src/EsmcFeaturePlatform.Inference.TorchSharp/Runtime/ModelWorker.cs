@@ -199,11 +199,11 @@ internal sealed class ModelWorker : IDisposable
     {
         batch.RemoveAll(i => i.Request.IsCompleted);
         if (batch.Count == 0) return;
+        using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.InferenceBatchActivity, batch.Select(i => i.Request.Caller))?
+            .SetTag(PlatformTelemetry.ModelTag, ModelName).SetTag("esmc.batch.size", batch.Count);
         try
         {
             var saeIds = batch.Select(i => i.SaeId).Distinct(StringComparer.Ordinal).ToList();
-            using var span = PlatformTelemetry.StartLinked(PlatformTelemetry.InferenceBatchActivity, batch.Select(i => i.Request.Caller))?
-                .SetTag(PlatformTelemetry.ModelTag, ModelName).SetTag("esmc.batch.size", batch.Count);
             var output = _engine!.Run(batch.Select(i => i.Tokens).ToList(), new BatchRequest { Saes = saeIds });
             _metrics.RecordBatch(_modelTag, batch.Count, batch.Sum(i => i.Tokens.ResidueCount), output);
             for (var i = 0; i < batch.Count; i++)
@@ -211,6 +211,7 @@ internal sealed class ModelWorker : IDisposable
         }
         catch (Exception e)
         {
+            PlatformTelemetry.MarkFailed(span, e);
             foreach (var item in batch) item.Request.Fail(e);
         }
     }

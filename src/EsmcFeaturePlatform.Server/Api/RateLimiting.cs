@@ -21,7 +21,10 @@ public sealed class CostRateLimiter
         _options = options;
         Limiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
         {
-            if (!options.Enabled || http.Request.Path.StartsWithSegments("/healthz")) return RateLimitPartition.GetNoLimiter("unlimited");
+            // Probes and scrapes are never limited: /healthz shares one probe per check per second (SharedHealthCheck) and
+            // /metrics (only when an operator turned it on) reads in-memory instruments, so neither can be driven to cost more.
+            if (!options.Enabled || http.Request.Path.StartsWithSegments(Hosting.PlatformHealth.Path) || http.Request.Path.StartsWithSegments(Hosting.ServiceDefaults.MetricsPath))
+                return RateLimitPartition.GetNoLimiter("unlimited");
             var (partition, permits) = PartitionOf(http);
             return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
             {

@@ -187,4 +187,30 @@ public sealed class FeatureEncoderTests
         Assert.Equal((true, (int?)1), DeviceSelector.Parse("CUDA:1"));
         Assert.Equal(((bool?)null, (int?)null), DeviceSelector.Parse("auto"));
     }
+
+    [Fact]
+    public async Task A_failed_batch_marks_its_span_as_an_error()
+    {
+        var failed = new List<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == EsmcFeaturePlatform.Abstractions.Telemetry.PlatformTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => { lock (failed) if (a.Status == System.Diagnostics.ActivityStatusCode.Error) failed.Add(a); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var encoder = Open();
+        // The worker takes the SAE id as given; one it does not hold fails inside the batch (the encoder's own API refuses it earlier).
+        var worker = encoder.WorkerFor(StatesSae.Id);
+        var tokens = EsmcTokenizer.TokenizeForSae("MKTAYIAKQR", 2048, "#1");
+
+        await Assert.ThrowsAsync<UnknownSaeException>(() => worker.SubmitAsync("no-such-sae/layer1", [tokens], CancellationToken.None));
+
+        // Other tests in this assembly may run batches meanwhile (the listener is process-wide): look for this one.
+        List<System.Diagnostics.Activity> ours;
+        lock (failed) ours = [.. failed.Where(a => a.OperationName == EsmcFeaturePlatform.Abstractions.Telemetry.PlatformTelemetry.InferenceBatchActivity
+            && a.StatusDescription == nameof(UnknownSaeException))];
+        var span = Assert.Single(ours);
+        Assert.Contains(span.Events, e => e.Name == "exception");
+    }
 }
