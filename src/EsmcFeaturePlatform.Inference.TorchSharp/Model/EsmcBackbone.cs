@@ -13,6 +13,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 internal sealed class EsmcBackbone : IDisposable
 {
     private const double LayerNormEps = 1e-5;
+    private static readonly string[] QkvSlots = ["q", "k", "v"];
 
     private readonly Tensor _embedding;
     private readonly BlockWeights[] _blocks;
@@ -115,9 +116,9 @@ internal sealed class EsmcBackbone : IDisposable
             using (var blockScope = NewDisposeScope())
             {
                 // In place on each branch's own fresh output (never on x, which may be a returned hidden state):
-                // the same arithmetic as (x + y / s) without another [tokens, d] allocation.
-                x = x.Plus(Attention(block, x, cos, sin, attentionMask).DividedInPlaceBy(scale));
-                x = x.Plus(FeedForward(block, x).DividedInPlaceBy(scale)).MoveToOuterDisposeScope();
+                // y / s + x, the same arithmetic as x + y / s (addition commutes), without another [tokens, d] tensor.
+                x = Attention(block, x, cos, sin, attentionMask).DividedInPlaceBy(scale).PlusInPlace(x);
+                x = FeedForward(block, x).DividedInPlaceBy(scale).PlusInPlace(x).MoveToOuterDisposeScope();
             }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
             if (!hidden.ContainsValue(input)) input.Dispose();
@@ -147,13 +148,15 @@ internal sealed class EsmcBackbone : IDisposable
         var heads = Config.Heads;
         var headDim = Config.HeadDim;
         var a = layer_norm(x, _dShape, w.AttnNormWeight, w.AttnNormBias, LayerNormEps);
-        var qkv = _workspace.Linear("qkv", a, w.Qkv).chunk(3, -1);
-        var q = layer_norm(qkv[0], _dShape, w.QNorm, null, LayerNormEps);
-        var k = layer_norm(qkv[1], _dShape, w.KNorm, null, LayerNormEps);
+        // q, k and v as three matmuls (row blocks of the fused weight) into their own buffers rather than one into a
+        // [tokens, 3d] buffer: each comes out contiguous, so LayerNorm and attention need no copy of a strided view.
+        Tensor Project(int part) => _workspace.Linear(QkvSlots[part], a, w.Qkv.narrow(0, part * d, d));
+        var q = layer_norm(Project(0), _dShape, w.QNorm, null, LayerNormEps);
+        var k = layer_norm(Project(1), _dShape, w.KNorm, null, LayerNormEps);
         // Rotary on the contiguous [B, L, H, d_head] layout (tables [L, 1, d_head]), then the head transpose as a view.
         q = ApplyRotary(q.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
         k = ApplyRotary(k.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
-        var v = qkv[2].reshape(batch, length, heads, headDim).transpose(1, 2);
+        var v = Project(2).reshape(batch, length, heads, headDim).transpose(1, 2);
         var context = scaled_dot_product_attention(q, k, v, mask);
         return linear(context.transpose(1, 2).reshape(batch, length, d), w.AttnOut);
     }

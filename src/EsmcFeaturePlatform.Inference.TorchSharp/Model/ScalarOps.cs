@@ -20,6 +20,9 @@ internal static class ScalarOps
     /// <summary><c>a + b</c>.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => With(1.ToScalar(), one => a.add(b, one));
 
+    /// <summary><c>a += b</c> in place (only on a tensor nothing else holds); the same sum as <see cref="Plus(Tensor, Tensor)"/>.</summary>
+    public static Tensor PlusInPlace(this Tensor a, Tensor b) => With(1.ToScalar(), one => a.add_(b, one));
+
     /// <summary><c>a + value</c>.</summary>
     public static Tensor Plus(this Tensor a, double value) => With(value.ToScalar(), s => With(1.ToScalar(), one => a.add(s, one)));
 

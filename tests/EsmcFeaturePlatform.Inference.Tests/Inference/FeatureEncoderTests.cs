@@ -206,10 +206,16 @@ public sealed class FeatureEncoderTests
 
         await Assert.ThrowsAsync<UnknownSaeException>(() => worker.SubmitAsync("no-such-sae/layer1", [tokens], CancellationToken.None));
 
-        // Other tests in this assembly may run batches meanwhile (the listener is process-wide): look for this one.
+        // Other tests in this assembly may run batches meanwhile (the listener is process-wide): look for this one. The
+        // span stops on the worker thread just after the request fails, so the caller may get here first: wait for it.
         List<System.Diagnostics.Activity> ours;
-        lock (failed) ours = [.. failed.Where(a => a.OperationName == EsmcFeaturePlatform.Abstractions.Telemetry.PlatformTelemetry.InferenceBatchActivity
-            && a.StatusDescription == nameof(UnknownSaeException))];
+        var deadline = DateTime.UtcNow.AddSeconds(30);   // guards against a hang; not a performance threshold
+        do
+        {
+            lock (failed) ours = [.. failed.Where(a => a.OperationName == EsmcFeaturePlatform.Abstractions.Telemetry.PlatformTelemetry.InferenceBatchActivity
+                && a.StatusDescription == nameof(UnknownSaeException))];
+            if (ours.Count == 0) await Task.Delay(20);
+        } while (ours.Count == 0 && DateTime.UtcNow < deadline);
         var span = Assert.Single(ours);
         Assert.Contains(span.Events, e => e.Name == "exception");
     }
