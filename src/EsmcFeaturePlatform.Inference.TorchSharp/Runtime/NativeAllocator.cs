@@ -22,16 +22,17 @@ internal static class NativeAllocator
     private const int TrimThreshold = -1;
     private const int MmapMax = -4;
 
-    private static int _applied;
+    private static readonly Lazy<bool> Applied = new(Apply);
 
     [DllImport("libc", EntryPoint = "mallopt")]
     private static extern int Mallopt(int parameter, int value);
 
-    /// <summary>Turns glibc's trimming and mmap use off once per process; false where the C library is not glibc.</summary>
-    public static bool KeepFreedMemory()
+    /// <summary>Turns glibc's trimming and mmap use off (once per process; later calls return the first answer); false where the C library is not glibc.</summary>
+    public static bool KeepFreedMemory() => Applied.Value;
+
+    private static bool Apply()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        if (Interlocked.Exchange(ref _applied, 1) == 1) return true;
         try
         {
             return Mallopt(TrimThreshold, int.MaxValue) == 1 && Mallopt(MmapMax, 0) == 1;
