@@ -10,7 +10,8 @@ internal sealed record Ceiling(double Gflops, double GflopsPerCpuSecond);
 /// <remarks>
 /// Per CPU-second because that is what the workloads are judged in, and a median of the repeats because on this shared
 /// machine type one repeat in ten can run at half speed (another tenant, a runtime thread compiling): a rate over all
-/// repeats moved 78-144 GFLOP per CPU-second between back-to-back idle runs, the median 111-129.
+/// repeats moved 78-144 GFLOP per CPU-second between idle runs of the peer benchmark, the per-repeat median read 126 and
+/// 129 in two back-to-back idle runs.
 /// </remarks>
 internal static class MatmulCeiling
 {

@@ -158,8 +158,8 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
 
     private static Reading MeasureOurs(TorchFeatureEncoder encoder, string saeId, List<string> sequences)
     {
-        Thread.Sleep(300);
-        var ceiling = MatmulCeiling.Measure(2048, CeilingRepeats);   // lets the other engine's BLAS/OpenMP threads stop spinning before we start
+        Thread.Sleep(300);   // lets the other engine's BLAS/OpenMP threads stop spinning before we start
+        var ceiling = MatmulCeiling.Measure(2048, CeilingRepeats);
         var load = LoadAverage();
         var before = encoder.Metrics.Snapshot();
         var cpu = MatmulCeiling.CpuSeconds();

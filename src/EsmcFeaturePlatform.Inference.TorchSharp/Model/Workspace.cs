@@ -8,7 +8,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// <c>addmm_(…, beta: 0)</c> instead of a fresh tensor per call.
 /// </summary>
 /// <remarks>
-/// Why: glibc hands every allocation over 32 MB straight to <c>mmap</c> and unmaps it on free, so a fresh
+/// Why: by default glibc hands every allocation over 32 MB straight to <c>mmap</c> and unmaps it on free, so a fresh
 /// [8,192 tokens, 5,120] FFN output (168 MB) is page-faulted and zeroed anew in every block of every batch; on the
 /// 2-vCPU machine type that was 10-19% of the process's CPU as system time, and a matmul into a reused buffer ran
 /// 6% (FFN) to 15% (SAE encoder) faster per CPU-second (BENCHMARKS.md, section 7). With <c>beta = 0</c> libtorch

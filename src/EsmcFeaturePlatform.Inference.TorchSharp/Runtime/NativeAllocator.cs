@@ -10,11 +10,11 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 /// the top of a heap is trimmed once more than twice that is free. A forward pass allocates and frees tens of tensors
 /// of 30-170 MB per block, so every one of them was page-faulted and zeroed again: 2.3 million minor faults per 9,000
 /// residues of ESMC-300M and 10-11% of the process's CPU in the kernel on the 2-vCPU machine type. With trimming and
-/// mmap off, freed tensors are reused from the heap: faults fell to a few thousand per workload and system time by
-/// half (BENCHMARKS.md, section 7). The cost: the process keeps its high-water mark of native memory (bounded by the
-/// batch token budget) instead of returning it between batches. Tensors over 64 MB allocated off the main thread still
-/// get their own mapping in glibc, which is why the largest matmul outputs live in a reused
-/// <see cref="Model.Workspace"/>.
+/// mmap off, freed tensors are reused from the heap: faults per workload fell from 150-710 thousand to 2-185 thousand in
+/// all but one run (BENCHMARKS.md has the numbers), and system time by half (BENCHMARKS.md, section 7). The cost: the process keeps its high-water mark
+/// of native memory (bounded by the batch token budget) instead of returning it between batches. glibc's per-thread
+/// heaps hold at most 64 MB each (its source, not measured here), so larger tensors allocated off the main thread can
+/// still get their own mapping; the largest matmul outputs therefore live in a reused <see cref="Model.Workspace"/>.
 /// </remarks>
 internal static class NativeAllocator
 {

@@ -33,8 +33,8 @@ internal sealed record SaeRowsResult(int Rows, int K, float[] Values, long[] Ind
 /// selection (<see cref="StreamingTopK"/> on the CPU, which carries each row's k largest across the slices; on CUDA the
 /// top k of each slice and then of those candidates, since a row's k largest are always among the k largest of the
 /// slice that holds them). Why slices: MKL repacks W_enc (250 MB at 65,536 features) on every call, so the more rows
-/// per call the less packing per row; 1,024 rows x 16,384 features ran the matmul about 15-20% faster per CPU-second
-/// than 256 rows x 65,536 in the same 64 MB (BENCHMARKS.md, section 7).
+/// per call the less packing per row; 1,024 rows x 16,384 features ran the matmul and a top-k 10-24% faster per
+/// CPU-second than 256 rows x 65,536 in the same 64 MB (BENCHMARKS.md, section 7).
 /// </remarks>
 internal sealed class SaeEncoder : IDisposable
 {

@@ -28,7 +28,6 @@ public static class ServiceDefaults
         builder.Configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"] ??= builder.Configuration[TelemetryOptions.OtlpEndpointKey];
         var telemetry = builder.Services.BindValidatedOptions<TelemetryOptions>(builder.Configuration);
         builder.AddEsmcOpenTelemetry(telemetry);
-        builder.Services.AddSingleton<StorageHealthCheck>();   // one storage client for every probe
         builder.Services.AddHealthChecks()
             .Add(SharedHealthCheck.Registration<StorageHealthCheck>(PlatformHealth.Storage))
             .Add(SharedHealthCheck.Registration<ClusterHealthCheck>(PlatformHealth.Cluster))
