@@ -15,7 +15,9 @@ internal sealed record BenchmarkOptions(
     string PeerPython,
     int Rounds,
     string BackbonePrecision,
-    bool Profile)
+    bool Profile,
+    bool PackCpuWeights,
+    int PackingPairs)
 {
     private const string Help = """
         Inference benchmark: random weights at real ESMC sizes, float32 on CPU.
@@ -39,6 +41,9 @@ internal sealed record BenchmarkOptions(
           --rounds N               alternating rounds per workload in the peer run (default 3; medians)
           --profile                time each block and SAE operation alone at real batch shapes (where the time goes)
           --backbone-precision P   auto, float32 or bfloat16 (Esmc:Inference:BackbonePrecision; default auto)
+          --pack-cpu-weights B     true or false (Esmc:Inference:PackCpuWeights; default true): MKL-packed weights
+          --packing-ab N           ESMC-300M with packed and with unpacked weights in one process, N alternating
+                                   pairs of batches per length (--tokens-per-point residues a batch, default 1024 here)
         """;
 
     public static BenchmarkOptions? Parse(string[] args)
@@ -53,6 +58,8 @@ internal sealed record BenchmarkOptions(
         string python = "/usr/bin/python3", precision = "auto";
         int rounds = 3;
         var profile = false;
+        var pack = true;
+        var packingPairs = 0;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -82,11 +89,15 @@ internal sealed record BenchmarkOptions(
                 case "--profile": profile = true; break;
                 case "--rounds": rounds = int.Parse(Value()); break;
                 case "--backbone-precision": precision = Value(); break;
+                case "--packing-ab": packingPairs = int.Parse(Value()); break;
+                case "--pack-cpu-weights":
+                    pack = bool.TryParse(Value(), out var b) ? b : throw new ArgumentException("--pack-cpu-weights takes true or false.");
+                    break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'. Try --help.");
             }
         }
-        tokens = tokensGiven ?? (peer ? 1024 : tokens);
+        tokens = tokensGiven ?? (peer || packingPairs > 0 ? 1024 : tokens);
         if (rounds < 1) throw new ArgumentException("--rounds must be at least 1.");
-        return new BenchmarkOptions(models, lengths, tokens, mix, budget, cache, threads, markdown, peer, python, rounds, precision, profile);
+        return new BenchmarkOptions(models, lengths, tokens, mix, budget, cache, threads, markdown, peer, python, rounds, precision, profile, pack, packingPairs);
     }
 }

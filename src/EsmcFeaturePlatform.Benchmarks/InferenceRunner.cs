@@ -19,7 +19,7 @@ internal sealed class InferenceRunner(BenchmarkOptions options, DemoModelSize si
         line($"### {size.ModelName}: d {dModel}, {size.Layers} layers, SAE layer {size.SaeLayer}, codebook {size.CodebookSize}, k {size.K}");
         line("");
 
-        var inference = new InferenceOptions { Device = "cpu", MaxBatchTokens = options.MaxBatchTokens, MaxTokens = 2048, QueueCapacity = 100_000 };
+        var inference = new InferenceOptions { Device = "cpu", MaxBatchTokens = options.MaxBatchTokens, MaxTokens = 2048, QueueCapacity = 100_000, PackCpuWeights = options.PackCpuWeights };
         using (var encoder = TorchFeatureEncoder.OpenSingle(modelDir, saeRepoDir, size.SaeLayer, inference))
         {
             var saeId = encoder.Saes.Single().Id;

@@ -1,3 +1,4 @@
+using EsmcFeaturePlatform.Inference.TorchSharp.Model;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
@@ -57,6 +58,44 @@ internal static class OpProfile
         var r = rows.shape[0];
         Op($"SAE mm ({r} rows)", 2.0 * r * d * codebook, () => rows.mm(wEnc));
         Op($"SAE topk ({r} rows)", 0, () => activations.topk(k, dim: -1).values);
+        line("");
+
+        // The engine's products (PackedMatrix, Esmc:Inference:PackCpuWeights): libtorch's addmm into a reused buffer
+        // against MKL's packed product into the same buffer, alternating repeat by repeat; medians.
+        if (!PackedMatrix.IsAvailable) return;
+        line($"Packed against unpacked weights, same {t} rows (the SAE: 1,024 rows x one 16,384-feature slice), {repeats * 3} alternating pairs, median CPU ms:");
+        line("");
+        line("| product | libtorch addmm | MKL packed | packed speed-up |");
+        line("| --- | --- | --- | --- |");
+        var flat = x.reshape(t, d);
+        var saeRows = randn(1024, d);
+        foreach (var (name, weight, input, fromColumns) in new[]
+        {
+            ("q (or k, v, out)", wOut, flat, false),
+            ("gate|up", wIn, flat, false),
+            ("down", wDown, hidden.narrow(-1, 0, ffn).contiguous(), false),
+            ("SAE slice", wEnc.narrow(1, 0, 16_384).contiguous(), saeRows, true),
+        })
+        {
+            using var plain = fromColumns ? LinearWeight.CreateFromColumns(weight.clone(), pack: false) : LinearWeight.Create(weight.clone(), pack: false);
+            using var packed = fromColumns ? LinearWeight.CreateFromColumns(weight.clone(), pack: true) : LinearWeight.Create(weight.clone(), pack: true);
+            var output = empty(input.shape[0], plain.OutFeatures);
+            plain.ApplyInto(input, output);
+            packed.ApplyInto(input, output);
+            var a = new List<double>();
+            var b = new List<double>();
+            for (var i = 0; i < repeats * 3; i++)
+            {
+                var cpu = MatmulCeiling.CpuSeconds();
+                plain.ApplyInto(input, output);
+                var mid = MatmulCeiling.CpuSeconds();
+                packed.ApplyInto(input, output);
+                a.Add(mid - cpu);
+                b.Add(MatmulCeiling.CpuSeconds() - mid);
+            }
+            var (ma, mb) = (a.Order().ElementAt(a.Count / 2), b.Order().ElementAt(b.Count / 2));
+            line($"| {name} | {ma * 1000:F1} | {mb * 1000:F1} | {ma / mb:F2}x |");
+        }
         line("");
     }
 }

@@ -16,6 +16,9 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
 {
     // Matmuls per ceiling reading (2048^3, about 0.15 CPU-seconds each): enough for a median, short beside a workload.
     private const int CeilingRepeats = 7;
+    private const string LibtorchCeiling = "libtorch mm via TorchSharp (ours)";
+    private const string PackedCeiling = "MKL packed product in libtorch (ours; cblas_sgemm_compute, packing not timed)";
+    private const string PeerCeiling = "PyTorch peer torch.matmul";
 
     private readonly Random _random = new(20261202);
 
@@ -41,13 +44,14 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
 
         if (peerInfo is not null)
             line($"Peer: PyTorch {peerInfo["torch"]}, {peerInfo["threads"]} threads, BLAS {peerInfo["blas"]}, OPENBLAS_CORETYPE {(Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { Length: > 0 } chosen ? chosen : PytorchPeer.BestOpenBlasCore() ?? "auto-detected")}.");
-        line($"Ours: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, {TorchSharp.torch.get_num_threads()} threads, backbone precision {options.BackbonePrecision}.");
+        line($"Ours: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, {TorchSharp.torch.get_num_threads()} threads, backbone precision {options.BackbonePrecision}, " +
+             $"MKL-packed weights {(options.PackCpuWeights && Inference.TorchSharp.Model.PackedMatrix.IsAvailable ? "on" : "off")}.");
         line("");
 
         var inference = new InferenceOptions
         {
             Device = "cpu", MaxBatchTokens = options.MaxBatchTokens, MaxTokens = 2048, QueueCapacity = 100_000,
-            IntraOpThreads = options.Threads, BackbonePrecision = options.BackbonePrecision,
+            IntraOpThreads = options.Threads, BackbonePrecision = options.BackbonePrecision, PackCpuWeights = options.PackCpuWeights,
         };
         using var encoder = TorchFeatureEncoder.OpenSingle(modelDir, saeRepoDir, size.SaeLayer, inference);
         var saeId = encoder.Saes.Single().Id;
@@ -70,7 +74,8 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
              "conditions as the workloads).");
         line("");
         line("| workload | residues | engine | residues/s (wall) | CPU ms per residue | residues per CPU-second | useful GFLOP per CPU-s | of best ceiling per CPU-s | padding waste | managed | loads |");
-        var ceilings = new List<(Ceiling Ours, Ceiling? Peer)>();
+        // One entry per pair of readings: each library's ceiling measured just before it (ours: libtorch's mm and MKL's packed product).
+        var ceilings = new List<Dictionary<string, Ceiling>>();
         // Rows wait for the last ceiling reading: the ratio column divides by the run's median ceiling.
         var rows = new List<(string Name, int Residues, string Engine, double Wall, double Cpu, double PerCpu, double Waste, string Managed, string Loads)>();
         foreach (var (name, sequences) in workloads)
@@ -96,7 +101,12 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
                 if (round % 2 == 0) { RunOurs(); RunPeer(); }
                 else { RunPeer(); RunOurs(); }
             }
-            ceilings.AddRange(Enumerable.Range(0, ourReadings.Count).Select(r => (ourReadings[r].Ceiling, r < peerReadings.Count ? peerReadings[r].Ceiling : null)));
+            for (var r = 0; r < ourReadings.Count; r++)
+            {
+                var entry = new Dictionary<string, Ceiling>(ourReadings[r].Ceilings);
+                if (r < peerReadings.Count) foreach (var (library, ceiling) in peerReadings[r].Ceilings) entry[library] = ceiling;
+                ceilings.Add(entry);
+            }
             var padded = batches.Sum(b => (long)b.Length * b.Max(s => s.Length));
             var waste = 1 - (double)tokenCounts.Sum() / padded;
             foreach (var (engine, readings) in new[] { ("ours", ourReadings), ("PyTorch", peerReadings) }.Where(e => e.Item2.Count > 0))
@@ -109,9 +119,10 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
             if (peerReadings.Count > 0)
                 Console.Error.WriteLine($"[bench] {name}: ours/peer residues per CPU-second = {Median(peerReadings.Select(r => r.Cpu)) / Median(ourReadings.Select(r => r.Cpu)):F2}");
         }
-        var oursCeiling = Median(ceilings.Select(c => c.Ours.GflopsPerCpuSecond));
-        var peerCeiling = ceilings.Any(c => c.Peer is not null) ? Median(ceilings.Where(c => c.Peer is not null).Select(c => c.Peer!.GflopsPerCpuSecond)) : 0;
-        var bestCeiling = Math.Max(oursCeiling, peerCeiling);
+        var libraries = ceilings.SelectMany(c => c.Keys).Distinct().ToList();
+        var medians = libraries.ToDictionary(l => l, l => Median(ceilings.Where(c => c.ContainsKey(l)).Select(c => c[l].GflopsPerCpuSecond)));
+        var bestLibrary = medians.MaxBy(m => m.Value).Key;
+        var bestCeiling = medians[bestLibrary];
         line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
             line($"| {r.Name} | {r.Residues} | {r.Engine} | {r.Residues / r.Wall:F0} | {r.Cpu / r.Residues * 1000:F2} | **{r.Residues / r.Cpu:F1}** | {r.PerCpu:F1} | " +
@@ -119,16 +130,15 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         line("");
         line("| float32 matmul ceiling (2048^3, beside every reading) | readings | best GFLOP/s (wall) | GFLOP per CPU-second, median (range) | higher in |");
         line("| --- | --- | --- | --- | --- |");
-        CeilingRow("libtorch via TorchSharp (ours)", [.. ceilings.Select(c => c.Ours)], ceilings.Count(c => c.Peer is null || c.Ours.GflopsPerCpuSecond >= c.Peer.GflopsPerCpuSecond));
-        if (ceilings.Any(c => c.Peer is not null))
-            CeilingRow("PyTorch peer torch.matmul", [.. ceilings.Where(c => c.Peer is not null).Select(c => c.Peer!)], ceilings.Count(c => c.Peer is not null && c.Peer.GflopsPerCpuSecond > c.Ours.GflopsPerCpuSecond));
+        foreach (var library in libraries)
+        {
+            var readings = ceilings.Where(c => c.ContainsKey(library)).Select(c => c[library]).ToList();
+            var highest = ceilings.Count(c => c.TryGetValue(library, out var mine) && c.Values.All(other => mine.GflopsPerCpuSecond >= other.GflopsPerCpuSecond));
+            line($"| {library} | {readings.Count} | {readings.Max(c => c.Gflops):F1} | {medians[library]:F1} " +
+                 $"({readings.Min(c => c.GflopsPerCpuSecond):F1}-{readings.Max(c => c.GflopsPerCpuSecond):F1}) | {highest} of {ceilings.Count} readings |");
+        }
         line("");
-
-        void CeilingRow(string library, List<Ceiling> readings, int better) =>
-            line($"| {library} | {readings.Count} | {readings.Max(c => c.Gflops):F1} | {Median(readings.Select(c => c.GflopsPerCpuSecond)):F1} " +
-                 $"({readings.Min(c => c.GflopsPerCpuSecond):F1}-{readings.Max(c => c.GflopsPerCpuSecond):F1}) | {better} of {ceilings.Count} readings |");
-        line("");
-        line($"Best float32 ceiling: {(peerCeiling > oursCeiling ? "the PyTorch peer's" : "libtorch's (ours)")}, {bestCeiling:F1} GFLOP per CPU-second (median of its readings); " +
+        line($"Best float32 ceiling: {bestLibrary}, {bestCeiling:F1} GFLOP per CPU-second (median of its readings); " +
              "\"of best ceiling\" divides useful model FLOPs per CPU-second by it.");
     }
 
@@ -159,7 +169,9 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
     private static Reading MeasureOurs(TorchFeatureEncoder encoder, string saeId, List<string> sequences)
     {
         Thread.Sleep(300);   // lets the other engine's BLAS/OpenMP threads stop spinning before we start
-        var ceiling = MatmulCeiling.Measure(2048, CeilingRepeats);
+        var (libtorch, packed) = MatmulCeiling.Measure(2048, CeilingRepeats);
+        var ceilings = new Dictionary<string, Ceiling> { [LibtorchCeiling] = libtorch };
+        if (packed is not null) ceilings[PackedCeiling] = packed;
         var load = LoadAverage();
         var before = encoder.Metrics.Snapshot();
         var cpu = MatmulCeiling.CpuSeconds();
@@ -167,14 +179,17 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         Encode(encoder, saeId, sequences);
         var wall = sw.Elapsed.TotalSeconds;
         var native = encoder.Metrics.Snapshot().Since(before);
-        return new Reading(wall, MatmulCeiling.CpuSeconds() - cpu, load, Math.Max(0, 1 - (native.BackboneSeconds + native.SaeSeconds) / wall), ceiling);
+        return new Reading(wall, MatmulCeiling.CpuSeconds() - cpu, load, Math.Max(0, 1 - (native.BackboneSeconds + native.SaeSeconds) / wall), ceilings);
     }
 
     private static Reading MeasurePeer(PytorchPeer peer, long[][][] batches)
     {
         Thread.Sleep(300);
         var measured = peer.Send(new { cmd = "ceiling", n = 2048, repeats = CeilingRepeats });
-        var ceiling = new Ceiling(measured["gflops"]!.GetValue<double>(), measured["gflops_per_cpu_second"]!.GetValue<double>());
+        var ceiling = new Dictionary<string, Ceiling>
+        {
+            [PeerCeiling] = new(measured["gflops"]!.GetValue<double>(), measured["gflops_per_cpu_second"]!.GetValue<double>()),
+        };
         var load = LoadAverage();
         var reply = peer.Send(new { cmd = "run", batches });
         return new Reading(reply["wall"]!.GetValue<double>(), reply["cpu"]!.GetValue<double>(), load, double.NaN, ceiling);
@@ -210,7 +225,7 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
         return result;
     }
 
-    private sealed record Reading(double Wall, double Cpu, double Load, double Managed, Ceiling Ceiling);
+    private sealed record Reading(double Wall, double Cpu, double Load, double Managed, IReadOnlyDictionary<string, Ceiling> Ceilings);
 }
 
 /// <summary>Model FLOPs that do useful work (no padding): the blocks up to the SAE layer plus the SAE encoder matmul.</summary>

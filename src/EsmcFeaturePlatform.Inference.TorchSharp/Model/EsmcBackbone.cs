@@ -13,7 +13,6 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 internal sealed class EsmcBackbone : IDisposable
 {
     private const double LayerNormEps = 1e-5;
-    private static readonly string[] QkvSlots = ["q", "k", "v"];
 
     private readonly Tensor _embedding;
     private readonly BlockWeights[] _blocks;
@@ -45,18 +44,44 @@ internal sealed class EsmcBackbone : IDisposable
 
     public bool HasHead => _head is not null;
 
-    /// <summary>Loads the weights needed for hidden states up to <paramref name="maxLayer"/> (all when null), plus the LM head if asked and present.</summary>
-    public static EsmcBackbone Load(EsmcCheckpoint checkpoint, Device device, ScalarType dtype, int? maxLayer = null, bool loadHead = true)
+    /// <summary>
+    /// Loads the weights needed for hidden states up to <paramref name="maxLayer"/> (all when null), plus the LM head if
+    /// asked and present. With <paramref name="packWeights"/> the blocks' matmul weights are packed for MKL where they
+    /// are float32 on the CPU (<see cref="PackedMatrix"/>).
+    /// </summary>
+    public static EsmcBackbone Load(EsmcCheckpoint checkpoint, Device device, ScalarType dtype, int? maxLayer = null, bool loadHead = true, bool packWeights = false)
     {
         var config = checkpoint.Config;
         var layer = Math.Clamp(maxLayer ?? config.Layers, 0, config.Layers);
         var blockCount = Math.Min(layer, config.Layers);
-        var owned = new List<Tensor>();
+        var owned = new List<IDisposable>();
         Tensor L(WeightSource s)
         {
             var t = TensorLoading.Load(s, device, dtype);
             owned.Add(t);
             return t;
+        }
+        LinearWeight W(Tensor weight)
+        {
+            var w = LinearWeight.Create(weight, packWeights);
+            owned.RemoveAll(o => ReferenceEquals(o, weight));   // Tensor.Equals compares values
+            owned.Add(w);
+            return w;
+        }
+        // q, k and v as three weights (row blocks of the fused one): each product then comes out contiguous, so
+        // LayerNorm and attention copy nothing.
+        LinearWeight[] Split(Tensor qkv)
+        {
+            var d = config.DModel;
+            var parts = new LinearWeight[3];
+            for (var p = 0; p < 3; p++)
+            {
+                using var rows = qkv.narrow(0, p * d, d);
+                parts[p] = W(rows.contiguous());
+            }
+            owned.RemoveAll(o => ReferenceEquals(o, qkv));
+            qkv.Dispose();
+            return parts;
         }
         try
         {
@@ -65,8 +90,9 @@ internal sealed class EsmcBackbone : IDisposable
             for (var i = 0; i < blockCount; i++)
             {
                 var b = checkpoint.Blocks[i];
-                blocks[i] = new BlockWeights(L(b.AttnNormWeight), L(b.AttnNormBias), L(b.Qkv), L(b.QNorm), L(b.KNorm), L(b.AttnOut),
-                    L(b.FfnNormWeight), L(b.FfnNormBias), L(b.FfnIn), L(b.FfnOut));
+                var qkv = Split(L(b.Qkv));
+                blocks[i] = new BlockWeights(L(b.AttnNormWeight), L(b.AttnNormBias), qkv[0], qkv[1], qkv[2], L(b.QNorm), L(b.KNorm), W(L(b.AttnOut)),
+                    L(b.FfnNormWeight), L(b.FfnNormBias), W(L(b.FfnIn)), W(L(b.FfnOut)));
             }
             var full = layer == config.Layers;
             var finalNorm = full ? L(checkpoint.FinalNorm) : null;
@@ -148,17 +174,16 @@ internal sealed class EsmcBackbone : IDisposable
         var heads = Config.Heads;
         var headDim = Config.HeadDim;
         var a = layer_norm(x, _dShape, w.AttnNormWeight, w.AttnNormBias, LayerNormEps);
-        // q, k and v as three matmuls (row blocks of the fused weight) into their own buffers rather than one into a
-        // [tokens, 3d] buffer: each comes out contiguous, so LayerNorm and attention need no copy of a strided view.
-        Tensor Project(int part) => _workspace.Linear(QkvSlots[part], a, w.Qkv.narrow(0, part * d, d));
-        var q = layer_norm(Project(0), _dShape, w.QNorm, null, LayerNormEps);
-        var k = layer_norm(Project(1), _dShape, w.KNorm, null, LayerNormEps);
+        // q, k and v into their own buffers rather than one [tokens, 3d] buffer: each comes out contiguous, so
+        // LayerNorm and attention need no copy of a strided view.
+        var q = layer_norm(_workspace.Linear("q", a, w.Q), _dShape, w.QNorm, null, LayerNormEps);
+        var k = layer_norm(_workspace.Linear("k", a, w.K), _dShape, w.KNorm, null, LayerNormEps);
         // Rotary on the contiguous [B, L, H, d_head] layout (tables [L, 1, d_head]), then the head transpose as a view.
         q = ApplyRotary(q.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
         k = ApplyRotary(k.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
-        var v = Project(2).reshape(batch, length, heads, headDim).transpose(1, 2);
+        var v = _workspace.Linear("v", a, w.V).reshape(batch, length, heads, headDim).transpose(1, 2);
         var context = scaled_dot_product_attention(q, k, v, mask);
-        return linear(context.transpose(1, 2).reshape(batch, length, d), w.AttnOut);
+        return w.AttnOut.Apply(context.transpose(1, 2).reshape(batch, length, d));
     }
 
     private Tensor FeedForward(BlockWeights w, Tensor x)
@@ -166,7 +191,7 @@ internal sealed class EsmcBackbone : IDisposable
         var a = layer_norm(x, [x.shape[^1]], w.FfnNormWeight, w.FfnNormBias, LayerNormEps);
         var gateUp = _workspace.Linear("gate|up", a, w.FfnIn).chunk(2, -1);
         // In place on the gate half of the gate|up buffer: silu(g) * u without two more [tokens, F] tensors.
-        return linear(silu(gateUp[0], inplace: true).mul_(gateUp[1]), w.FfnOut);
+        return w.FfnOut.Apply(silu(gateUp[0], inplace: true).mul_(gateUp[1]));
     }
 
     /// <summary>
@@ -206,12 +231,12 @@ internal sealed class EsmcBackbone : IDisposable
         _head?.Dispose();
     }
 
-    private sealed record BlockWeights(Tensor AttnNormWeight, Tensor AttnNormBias, Tensor Qkv, Tensor QNorm, Tensor KNorm, Tensor AttnOut,
-        Tensor FfnNormWeight, Tensor FfnNormBias, Tensor FfnIn, Tensor FfnOut) : IDisposable
+    private sealed record BlockWeights(Tensor AttnNormWeight, Tensor AttnNormBias, LinearWeight Q, LinearWeight K, LinearWeight V, Tensor QNorm, Tensor KNorm,
+        LinearWeight AttnOut, Tensor FfnNormWeight, Tensor FfnNormBias, LinearWeight FfnIn, LinearWeight FfnOut) : IDisposable
     {
         public void Dispose()
         {
-            foreach (var t in new[] { AttnNormWeight, AttnNormBias, Qkv, QNorm, KNorm, AttnOut, FfnNormWeight, FfnNormBias, FfnIn, FfnOut }) t.Dispose();
+            foreach (var t in new IDisposable[] { AttnNormWeight, AttnNormBias, Q, K, V, QNorm, KNorm, AttnOut, FfnNormWeight, FfnNormBias, FfnIn, FfnOut }) t.Dispose();
         }
     }
 

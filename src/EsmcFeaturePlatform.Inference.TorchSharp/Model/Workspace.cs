@@ -13,7 +13,8 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// 2-vCPU machine type that was 10-19% of the process's CPU as system time, and a matmul into a reused buffer ran
 /// 6% (FFN) to 15% (SAE encoder) faster per CPU-second (BENCHMARKS.md, section 7). With <c>beta = 0</c> libtorch
 /// ignores the buffer's old contents and calls the same GEMM as <c>linear</c>/<c>mm</c>, so results are unchanged.
-/// A buffer only grows (to the largest batch seen, bounded by the batch token budget) and lives as long as its owner.
+/// (With packed weights, <see cref="LinearWeight"/>, the product goes through MKL's packed GEMM instead, into the same
+/// buffers.) A buffer only grows (to the largest batch seen, bounded by the batch token budget) and lives as long as its owner.
 /// Not thread-safe, like the engine that owns it: views of a slot are valid until the next <see cref="Rows"/> call
 /// for that slot.
 /// </remarks>
@@ -36,13 +37,13 @@ internal sealed class Workspace : IDisposable
     }
 
     /// <summary><c>input @ weightᵀ</c> (what <c>linear(input, weight)</c> computes) into slot <paramref name="slot"/>: [.., in] x [out, in] → [.., out].</summary>
-    public Tensor Linear(string slot, Tensor input, Tensor weight)
+    public Tensor Linear(string slot, Tensor input, LinearWeight weight)
     {
         var width = input.shape[^1];
         var rows = input.numel() / width;
-        var output = Rows(slot, rows, weight.shape[0], input.dtype, input.device);
-        output.addmm_(input.reshape(rows, width), weight.t(), beta: 0, alpha: 1);
-        return output.view([.. input.shape[..^1], weight.shape[0]]);
+        var output = Rows(slot, rows, weight.OutFeatures, input.dtype, input.device);
+        weight.ApplyInto(input.reshape(rows, width), output);
+        return output.view([.. input.shape[..^1], weight.OutFeatures]);
     }
 
     public void Dispose()

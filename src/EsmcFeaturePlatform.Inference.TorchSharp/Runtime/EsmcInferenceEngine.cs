@@ -73,8 +73,12 @@ public sealed class EsmcInferenceEngine : IDisposable
     public static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device = "cpu", bool fullModel = true) =>
         Load(model, saes, device, fullModel, backboneDType: null);
 
-    /// <summary>As above; <paramref name="backboneDType"/> overrides the device's default (tests run the bfloat16 path on CPU).</summary>
-    internal static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device, bool fullModel, ScalarType? backboneDType)
+    /// <summary>
+    /// As above; <paramref name="backboneDType"/> overrides the device's default (tests run the bfloat16 path on CPU), and
+    /// <paramref name="packCpuWeights"/> is <see cref="InferenceOptions.PackCpuWeights"/>.
+    /// </summary>
+    internal static EsmcInferenceEngine Load(EsmcCheckpoint model, IReadOnlyList<SaeCheckpoint> saes, string device, bool fullModel, ScalarType? backboneDType,
+        bool packCpuWeights = true)
     {
         foreach (var sae in saes)
         {
@@ -86,12 +90,12 @@ public sealed class EsmcInferenceEngine : IDisposable
         var torchDevice = DeviceSelector.Resolve(device);
         var dtype = backboneDType ?? (torchDevice.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32);
         var maxLayer = fullModel ? model.Config.Layers : saes.Count == 0 ? 0 : saes.Max(s => s.Layer);
-        var backbone = EsmcBackbone.Load(model, torchDevice, dtype, maxLayer, loadHead: fullModel);
+        var backbone = EsmcBackbone.Load(model, torchDevice, dtype, maxLayer, loadHead: fullModel, packWeights: packCpuWeights);
         var encoders = new Dictionary<string, SaeEncoder>(StringComparer.Ordinal);
         try
         {
             foreach (var sae in saes)
-                if (!encoders.ContainsKey(sae.Id)) encoders[sae.Id] = SaeEncoder.Load(sae, torchDevice);
+                if (!encoders.ContainsKey(sae.Id)) encoders[sae.Id] = SaeEncoder.Load(sae, torchDevice, packCpuWeights);
         }
         catch
         {

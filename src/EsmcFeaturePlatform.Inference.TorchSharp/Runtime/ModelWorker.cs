@@ -187,7 +187,8 @@ internal sealed class ModelWorker : IDisposable
         if (_engine is not null) return;
         try
         {
-            Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false, DeviceSelector.ParsePrecision(_options.BackbonePrecision)));
+            Volatile.Write(ref _engine, EsmcInferenceEngine.Load(_model, _saes, _options.Device, fullModel: false,
+                DeviceSelector.ParsePrecision(_options.BackbonePrecision), _options.PackCpuWeights));
         }
         catch (Exception e)
         {

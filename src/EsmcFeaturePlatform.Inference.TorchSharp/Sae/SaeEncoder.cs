@@ -32,9 +32,11 @@ internal sealed record SaeRowsResult(int Rows, int K, float[] Values, long[] Ind
 /// up to 1,024 rows against one slice of W_enc's columns at a time (16,384 features), each block handed to the top-k
 /// selection (<see cref="StreamingTopK"/> on the CPU, which carries each row's k largest across the slices; on CUDA the
 /// top k of each slice and then of those candidates, since a row's k largest are always among the k largest of the
-/// slice that holds them). Why slices: MKL repacks W_enc (250 MB at 65,536 features) on every call, so the more rows
-/// per call the less packing per row; 1,024 rows x 16,384 features ran the matmul and a top-k 10-24% faster per
-/// CPU-second than 256 rows x 65,536 in the same 64 MB (BENCHMARKS.md, section 7).
+/// slice that holds them). Why slices: an unpacked MKL product repacks W_enc (250 MB at 65,536 features) on every call,
+/// so the more rows per call the less packing per row; 1,024 rows x 16,384 features ran the matmul and a top-k 10-24%
+/// faster per CPU-second than 256 rows x 65,536 in the same 64 MB (BENCHMARKS.md, section 7). On the CPU the slices are
+/// packed once at load (<see cref="PackedMatrix"/>), and the slice shape stays: it is the one the selection was tuned and
+/// tested on.
 /// </remarks>
 internal sealed class SaeEncoder : IDisposable
 {
@@ -42,13 +44,13 @@ internal sealed class SaeEncoder : IDisposable
     private const long MaxActivationElements = 16L << 20;
     private const int MaxSliceFeatures = 16_384;
 
-    private readonly Tensor[] _wEncSlices;
+    private readonly LinearWeight[] _wEncSlices;
     private readonly Tensor _wDec;
     private readonly Tensor _bDec;
     private readonly Workspace _workspace = new();
     private Tensor? _decoderNorms;
 
-    private SaeEncoder(SaeCheckpoint checkpoint, Tensor[] wEncSlices, Tensor wDec, Tensor bDec)
+    private SaeEncoder(SaeCheckpoint checkpoint, LinearWeight[] wEncSlices, Tensor wDec, Tensor bDec)
     {
         Checkpoint = checkpoint;
         _wEncSlices = wEncSlices;
@@ -58,9 +60,10 @@ internal sealed class SaeEncoder : IDisposable
 
     public SaeCheckpoint Checkpoint { get; }
 
-    public static SaeEncoder Load(SaeCheckpoint checkpoint, Device device)
+    /// <summary>Loads the SAE's tensors in float32; with <paramref name="packWeights"/> W_enc is packed for MKL on the CPU (<see cref="PackedMatrix"/>).</summary>
+    public static SaeEncoder Load(SaeCheckpoint checkpoint, Device device, bool packWeights = false)
     {
-        Tensor[]? slices = null;
+        var slices = new List<LinearWeight>();
         Tensor? wDec = null;
         try
         {
@@ -68,16 +71,19 @@ internal sealed class SaeEncoder : IDisposable
             {
                 var features = wEnc.shape[1];
                 var width = Math.Min(features, MaxSliceFeatures);
-                slices = [.. Enumerable.Range(0, (int)((features + width - 1) / width))
-                    .Select(i => wEnc.narrow(1, i * width, Math.Min(width, features - i * width)).contiguous())];
+                for (long first = 0; first < features; first += width)
+                {
+                    using var columns = wEnc.narrow(1, first, Math.Min(width, features - first));
+                    slices.Add(LinearWeight.CreateFromColumns(columns.contiguous(), packWeights));
+                }
             }
             wDec = Model.TensorLoading.Load(checkpoint.Tensors["W_dec"], device, ScalarType.Float32);
             var bDec = Model.TensorLoading.Load(checkpoint.Tensors["b_dec"], device, ScalarType.Float32);
-            return new SaeEncoder(checkpoint, slices, wDec, bDec);
+            return new SaeEncoder(checkpoint, [.. slices], wDec, bDec);
         }
         catch
         {
-            foreach (var slice in slices ?? []) slice.Dispose();
+            foreach (var slice in slices) slice.Dispose();
             wDec?.Dispose();
             throw;
         }
@@ -95,7 +101,7 @@ internal sealed class SaeEncoder : IDisposable
         var indices = new long[rows * k];
         var mse = reconstructionError ? new float[rows] : null;
         // Equal row blocks (never a thin remainder: a 40-row matmul still repacks all of W_enc).
-        var maxRows = (int)Math.Max(1, MaxActivationElements / _wEncSlices[0].shape[1]);
+        var maxRows = (int)Math.Max(1, MaxActivationElements / _wEncSlices[0].OutFeatures);
         var blocks = Math.Max(1, (rows + maxRows - 1) / maxRows);
         var blockRows = (rows + blocks - 1) / blocks;
         for (var start = 0; start < rows; start += blockRows)
@@ -142,10 +148,10 @@ internal sealed class SaeEncoder : IDisposable
         long offset = 0;
         foreach (var slice in _wEncSlices)
         {
-            var activations = _workspace.Rows("activations", shifted.shape[0], slice.shape[1], ScalarType.Float32, shifted.device);
-            activations.addmm_(shifted, slice, beta: 0, alpha: 1);
+            var activations = _workspace.Rows("activations", shifted.shape[0], slice.OutFeatures, ScalarType.Float32, shifted.device);
+            slice.ApplyInto(shifted, activations);
             take(activations, offset);
-            offset += slice.shape[1];
+            offset += slice.OutFeatures;
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,11 +19,6 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Sae;
 /// </remarks>
 internal sealed unsafe class StreamingTopK
 {
-    // TorchSharp's own native export behind TensorAccessor: the address of a tensor's first element. TensorAccessor's
-    // copies go element by element (130 ms per 64 MB here), which would cost more than the selection saves.
-    [DllImport("LibTorchSharp")]
-    private static extern IntPtr THSTensor_data(IntPtr handle);
-
     private readonly int _rows;
     private readonly int _k;
     private readonly float[] _values;
@@ -52,7 +46,7 @@ internal sealed unsafe class StreamingTopK
         if (block.device_type != DeviceType.CPU || block.dtype != ScalarType.Float32 || !block.is_contiguous() || block.shape[0] != _rows)
             throw new ArgumentException("StreamingTopK reads contiguous float32 CPU blocks with one row per selection row.", nameof(block));
         var width = (int)block.shape[1];
-        var data = (float*)THSTensor_data(block.Handle);
+        var data = Model.TensorMemory.Address(block);
         var chunks = Math.Min(_threads, _rows);
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, chunk =>
         {

@@ -11,7 +11,7 @@ namespace EsmcFeaturePlatform.Inference.Tests.Inference;
 /// The SAE encoder's blocked selection (row blocks of at most 64 MB of activations, W_enc in slices of 16,384 features,
 /// the top k of each slice merged) against one dense top-k over every feature, written here as the model math states it
 /// (docs/model-math.md, section 6.4). The golden SAEs are too small to have more than one slice, so this SAE has 40,000
-/// features (two full slices and a ragged one) and 1,500 rows (two row blocks).
+/// features (two full slices and a ragged one) and 1,500 rows (two row blocks); with W_enc packed for MKL and without.
 /// </summary>
 public sealed class SaeEncoderTests : IDisposable
 {
@@ -22,13 +22,15 @@ public sealed class SaeEncoderTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    [Fact]
-    public void Blocked_selection_equals_one_dense_topk_over_all_features()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Blocked_selection_equals_one_dense_topk_over_all_features(bool packWeights)
     {
         var size = new DemoModelSize("ESMC-slices", 64, 4, 2, 1, 40_000, 32);
         var repo = DemoModel.Create(_root, size)[0].Split('/')[0];
         var checkpoint = SaeCheckpoint.Open(Path.Combine(_root, repo), size.SaeLayer);
-        using var encoder = SaeEncoder.Load(checkpoint, CPU);
+        using var encoder = SaeEncoder.Load(checkpoint, CPU, packWeights);
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
         manual_seed(18);
