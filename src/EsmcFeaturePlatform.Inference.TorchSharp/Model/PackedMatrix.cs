@@ -11,7 +11,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// <remarks>
 /// Why: libtorch's CPU matmul is MKL's sgemm, which repacks the weight into its blocked layout on every call. Packed once
 /// (with MKL told to expect a few hundred rows per product), the model's products ran 0.8-1.2x libtorch's per CPU-second
-/// one by one and the whole forward with the SAE 1.05x in an alternating in-process comparison on the 2-vCPU machine type
+/// one by one and the whole forward with the SAE 1.03-1.06x in an alternating in-process comparison on the 2-vCPU machine type
 /// (BENCHMARKS.md section 7, <c>--packing-ab</c>).
 /// <para>
 /// Same results up to float32 rounding: the packed product sums in MKL's blocking for that row count, not in the order
