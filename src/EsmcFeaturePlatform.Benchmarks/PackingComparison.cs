@@ -1,6 +1,7 @@
 using EsmcFeaturePlatform.Abstractions;
 using EsmcFeaturePlatform.Inference.TorchSharp;
 using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
+using EsmcFeaturePlatform.Inference.TorchSharp.Model;
 using EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 using EsmcFeaturePlatform.Inference.TorchSharp.Tokenization;
 
@@ -17,18 +18,16 @@ internal static class PackingComparison
     {
         var checkpoint = EsmcCheckpoint.Open(modelDir);
         var sae = SaeCheckpoint.Open(saeRepoDir, size.SaeLayer, checkpoint.Config, modelDir);
-        // Resident memory each engine's weights add (the process's RSS before and after each load).
-        var before = ResidentBytes();
         using var plain = EsmcInferenceEngine.Load(checkpoint, [sae], "cpu", fullModel: false, backboneDType: null, packCpuWeights: false);
-        var afterPlain = ResidentBytes();
         using var packed = EsmcInferenceEngine.Load(checkpoint, [sae], "cpu", fullModel: false, backboneDType: null, packCpuWeights: true);
-        var afterPacked = ResidentBytes();
+        var (packedBytes, weightBytes) = PackedMatrix.LiveBytes;
         var request = new BatchRequest { Saes = [sae.Id] };
         var random = new Random(20261202);
         line($"Packed against unpacked weights, whole forward and SAE ({size.ModelName}, {TorchSharp.torch.get_num_threads()} threads), " +
              $"{pairs} alternating pairs per workload, residues per CPU-second (medians) and the median of the per-pair ratios:");
         line("");
-        line($"Resident memory of the loaded weights ({size.SaeLayer} blocks and the SAE): unpacked {(afterPlain - before) / 1e9:F2} GB, packed {(afterPacked - afterPlain) / 1e9:F2} GB.");
+        // What MKL allocated (cblas_sgemm_pack_get_size), not what became resident: the buffers are pages of the C heap.
+        line($"Memory of the packed weights ({size.SaeLayer} blocks and the SAE's W_enc): MKL allocated {packedBytes / 1e9:F2} GB for weights of {weightBytes / 1e9:F2} GB in float32.");
         line("");
         line("| workload | residues per batch | unpacked | packed | packed / unpacked (median of pairs, range) | same features |");
         line("| --- | --- | --- | --- | --- | --- |");
@@ -69,12 +68,6 @@ internal static class PackingComparison
                 if (a.Sequences[s].Saes[saeId].Positions[r].Select(f => f.Index).Order().SequenceEqual(b.Sequences[s].Saes[saeId].Positions[r].Select(f => f.Index).Order())) same++;
             }
         return $"{same} of {total} rows";
-    }
-
-    private static long ResidentBytes()
-    {
-        using var process = System.Diagnostics.Process.GetCurrentProcess();
-        return process.WorkingSet64;
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);

@@ -69,9 +69,9 @@ internal sealed class PeerComparison(BenchmarkOptions options, DemoModelSize siz
 
         line($"{options.Rounds} rounds, alternating (odd rounds ours first, even rounds the peer first); medians; 1-minute load average at each reading. " +
              "Managed: our wall time outside the native backbone and SAE calls (tokenizing, queueing, feature lists, pooling, copies). " +
-             "Of best ceiling: useful GFLOP per CPU-second over the better library's float32 matmul ceiling, the median of every ceiling reading " +
-             "in this run (each engine measures its own library, 2048^3, just before each of its readings, so the ceiling is taken in the same " +
-             "conditions as the workloads).");
+             "Of best ceiling: useful GFLOP per CPU-second over the highest float32 matmul ceiling of the run, each library's being the median of its " +
+             "readings (each engine measures its own library, 2048^3, just before each of its readings: libtorch's mm and MKL's packed product on " +
+             "our side, torch.matmul on the peer's; so the ceiling is taken in the same conditions as the workloads).");
         line("");
         line("| workload | residues | engine | residues/s (wall) | CPU ms per residue | residues per CPU-second | useful GFLOP per CPU-s | of best ceiling per CPU-s | padding waste | managed | loads |");
         // One entry per pair of readings: each library's ceiling measured just before it (ours: libtorch's mm and MKL's packed product).

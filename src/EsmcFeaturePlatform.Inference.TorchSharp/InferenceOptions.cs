@@ -53,8 +53,8 @@ public sealed class InferenceOptions : IValidatedOptions
     /// Pack the float32 CPU matmul weights (the blocks' q, k, v, output, gate|up and down, and each SAE's W_enc) once at load
     /// into MKL's GEMM layout, so no product repacks them: about 5% less CPU per residue on the machine measured in
     /// BENCHMARKS.md section 7, the same features, activations equal up to float32 rounding (MKL's own summation order).
-    /// The packed copies replace the weights; MKL reserves 1.3-3.1x a weight's size for each (resident memory after loading
-    /// ESMC-300M's 23 blocks and SAE measured 2.43 GB packed against 2.39 GB unpacked); set false where memory is tight.
+    /// The packed copies replace the weights, but MKL allocates about twice their size (2.59 GB for ESMC-300M's 1.27 GB of
+    /// block and W_enc weights); set false where memory is tight.
     /// No effect on CUDA, on a bfloat16 backbone, or with a libtorch built without MKL.
     /// </summary>
     public bool PackCpuWeights { get; set; } = true;

@@ -19,9 +19,6 @@ internal sealed class LinearWeight : IDisposable
         _packed = packed;
     }
 
-    /// <summary>True when the weight is held packed for MKL.</summary>
-    public bool IsPacked => _packed is not null;
-
     public long OutFeatures => _packed?.OutFeatures ?? _weight!.shape[0];
 
     /// <summary>

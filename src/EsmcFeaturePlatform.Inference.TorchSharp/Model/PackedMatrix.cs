@@ -24,8 +24,8 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// through TorchSharp's native library, which depends on it. Where they are missing (a libtorch built without MKL),
 /// <see cref="TryPack"/> returns null and callers multiply with the tensor as before. The packed buffer lives in
 /// native memory that must not move (MKL's rule) and is freed with this object. MKL asks for 1.3-3.1x the weight's size
-/// for ESMC-300M's shapes (a few MB of its own per matrix); what becomes resident is far less (BENCHMARKS.md section 7:
-/// 2.43 GB packed against 2.39 GB unpacked after loading ESMC-300M's 23 blocks and SAE).
+/// for ESMC-300M's shapes (a few MB of its own per matrix): 2.59 GB for its 1.27 GB of block and W_enc weights
+/// (<see cref="LiveBytes"/>, reported by the benchmark's <c>--packing-ab</c>).
 /// </para>
 /// </remarks>
 internal sealed unsafe class PackedMatrix : IDisposable
@@ -42,14 +42,18 @@ internal sealed unsafe class PackedMatrix : IDisposable
     private const int ExpectedRows = 256;
 
     private static readonly Lazy<bool> Available = new(Probe);
+    private static long _liveBytes;
+    private static long _liveWeightBytes;
 
     private readonly bool _transposed;
     private readonly int _ld;
+    private readonly long _bytes;
     private float* _buffer;
 
-    private PackedMatrix(float* buffer, long inFeatures, long outFeatures, bool transposed)
+    private PackedMatrix(float* buffer, nuint bytes, long inFeatures, long outFeatures, bool transposed)
     {
         _buffer = buffer;
+        _bytes = (long)bytes;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         _transposed = transposed;
@@ -61,6 +65,9 @@ internal sealed unsafe class PackedMatrix : IDisposable
 
     /// <summary>Width of each product row (n).</summary>
     public long OutFeatures { get; }
+
+    /// <summary>Bytes held by every live packed matrix in the process, and the float32 size of the weights they replace.</summary>
+    public static (long Packed, long Weights) LiveBytes => (Interlocked.Read(ref _liveBytes), Interlocked.Read(ref _liveWeightBytes));
 
     /// <summary>True when this libtorch exports MKL's packed GEMM.</summary>
     public static bool IsAvailable => Available.Value;
@@ -78,7 +85,9 @@ internal sealed unsafe class PackedMatrix : IDisposable
         var (outFeatures, inFeatures) = transposed ? (weight.shape[0], weight.shape[1]) : (weight.shape[1], weight.shape[0]);
         var bytes = Mkl.GetSize(BMatrix, ExpectedRows, (int)outFeatures, (int)inFeatures);
         var buffer = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        var packed = new PackedMatrix(buffer, inFeatures, outFeatures, transposed);
+        var packed = new PackedMatrix(buffer, bytes, inFeatures, outFeatures, transposed);
+        Interlocked.Add(ref _liveBytes, packed._bytes);
+        Interlocked.Add(ref _liveWeightBytes, inFeatures * outFeatures * sizeof(float));
         Mkl.Pack(RowMajor, BMatrix, transposed ? Trans : NoTrans, ExpectedRows, (int)outFeatures, (int)inFeatures, 1f,
             TensorMemory.Address(contiguous), packed._ld, buffer);
         return packed;
@@ -116,6 +125,8 @@ internal sealed unsafe class PackedMatrix : IDisposable
         if (_buffer is null) return;
         NativeMemory.AlignedFree(_buffer);
         _buffer = null;
+        Interlocked.Add(ref _liveBytes, -_bytes);
+        Interlocked.Add(ref _liveWeightBytes, -InFeatures * OutFeatures * sizeof(float));
     }
 
     private static bool Probe()
