@@ -54,8 +54,7 @@ internal sealed class LinearWeight : IDisposable
     {
         if (_packed is { } p)
         {
-            using var dense = input.contiguous();
-            p.MultiplyInto(dense, output);
+            p.MultiplyDenseRowsInto(input, output);
         }
         else
         {

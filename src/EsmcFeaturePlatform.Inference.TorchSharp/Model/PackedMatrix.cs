@@ -94,8 +94,9 @@ internal sealed unsafe class PackedMatrix : IDisposable
     }
 
     /// <summary>
-    /// <paramref name="output"/> = <paramref name="input"/> times this matrix: input [rows, in] and output [rows, out], both
-    /// contiguous float32 CPU tensors (output's old contents are ignored).
+    /// <paramref name="output"/> = <paramref name="input"/> times this matrix: input [rows, in] with dense rows that may lie
+    /// apart (<see cref="TensorMemory.HasDenseRows"/>: a column slice is read in place, not copied) and output [rows, out],
+    /// contiguous, both float32 CPU tensors (output's old contents are ignored).
     /// </summary>
     public void MultiplyInto(Tensor input, Tensor output)
     {
@@ -105,8 +106,8 @@ internal sealed unsafe class PackedMatrix : IDisposable
         if (input.shape[0] > int.MaxValue) throw new ArgumentException($"Packed product takes at most {int.MaxValue} rows; got {input.shape[0]}.", nameof(input));
         var rows = (int)input.shape[0];
         if (rows == 0) return;
-        Mkl.Compute(RowMajor, NoTrans, Packed, rows, (int)OutFeatures, (int)InFeatures, TensorMemory.Address(input), (int)InFeatures,
-            _buffer, _ld, 0f, TensorMemory.Address(output), (int)OutFeatures);
+        var a = TensorMemory.RowsAddress(input, out var lda);
+        Mkl.Compute(RowMajor, NoTrans, Packed, rows, (int)OutFeatures, (int)InFeatures, a, lda, _buffer, _ld, 0f, TensorMemory.Address(output), (int)OutFeatures);
         GC.KeepAlive(input);
         GC.KeepAlive(output);
     }
@@ -114,10 +115,28 @@ internal sealed unsafe class PackedMatrix : IDisposable
     /// <summary>A fresh [.., out] tensor: <paramref name="input"/> [.., in] times this matrix.</summary>
     public Tensor Multiply(Tensor input)
     {
-        using var flat = input.reshape(-1, InFeatures).contiguous();
+        using var flat = input.reshape(-1, InFeatures);
         var output = empty([flat.shape[0], OutFeatures], ScalarType.Float32, input.device);
-        MultiplyInto(flat, output);
+        MultiplyDenseRowsInto(flat, output);
         return output.view([.. input.shape[..^1], OutFeatures]);
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyInto"/> for any [rows, in] float32 CPU matrix: read in place when its rows are dense, copied first
+    /// otherwise. Why in place: the down projection's input is the gate half of the gate|up buffer, rows 2F apart; its
+    /// copy was a fresh 80 MB tensor per block at the batch budget, page-faulted anew each time (BENCHMARKS.md, section 7).
+    /// </summary>
+    public void MultiplyDenseRowsInto(Tensor input, Tensor output)
+    {
+        var copy = TensorMemory.HasDenseRows(input) ? null : input.contiguous();
+        try
+        {
+            MultiplyInto(copy ?? input, output);
+        }
+        finally
+        {
+            copy?.Dispose();
+        }
     }
 
     public void Dispose()

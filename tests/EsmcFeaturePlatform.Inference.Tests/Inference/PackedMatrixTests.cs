@@ -71,6 +71,31 @@ public sealed class PackedMatrixTests
     }
 
     [Fact]
+    public void A_column_slice_is_read_in_place_with_the_same_bits_as_its_copy()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        // The down projection's input: the gate half of a [rows, 2F] gate|up buffer, rows 2F apart.
+        var weight = randn(24, 40);
+        using var packed = PackedMatrix.TryPack(weight, transposed: true)!;
+        foreach (var rows in new[] { 1, 3, 300 })
+        {
+            var gateUp = randn(rows, 80);
+            var gate = gateUp.chunk(2, -1)[0];
+            Assert.True(rows == 1 || !gate.is_contiguous());   // one row counts as contiguous
+            Assert.True(TensorMemory.HasDenseRows(gate));
+            var inPlace = full(rows, 24, float.NaN);
+            packed.MultiplyDenseRowsInto(gate, inPlace);
+            var copied = full(rows, 24, float.NaN);
+            packed.MultiplyInto(gate.contiguous(), copied);
+            Assert.True(inPlace.eq(copied).all().item<bool>(), $"{rows} rows: the in-place product differs from the copy's (NaN counts as different)");
+            // The upper half too (its first element is not the buffer's), through the leading-dimension-keeping entry point.
+            var up = gateUp.chunk(2, -1)[1].reshape(1, rows, 40);
+            Assert.True(packed.Multiply(up).eq(packed.Multiply(up.contiguous())).all().item<bool>());
+        }
+    }
+
+    [Fact]
     public void Bad_operands_are_refused_before_any_native_call()
     {
         using var scope = NewDisposeScope();
