@@ -8,15 +8,16 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// <c>addmm_(…, beta: 0)</c> instead of a fresh tensor per call.
 /// </summary>
 /// <remarks>
-/// Why: by default glibc hands every allocation over 32 MB straight to <c>mmap</c> and unmaps it on free, so a fresh
-/// [8,192 tokens, 5,120] FFN output (168 MB) is page-faulted and zeroed anew in every block of every batch; on the
-/// 2-vCPU machine type that was 10-19% of the process's CPU as system time, and a matmul into a reused buffer ran
-/// 6% (FFN) to 15% (SAE encoder) faster per CPU-second (BENCHMARKS.md, section 7). With <c>beta = 0</c> libtorch
-/// ignores the buffer's old contents and calls the same GEMM as <c>linear</c>/<c>mm</c>, so results are unchanged.
-/// (With packed weights, <see cref="LinearWeight"/>, the product goes through MKL's packed GEMM instead, into the same
-/// buffers.) A buffer only grows (to the largest batch seen, bounded by the batch token budget) and lives as long as its owner.
-/// Not thread-safe, like the engine that owns it: views of a slot are valid until the next <see cref="Rows"/> call
-/// for that slot.
+/// Why: glibc serves large allocations from fresh mappings (over its mmap threshold, or over the 64 MB a thread's own
+/// heap holds), so a fresh [8,192 tokens, 5,120] FFN output (168 MB) is page-faulted and zeroed anew in every block of
+/// every batch. With <c>beta = 0</c> libtorch ignores the buffer's old contents and calls the same GEMM as
+/// <c>linear</c>/<c>mm</c>, so results are unchanged. (With packed weights, <see cref="LinearWeight"/>, the product goes
+/// through MKL's packed GEMM instead, into the same buffers.) Until session 9 the device check compared TorchSharp
+/// <c>Device</c> objects, which have no value equality, so every call reallocated; fixed, together with the down
+/// projection reading the gate half in place, the kernel's share of the inference threads' samples fell from about 8%
+/// to 2% (BENCHMARKS.md, section 7, session 9). A buffer only grows (to the largest batch seen, bounded by the batch
+/// token budget) and lives as long as its owner. Not thread-safe, like the engine that owns it: views of a slot are
+/// valid until the next <see cref="Rows"/> call for that slot.
 /// </remarks>
 internal sealed class Workspace : IDisposable
 {

@@ -13,8 +13,9 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 /// mmap off, freed tensors are reused from the heap: faults per workload fell from 150-710 thousand to 2-185 thousand in
 /// all but one run (BENCHMARKS.md has the numbers), and system time by half (BENCHMARKS.md, section 7). The cost: the process keeps its high-water mark
 /// of native memory (bounded by the batch token budget) instead of returning it between batches. glibc's per-thread
-/// heaps hold at most 64 MB each (its source, not measured here), so larger tensors allocated off the main thread can
-/// still get their own mapping; the largest matmul outputs therefore live in a reused <see cref="Model.Workspace"/>.
+/// heaps hold at most 64 MB each (its source), so larger tensors allocated off the main thread, as the inference worker's
+/// are, still get their own mapping, unmapped on free (seen with <c>perf trace</c> in session 9: a 167 MB mapping per
+/// FFN output); the largest matmul outputs therefore live in a reused <see cref="Model.Workspace"/>.
 /// </remarks>
 internal static class NativeAllocator
 {
