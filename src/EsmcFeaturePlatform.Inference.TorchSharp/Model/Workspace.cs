@@ -27,8 +27,8 @@ internal sealed class Workspace : IDisposable
     public Tensor Rows(string slot, long rows, long columns, ScalarType dtype, Device device)
     {
         var needed = rows * columns;
-        // Devices compared by type and index: TorchSharp's Device has no value equality, and each tensor.device is a new
-        // object, so comparing the objects reallocated every buffer on every call (sessions 7-8 measured no reuse at all).
+        // Devices compared by type and index: TorchSharp's Device has no value equality and each tensor.device is a new
+        // object, so comparing the objects reallocated every buffer on every call (as the code did until session 9).
         if (!_buffers.TryGetValue(slot, out var buffer) || buffer.numel() < needed || buffer.dtype != dtype
             || buffer.device_type != device.type || buffer.device_index != device.index)
         {
