@@ -141,10 +141,8 @@ internal sealed class EsmcBackbone : IDisposable
             // scales with one block's work, not with the depth; only the residual stream moves out.
             using (var blockScope = NewDisposeScope())
             {
-                // In place on each branch's own fresh output (never on x, which may be a returned hidden state):
-                // y / s + x, the same arithmetic as x + y / s (addition commutes), without another [tokens, d] tensor.
-                x = Attention(block, x, cos, sin, attentionMask).DividedInPlaceBy(scale).PlusInPlace(x);
-                x = FeedForward(block, x).DividedInPlaceBy(scale).PlusInPlace(x).MoveToOuterDisposeScope();
+                x = ScaledResidual(Attention(block, x, cos, sin, attentionMask), x, scale);
+                x = ScaledResidual(FeedForward(block, x), x, scale).MoveToOuterDisposeScope();
             }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
             if (!hidden.ContainsValue(input)) input.Dispose();
@@ -176,11 +174,8 @@ internal sealed class EsmcBackbone : IDisposable
         var a = layer_norm(x, _dShape, w.AttnNormWeight, w.AttnNormBias, LayerNormEps);
         // q, k and v into their own buffers rather than one [tokens, 3d] buffer: each comes out contiguous, so
         // LayerNorm and attention need no copy of a strided view.
-        var q = layer_norm(_workspace.Linear("q", a, w.Q), _dShape, w.QNorm, null, LayerNormEps);
-        var k = layer_norm(_workspace.Linear("k", a, w.K), _dShape, w.KNorm, null, LayerNormEps);
-        // Rotary on the contiguous [B, L, H, d_head] layout (tables [L, 1, d_head]), then the head transpose as a view.
-        q = ApplyRotary(q.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
-        k = ApplyRotary(k.reshape(batch, length, heads, headDim), cos, sin).transpose(1, 2);
+        var q = NormRotary(_workspace.Linear("q", a, w.Q), w.QNorm, cos, sin).reshape(batch, length, heads, headDim).transpose(1, 2);
+        var k = NormRotary(_workspace.Linear("k", a, w.K), w.KNorm, cos, sin).reshape(batch, length, heads, headDim).transpose(1, 2);
         var v = _workspace.Linear("v", a, w.V).reshape(batch, length, heads, headDim).transpose(1, 2);
         var context = scaled_dot_product_attention(q, k, v, mask);
         return w.AttnOut.Apply(context.transpose(1, 2).reshape(batch, length, d));
@@ -195,16 +190,37 @@ internal sealed class EsmcBackbone : IDisposable
     }
 
     /// <summary>
-    /// Rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), docs/model-math.md, section 3.3: x cos + [-x2, x1] sin. Written as
-    /// x cos + roll(x, d_head/2) sin' with sin' = [-sin, sin] (the sign moved into the table, exact), so it is one roll,
-    /// two multiplies and an add instead of narrows, a negation, a concatenation, two multiplies and an add, with the same
-    /// roundings in every dtype (an addcmul would round once less, which moves bfloat16 results).
+    /// The q or k LayerNorm (no bias) and then rotate-half RoPE (GPT-NeoX pairing i, i + d_head/2), docs/model-math.md,
+    /// section 3.3: y cos + [-y2, y1] sin, on [B, L, d] → [B, L, d]. Written as y cos + roll(y, d_head/2) sin' with
+    /// sin' = [-sin, sin] (the sign moved into the table, exact), so it is one roll, two multiplies and an add instead of
+    /// narrows, a negation, a concatenation, two multiplies and an add, with the same roundings in every dtype (an addcmul
+    /// would round once less, which moves bfloat16 results). On float32 CPU tensors it is one fused pass in place on the
+    /// product's workspace buffer (<see cref="FusedCpuPasses"/>); elsewhere libtorch's operators on the [B, L, H, d_head]
+    /// layout with the tables broadcast over the heads.
     /// </summary>
-    private static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor signedSin)
+    private Tensor NormRotary(Tensor x, Tensor weight, Tensor cos, Tensor signedSin)
     {
-        var half = x.shape[^1] / 2;
-        return (x * cos).Plus(x.roll(half, -1).mul_(signedSin));
+        var headDim = Config.HeadDim;
+        if (FusedCpuPasses.Supports(x, headDim))
+        {
+            FusedCpuPasses.NormRotaryInPlace(x, weight, cos, signedSin, x.shape[1], headDim, LayerNormEps);
+            return x;
+        }
+        var y = layer_norm(x, _dShape, weight, null, LayerNormEps).reshape(x.shape[0], x.shape[1], Config.Heads, headDim);
+        var half = headDim / 2;
+        var (c, s) = (cos.unsqueeze(1), signedSin.unsqueeze(1));
+        return (y * c).Plus(y.roll(half, -1).mul_(s)).reshape(x.shape);
     }
+
+    /// <summary>
+    /// The residual update x + y / s of docs/model-math.md, section 3.6, computed as y / s + x (addition commutes: the same
+    /// bits) in place on the branch's own fresh output <paramref name="update"/> (never on x, which may be a returned
+    /// hidden state), without another [tokens, d] tensor; one fused pass on float32 CPU tensors.
+    /// </summary>
+    private Tensor ScaledResidual(Tensor update, Tensor residual, double scale) =>
+        FusedCpuPasses.Supports(update, Config.HeadDim) && FusedCpuPasses.Supports(residual, Config.HeadDim)
+            ? FusedCpuPasses.ScaledResidualInPlace(update, residual, scale)
+            : update.DividedInPlaceBy(scale).PlusInPlace(residual);
 
     private (Tensor Cos, Tensor Sin) RotaryTables(long length)
     {
@@ -218,8 +234,8 @@ internal sealed class EsmcBackbone : IDisposable
         var angles = cat([freqs, freqs], -1);
         var sin = angles.sin();
         var signedSin = cat([sin.narrow(-1, 0, headDim / 2).neg(), sin.narrow(-1, headDim / 2, headDim / 2)], -1);
-        // [L, 1, d_head]: broadcast over the heads of the [B, L, H, d_head] layout.
-        return (angles.cos().to(DType).unsqueeze(1), signedSin.to(DType).unsqueeze(1));
+        // [L, d_head], contiguous: one row per position.
+        return (angles.cos().to(DType).contiguous(), signedSin.to(DType).contiguous());
     }
 
     public void Dispose()
