@@ -25,8 +25,11 @@ internal static class OpProfile
         var wEnc = randn(d, codebook) / 30;
         var norm = ones(d);
         var q = randn(batch, heads, length, d / heads);
-        var qRows = randn(batch, length, heads, d / heads);
-        var table = randn(length, 1, d / heads);
+        var qRows = randn(batch, length, d);
+        var qScratch = empty(batch, length, d);
+        var cos = randn(length, d / heads);
+        var sin = randn(length, d / heads);
+        var residual = randn(batch, length, d);
         var mask = ones(batch, 1, 1, length, dtype: ScalarType.Bool);
         var hidden = randn(t, 2 * ffn);
         var scratch = empty(t, 2 * ffn);
@@ -57,9 +60,29 @@ internal static class OpProfile
         Op("layer_norm (d)", 0, () => layer_norm(x, [d], norm, norm, 1e-5));
         Op("linear q|k|v", 2.0 * t * d * 3 * d, () => linear(x, wQkv));
         Op("sdpa (mask)", 4.0 * batch * length * length * d, () => scaled_dot_product_attention(q, q, q, mask));
-        Op("rotary, per q or k (roll, 2 mul, add)", 0, () => (qRows * table).add(qRows.roll(d / heads / 2, -1).mul_(table)));
+        Op("q or k LayerNorm + rotary, libtorch (layer_norm without bias, roll, 2 mul, add)", 0, () =>
+        {
+            var y = layer_norm(qRows, [d], norm, null, 1e-5).reshape(batch, length, heads, d / heads);
+            return (y * cos.unsqueeze(1)).add(y.roll(d / heads / 2, -1).mul_(sin.unsqueeze(1)));
+        });
+        Op("q or k LayerNorm + rotary, fused in place (the engine's)", 0, () =>
+        {
+            FusedCpuPasses.NormRotaryInPlace(qScratch, norm, cos, sin, length, d / heads, 1e-5);
+            return empty(0);
+        }, () => qScratch.copy_(qRows));
         Op("linear out", 2.0 * t * d * d, () => linear(x, wOut));
         Op("linear gate|up", 2.0 * t * d * 2 * ffn, () => linear(x, wIn));
+        // In-place passes return an empty tensor for Op to dispose, not the scratch buffer they wrote.
+        Op("residual y / s + x, libtorch (div_, add_)", 0, () =>
+        {
+            qScratch.DividedInPlaceBy(1.29).PlusInPlace(residual);
+            return empty(0);
+        }, () => qScratch.copy_(qRows));
+        Op("residual y / s + x, fused in place (the engine's)", 0, () =>
+        {
+            FusedCpuPasses.ScaledResidualInPlace(qScratch, residual, 1.29);
+            return empty(0);
+        }, () => qScratch.copy_(qRows));
         Op("silu(gate) * up, in place", 0, () => { var c = scratch.chunk(2, -1); return silu(c[0], inplace: true).mul_(c[1]); }, () => scratch.copy_(hidden));
         Op("linear down", 2.0 * t * ffn * d, () => linear(hidden.narrow(-1, 0, ffn), wDown));
         var r = rows.shape[0];

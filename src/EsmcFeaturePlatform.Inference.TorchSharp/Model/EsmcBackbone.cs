@@ -111,9 +111,10 @@ internal sealed class EsmcBackbone : IDisposable
     /// <summary>
     /// Runs the encoder on right-padded <paramref name="ids"/> [B, L] and returns h[N] for every N in
     /// <paramref name="layers"/> (docs/model-math.md, section 3.6) in the compute dtype, running only the blocks the deepest
-    /// requested layer needs. <paramref name="keyMask"/> [B, L] is true for real tokens (null: no padding).
+    /// requested layer needs. <paramref name="lengths"/> holds each row's real tokens, the rest of the row being padding that
+    /// no token attends to (null: no padding).
     /// </summary>
-    public (Dictionary<int, Tensor> Hidden, Tensor? Logits) Forward(Tensor ids, Tensor? keyMask, IReadOnlyCollection<int> layers, bool logits)
+    public (Dictionary<int, Tensor> Hidden, Tensor? Logits) Forward(Tensor ids, int[]? lengths, IReadOnlyCollection<int> layers, bool logits)
     {
         var n = Config.Layers;
         foreach (var layer in layers)
@@ -131,7 +132,7 @@ internal sealed class EsmcBackbone : IDisposable
         if (layers.Contains(0)) hidden[0] = x;
 
         var (cos, sin) = RotaryTables(length);
-        var attentionMask = keyMask?.reshape(batch, 1, 1, length);
+        var keys = new AttentionKeys(lengths, lengths is null ? null : KeyMask(lengths, length));
         var scale = Config.ResidueScalingFactor;
         for (var b = 0; b < blocksToRun; b++)
         {
@@ -141,7 +142,7 @@ internal sealed class EsmcBackbone : IDisposable
             // scales with one block's work, not with the depth; only the residual stream moves out.
             using (var blockScope = NewDisposeScope())
             {
-                x = ScaledResidual(Attention(block, x, cos, sin, attentionMask), x, scale);
+                x = ScaledResidual(Attention(block, x, cos, sin, keys), x, scale);
                 x = ScaledResidual(FeedForward(block, x), x, scale).MoveToOuterDisposeScope();
             }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
@@ -164,7 +165,15 @@ internal sealed class EsmcBackbone : IDisposable
         return (hidden, logitsTensor);
     }
 
-    private Tensor Attention(BlockWeights w, Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    /// <summary>[B, 1, 1, L], true for the first lengths[b] keys of row b: SDPA's key mask.</summary>
+    private Tensor KeyMask(int[] lengths, long length)
+    {
+        using var positions = ScalarOps.Range(length, ScalarType.Int64, Device);
+        using var counts = tensor(lengths.Select(n => (long)n).ToArray(), ScalarType.Int64, Device);
+        return positions.unsqueeze(0).lt(counts.unsqueeze(1)).reshape(lengths.Length, 1, 1, length);
+    }
+
+    private Tensor Attention(BlockWeights w, Tensor x, Tensor cos, Tensor sin, AttentionKeys keys)
     {
         var batch = x.shape[0];
         var length = x.shape[1];
@@ -174,12 +183,23 @@ internal sealed class EsmcBackbone : IDisposable
         var a = layer_norm(x, _dShape, w.AttnNormWeight, w.AttnNormBias, LayerNormEps);
         // q, k and v into their own buffers rather than one [tokens, 3d] buffer: each comes out contiguous, so
         // LayerNorm and attention need no copy of a strided view.
-        var q = NormRotary(_workspace.Linear("q", a, w.Q), w.QNorm, cos, sin).reshape(batch, length, heads, headDim).transpose(1, 2);
-        var k = NormRotary(_workspace.Linear("k", a, w.K), w.KNorm, cos, sin).reshape(batch, length, heads, headDim).transpose(1, 2);
-        var v = _workspace.Linear("v", a, w.V).reshape(batch, length, heads, headDim).transpose(1, 2);
-        var context = scaled_dot_product_attention(q, k, v, mask);
+        var q = NormRotary(_workspace.Linear("q", a, w.Q), w.QNorm, cos, sin);
+        var k = NormRotary(_workspace.Linear("k", a, w.K), w.KNorm, cos, sin);
+        var v = _workspace.Linear("v", a, w.V);
+        if (CpuAttention.Supports(q, headDim) && CpuAttention.Supports(k, headDim) && CpuAttention.Supports(v, headDim))
+        {
+            var output = _workspace.Rows("attention", batch * length, d, q.dtype, q.device).view(batch, length, d);
+            CpuAttention.Run(q, k, v, keys.Lengths, output);
+            return w.AttnOut.Apply(output);
+        }
+        // SDPA on the [B, H, L, d_head] views (the head transpose as a view of the [B, L, H, d_head] products).
+        Tensor Heads(Tensor t) => t.reshape(batch, length, heads, headDim).transpose(1, 2);
+        var context = scaled_dot_product_attention(Heads(q), Heads(k), Heads(v), keys.Mask);
         return w.AttnOut.Apply(context.transpose(1, 2).reshape(batch, length, d));
     }
+
+    /// <summary>Which keys are real: each row's count for <see cref="CpuAttention"/> and the same as a mask for SDPA (both null: all).</summary>
+    private sealed record AttentionKeys(int[]? Lengths, Tensor? Mask);
 
     private Tensor FeedForward(BlockWeights w, Tensor x)
     {

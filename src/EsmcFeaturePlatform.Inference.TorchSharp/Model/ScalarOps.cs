@@ -36,9 +36,6 @@ internal static class ScalarOps
     /// <summary><c>a /= value</c> in place (only on a tensor nothing else holds).</summary>
     public static Tensor DividedInPlaceBy(this Tensor a, double value) => With(value.ToScalar(), s => a.div_(s));
 
-    /// <summary><c>a != value</c>, element-wise.</summary>
-    public static Tensor NotEqual(this Tensor a, int value) => With(value.ToScalar(), s => a.ne(s));
-
     public static Tensor AtLeast(this Tensor a, double min) => With(min.ToScalar(), s => a.clamp_min(s));
 
     /// <summary><c>full(shape, value)</c>.</summary>

@@ -153,8 +153,7 @@ public sealed class EsmcInferenceEngine : IDisposable
         {
             var stopwatch = Stopwatch.StartNew();
             var idTensor = tensor(ids, [count, length], ScalarType.Int64, Device);
-            Tensor? keyMask = realTokens == count * length ? null : idTensor.NotEqual(EsmcTokenizer.PadId);
-            var (states, logitsTensor) = _backbone.Forward(idTensor, keyMask, layers, request.Logits);
+            var (states, logitsTensor) = _backbone.Forward(idTensor, realTokens == count * length ? null : lengths, layers, request.Logits);
             var rowIndex = tensor(realRows, ScalarType.Int64, Device);
             Tensor RealRows(Tensor t) => index_select(t.reshape(count * length, -1), 0, rowIndex).to(ScalarType.Float32);
 
