@@ -9,7 +9,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 
 /// <summary>
 /// Softmax attention, softmax(q kᵀ / sqrt(d_head)) v over each sequence's real keys, for float32 CPU tensors on AVX-512
-/// with heads of 64: the <c>scaled_dot_product_attention</c> of docs/model-math.md, section 3.4, written for this
+/// with heads of 64: the scaled dot-product attention of docs/model-math.md, section 3.3 (step 5), written for this
 /// model's shapes. <see cref="EsmcBackbone"/> uses it where <see cref="Supports"/> holds and libtorch's SDPA elsewhere.
 /// </summary>
 /// <remarks>

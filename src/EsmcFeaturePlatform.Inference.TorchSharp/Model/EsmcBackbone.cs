@@ -233,7 +233,7 @@ internal sealed class EsmcBackbone : IDisposable
     }
 
     /// <summary>
-    /// The residual update x + y / s of docs/model-math.md, section 3.6, computed as y / s + x (addition commutes: the same
+    /// The residual update x + y / s of docs/model-math.md, sections 3.1 and 3.5, computed as y / s + x (addition commutes: the same
     /// bits) in place on the branch's own fresh output <paramref name="update"/> (never on x, which may be a returned
     /// hidden state), without another [tokens, d] tensor; one fused pass on float32 CPU tensors.
     /// </summary>
