@@ -25,6 +25,10 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// for the context) on data that stays in cache.
 /// </para>
 /// <para>
+/// The loops are compiled fully optimized from their first call (<c>AggressiveOptimization</c>): the runtime's first,
+/// unoptimized tier of vector code runs several times slower, and a short job would spend its life in it.
+/// </para>
+/// <para>
 /// Results differ from SDPA's in the last bits: the sums run in another order and exp is Cephes' single-precision
 /// polynomial (about 1 ulp; libtorch uses SLEEF's, also about 1 ulp). <c>CpuAttentionTests</c> holds it to SDPA's
 /// distance from a float64 reference.
@@ -113,6 +117,7 @@ internal static unsafe class CpuAttention
     }
 
     /// <summary>qt[d * 32 + i] = q[i, d] / 8 (the 1/sqrt(64) scale, exact in binary); columns past count are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackQueries(float* q, int stride, int count, float* qt)
     {
         const float scale = 0.125f;

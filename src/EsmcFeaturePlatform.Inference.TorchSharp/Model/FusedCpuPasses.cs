@@ -13,9 +13,11 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// </summary>
 /// <remarks>
 /// Why: q and k have a LayerNorm without a bias, which libtorch's CPU kernel runs as a scalar loop, and the rotary
-/// formula is four passes that make three fresh [tokens, d] tensors. At 8,016 rows, LayerNorm and rotary of q (or k) took
-/// 105-121 CPU ms against 13 for the fused pass, about a seventh of a block's time for the two (BENCHMARKS.md section 7,
-/// session 10). The rows are split across libtorch's thread count, like <see cref="Sae.StreamingTopK"/>.
+/// formula is four passes that make three fresh [tokens, d] tensors. At about 8,000 rows, LayerNorm and rotary of q (or k)
+/// took 42-121 CPU ms against 9-13 for the fused pass, 4-10% of a block's time for q and k together (BENCHMARKS.md
+/// section 7, session 10). The rows are split across libtorch's thread count, like <see cref="Sae.StreamingTopK"/>, and the loops
+/// are compiled fully optimized from their first call (<c>AggressiveOptimization</c>; the runtime's first tier of vector
+/// code runs several times slower).
 /// <para>
 /// Results: the rotary and residual arithmetic is libtorch's operation for operation (the same products and sums, each
 /// rounded once; .NET never contracts a multiply and an add into one), so the residual update is bit for bit libtorch's.
@@ -79,22 +81,19 @@ internal static unsafe class FusedCpuPasses
         var s = (float)scale;
         var n = update.numel();
         const int chunk = 1 << 16;
-        ForRowChunks((n + chunk - 1) / chunk, (first, end) =>
-        {
-            var from = first * chunk;
-            var to = Math.Min(n, end * chunk);
-            var divisor = new Vector<float>(s);
-            var i = from;
-            for (; i + Vector<float>.Count <= to; i += Vector<float>.Count)
-            {
-                var v = Unsafe.ReadUnaligned<Vector<float>>(y + i) / divisor + Unsafe.ReadUnaligned<Vector<float>>(x + i);
-                Unsafe.WriteUnaligned(y + i, v);
-            }
-            for (; i < to; i++) y[i] = y[i] / s + x[i];
-        });
+        ForRowChunks((n + chunk - 1) / chunk, (first, end) => ScaledResidual(y + first * chunk, x + first * chunk, Math.Min(n, end * chunk) - first * chunk, s));
         GC.KeepAlive(update);
         GC.KeepAlive(residual);
         return update;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaledResidual(float* y, float* x, long count, float scale)
+    {
+        var divisor = new Vector<float>(scale);
+        var i = 0L;
+        for (; i + Vector<float>.Count <= count; i += Vector<float>.Count) Store(y + i, Load(y + i) / divisor + Load(x + i));
+        for (; i < count; i++) y[i] = y[i] / scale + x[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
