@@ -81,16 +81,10 @@ internal static class OpProfile
         }, () => qScratch.copy_(qRows));
         Op("linear out", 2.0 * t * d * d, () => linear(x, wOut));
         Op("linear gate|up", 2.0 * t * d * 2 * ffn, () => linear(x, wIn));
-        // In-place passes return an empty tensor for Op to dispose, not the scratch buffer they wrote.
-        Op("residual y / s + x, libtorch (div_, add_)", 0, () =>
+        Op("residual y / s + x, in place (div_, add_)", 0, () =>
         {
             qScratch.DividedInPlaceBy(1.29).PlusInPlace(residual);
-            return empty(0);
-        }, () => qScratch.copy_(qRows));
-        Op("residual y / s + x, fused in place (the engine's)", 0, () =>
-        {
-            FusedCpuPasses.ScaledResidualInPlace(qScratch, residual, 1.29);
-            return empty(0);
+            return empty(0);   // not the scratch buffer itself, which Op would dispose
         }, () => qScratch.copy_(qRows));
         Op("silu(gate) * up, in place", 0, () => { var c = scratch.chunk(2, -1); return silu(c[0], inplace: true).mul_(c[1]); }, () => scratch.copy_(hidden));
         Op("linear down", 2.0 * t * ffn * d, () => linear(hidden.narrow(-1, 0, ffn), wDown));

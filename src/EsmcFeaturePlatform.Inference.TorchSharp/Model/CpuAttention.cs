@@ -10,7 +10,8 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// <summary>
 /// Softmax attention, softmax(q kᵀ / sqrt(d_head)) v over each sequence's real keys, for float32 CPU tensors on AVX-512
 /// with heads of 64: the scaled dot-product attention of docs/model-math.md, section 3.3 (step 5), written for this
-/// model's shapes. <see cref="EsmcBackbone"/> uses it where <see cref="Supports"/> holds and libtorch's SDPA elsewhere.
+/// model's shapes. <see cref="EsmcBackbone"/> uses it for batches of at most <see cref="MaxKeys"/> positions where
+/// <see cref="Supports"/> holds, and libtorch's SDPA elsewhere.
 /// </summary>
 /// <remarks>
 /// How: one work item is a head of one sequence and a chunk of its queries, taken 32 queries at a time. For those 32 it
@@ -19,10 +20,12 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// need no reduction across lanes), and multiplies by v. Padding keys are simply not read: the same result as SDPA's
 /// key mask, without the masked scores. Queries at padded positions attend to the real keys, as with SDPA.
 /// <para>
-/// Why: libtorch's SDPA on the CPU (flash attention in blocks of 256 queries and 512 keys, with MKL for the products)
-/// ran at about half the GEMMs' rate here, a fifth of a block's time at length 1,000 (BENCHMARKS.md section 7, sessions 9
-/// and 10); this kernel's products are register-tiled AVX-512 loops (8 keys x 32 queries for the scores, 4 queries x 64
-/// for the context) on data that stays in cache.
+/// Why: libtorch's SDPA on the CPU (flash attention with MKL for the products) ran at a third to a half of the GEMMs' rate
+/// here. This kernel's products are register-tiled AVX-512 loops (8 keys x 32 queries for the scores, 4 queries x 64 for
+/// the context) on data that stays in cache: 1.4-1.6x SDPA's GFLOP per CPU-second at 102 tokens and 1.1-1.2x at 302,
+/// the whole model 5-11% faster per CPU-second at length 300 and on the mixed stream; at 1,002 tokens it read 0.86x to
+/// 1.02x of SDPA's (whose flash kernel moves to blocks of 256 queries from 768 on), so longer batches keep SDPA
+/// (BENCHMARKS.md section 7, session 10).
 /// </para>
 /// <para>
 /// The loops are compiled fully optimized from their first call (<c>AggressiveOptimization</c>): the runtime's first,
@@ -39,6 +42,13 @@ internal static unsafe class CpuAttention
     private const int HeadDim = 64;
     private const int Queries = 32;          // per tile: two 16-float vectors, one lane per query
     private const int QueriesPerItem = 256;  // a work item: enough to keep a head's k and v in cache across tiles
+
+    /// <summary>
+    /// The longest batch (in positions) this kernel takes; longer ones go to SDPA. Measured at 102, 302 and 1,002
+    /// positions (faster, faster, not faster); the cut between is where SDPA's flash kernel changes its block size,
+    /// not a measured optimum.
+    /// </summary>
+    public const int MaxKeys = 768;
 
     /// <summary>True on a CPU with AVX-512 for contiguous float32 CPU tensors [B, L, H * 64].</summary>
     public static bool Supports(Tensor x, int headDim) =>

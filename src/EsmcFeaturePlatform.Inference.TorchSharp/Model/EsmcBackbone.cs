@@ -142,8 +142,10 @@ internal sealed class EsmcBackbone : IDisposable
             // scales with one block's work, not with the depth; only the residual stream moves out.
             using (var blockScope = NewDisposeScope())
             {
-                x = ScaledResidual(Attention(block, x, cos, sin, keys), x, scale);
-                x = ScaledResidual(FeedForward(block, x), x, scale).MoveToOuterDisposeScope();
+                // In place on each branch's own fresh output (never on x, which may be a returned hidden state):
+                // y / s + x, the same arithmetic as x + y / s (addition commutes), without another [tokens, d] tensor.
+                x = Attention(block, x, cos, sin, keys).DividedInPlaceBy(scale).PlusInPlace(x);
+                x = FeedForward(block, x).DividedInPlaceBy(scale).PlusInPlace(x).MoveToOuterDisposeScope();
             }
             if (b + 1 < n && layers.Contains(b + 1)) hidden[b + 1] = x;
             if (!hidden.ContainsValue(input)) input.Dispose();
@@ -186,7 +188,7 @@ internal sealed class EsmcBackbone : IDisposable
         var q = NormRotary(_workspace.Linear("q", a, w.Q), w.QNorm, cos, sin);
         var k = NormRotary(_workspace.Linear("k", a, w.K), w.KNorm, cos, sin);
         var v = _workspace.Linear("v", a, w.V);
-        if (CpuAttention.Supports(q, headDim) && CpuAttention.Supports(k, headDim) && CpuAttention.Supports(v, headDim))
+        if (length <= CpuAttention.MaxKeys && CpuAttention.Supports(q, headDim) && CpuAttention.Supports(k, headDim) && CpuAttention.Supports(v, headDim))
         {
             var output = _workspace.Rows("attention", batch * length, d, q.dtype, q.device).view(batch, length, d);
             CpuAttention.Run(q, k, v, keys.Lengths, output);
@@ -231,16 +233,6 @@ internal sealed class EsmcBackbone : IDisposable
         var (c, s) = (cos.unsqueeze(1), signedSin.unsqueeze(1));
         return (y * c).Plus(y.roll(half, -1).mul_(s)).reshape(x.shape);
     }
-
-    /// <summary>
-    /// The residual update x + y / s of docs/model-math.md, sections 3.1 and 3.5, computed as y / s + x (addition commutes: the same
-    /// bits) in place on the branch's own fresh output <paramref name="update"/> (never on x, which may be a returned
-    /// hidden state), without another [tokens, d] tensor; one fused pass on float32 CPU tensors.
-    /// </summary>
-    private Tensor ScaledResidual(Tensor update, Tensor residual, double scale) =>
-        FusedCpuPasses.Supports(update, Config.HeadDim) && FusedCpuPasses.Supports(residual, Config.HeadDim)
-            ? FusedCpuPasses.ScaledResidualInPlace(update, residual, scale)
-            : update.DividedInPlaceBy(scale).PlusInPlace(residual);
 
     private (Tensor Cos, Tensor Sin) RotaryTables(long length)
     {

@@ -6,24 +6,23 @@ using static TorchSharp.torch;
 namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 
 /// <summary>
-/// Two element-wise steps of an ESMC block as one managed pass each over float32 CPU tensors, where libtorch's operators
-/// make several: the LayerNorm of q or k followed by the rotary embedding, and the residual update <c>y / s + x</c>.
-/// <see cref="EsmcBackbone"/> uses them where <see cref="Supports"/> holds and libtorch's operators elsewhere (CUDA,
-/// bfloat16, a CPU without vector instructions).
+/// The LayerNorm of q or k followed by the rotary embedding, as one managed pass in place over a float32 CPU tensor, where
+/// libtorch's operators make several. <see cref="EsmcBackbone"/> uses it where <see cref="Supports"/> holds and libtorch's
+/// operators elsewhere (CUDA, bfloat16, a CPU without vector instructions).
 /// </summary>
 /// <remarks>
 /// Why: q and k have a LayerNorm without a bias, which libtorch's CPU kernel runs as a scalar loop, and the rotary
 /// formula is four passes that make three fresh [tokens, d] tensors. At about 8,000 rows, LayerNorm and rotary of q (or k)
-/// took 42-121 CPU ms against 9-13 for the fused pass, 4-10% of a block's time for q and k together (BENCHMARKS.md
-/// section 7, session 10). The rows are split across libtorch's thread count, like <see cref="Sae.StreamingTopK"/>, and the loops
-/// are compiled fully optimized from their first call (<c>AggressiveOptimization</c>; the runtime's first tier of vector
-/// code runs several times slower).
+/// took 42-121 CPU ms against 9-16 for the fused pass, 4-10% of a block's time for q and k together (BENCHMARKS.md
+/// section 7, session 10). The rows are split across libtorch's thread count, like <see cref="Sae.StreamingTopK"/>, and
+/// the row loop is compiled fully optimized from its first call (<c>AggressiveOptimization</c>; the runtime's first tier
+/// of vector code runs several times slower). The residual update y / s + x was fused the same way and measured no
+/// faster than libtorch's two in-place passes (9-15 CPU ms either way), so it stays libtorch's.
 /// <para>
-/// Results: the rotary and residual arithmetic is libtorch's operation for operation (the same products and sums, each
-/// rounded once; .NET never contracts a multiply and an add into one), so the residual update is bit for bit libtorch's.
-/// The LayerNorm sums in its own order and subtracts the mean before scaling ((x - mean) * rstd * w, where libtorch
-/// adds an offset: (x * rstd + (-rstd * mean)) * w), so it can differ in the last bit; <c>FusedCpuPassesTests</c> holds it to libtorch's
-/// distance from a float64 reference.
+/// Results: the rotary arithmetic is libtorch's operation for operation (the same products and sum, each rounded once;
+/// .NET never contracts a multiply and an add into one). The LayerNorm sums in its own order and subtracts the mean
+/// before scaling ((x - mean) * rstd * w, where libtorch adds an offset: (x * rstd + (-rstd * mean)) * w), so it can
+/// differ in the last bit; <c>FusedCpuPassesTests</c> holds it to libtorch's distance from a float64 reference.
 /// </para>
 /// </remarks>
 internal static unsafe class FusedCpuPasses
@@ -65,35 +64,6 @@ internal static unsafe class FusedCpuPasses
         GC.KeepAlive(weight);
         GC.KeepAlive(cos);
         GC.KeepAlive(signedSin);
-    }
-
-    /// <summary>
-    /// <paramref name="update"/> = <paramref name="update"/> / <paramref name="scale"/> + <paramref name="residual"/>, in
-    /// place on <paramref name="update"/> (both <see cref="Supports"/>-able, the same shape): the division and the sum
-    /// libtorch's <c>div_</c> and <c>add_</c> make, in one pass instead of two.
-    /// </summary>
-    public static Tensor ScaledResidualInPlace(Tensor update, Tensor residual, double scale)
-    {
-        if (!update.shape.SequenceEqual(residual.shape))
-            throw new ArgumentException($"Residual update needs equal shapes; got [{string.Join(", ", update.shape)}] and [{string.Join(", ", residual.shape)}].");
-        var y = TensorMemory.Address(update);
-        var x = TensorMemory.Address(residual);
-        var s = (float)scale;
-        var n = update.numel();
-        const int chunk = 1 << 16;
-        ForRowChunks((n + chunk - 1) / chunk, (first, end) => ScaledResidual(y + first * chunk, x + first * chunk, Math.Min(n, end * chunk) - first * chunk, s));
-        GC.KeepAlive(update);
-        GC.KeepAlive(residual);
-        return update;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScaledResidual(float* y, float* x, long count, float scale)
-    {
-        var divisor = new Vector<float>(scale);
-        var i = 0L;
-        for (; i + Vector<float>.Count <= count; i += Vector<float>.Count) Store(y + i, Load(y + i) / divisor + Load(x + i));
-        for (; i < count; i++) y[i] = y[i] / scale + x[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

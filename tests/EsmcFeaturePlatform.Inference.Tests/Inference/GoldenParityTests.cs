@@ -1,6 +1,8 @@
 using System.Text.Json;
 using EsmcFeaturePlatform.Abstractions;
+using EsmcFeaturePlatform.Inference.TorchSharp.Model;
 using EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
+using EsmcFeaturePlatform.Inference.TorchSharp.Tokenization;
 using Xunit;
 using static EsmcFeaturePlatform.Inference.Tests.Inference.InferenceFixtures;
 
@@ -92,7 +94,7 @@ public sealed class GoldenParityTests
         var batch = Golden.GetProperty("batch");
         var order = batch.GetProperty("sequence_order").EnumerateArray().Select(e => e.GetString()!).ToList();
         var byName = Sequences.ToDictionary(s => s.GetProperty("name").GetString()!);
-        var tokens = order.Select(n => EsmcFeaturePlatform.Inference.TorchSharp.Tokenization.EsmcTokenizer.Tokenize(byName[n].GetProperty("sequence").GetString()!)).ToList();
+        var tokens = order.Select(n => EsmcTokenizer.Tokenize(byName[n].GetProperty("sequence").GetString()!)).ToList();
         using var engine = LoadEngine(PrimaryModelDirectory);
         foreach (var property in batch.EnumerateObject().Where(p => p.Name.EndsWith("_coo_raw", StringComparison.Ordinal) || p.Name.EndsWith("_coo_normalized", StringComparison.Ordinal)))
         {
@@ -139,6 +141,29 @@ public sealed class GoldenParityTests
                     foreach (var (a, b) in sae.Positions[p].OrderBy(f => f.Index).Zip(together.Saes[id].Positions[p].OrderBy(f => f.Index)))
                         Assert.True(Math.Abs(a.Value - b.Value) <= 1e-5 * Math.Max(1, a.Value), $"seq {i} {id} pos {p} feature {a.Index}");
                 }
+        }
+    }
+
+    [Fact]
+    public void Padding_does_not_change_any_row_of_batches_longer_than_the_cpu_attention_takes()
+    {
+        // A batch over CpuAttention.MaxKeys positions runs libtorch's SDPA with the key mask built from the lengths; each
+        // sequence alone runs without padding (the short one through CpuAttention where the CPU has AVX-512). The two
+        // attention paths round differently, so the rows agree to 1e-4 rather than bit for bit.
+        using var engine = LoadEngine(PrimaryModelDirectory);
+        var random = new Random(18);
+        string Protein(int residues) => new([.. Enumerable.Range(0, residues).Select(_ => "ACDEFGHIKLMNPQRSTVWY"[random.Next(20)])]);
+        var tokens = new[] { EsmcTokenizer.Tokenize(Protein(CpuAttention.MaxKeys + 40)), EsmcTokenizer.Tokenize(Protein(300)) };
+        var request = new BatchRequest { HiddenStates = [1, engine.Config.Layers - 1] };
+        var batched = engine.Run(tokens, request);
+        Assert.True(batched.PaddedTokens > batched.RealTokens);
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var alone = engine.Run([tokens[i]], request).Sequences[0];
+            foreach (var (layer, rows) in alone.HiddenStates)
+                for (var r = 0; r < rows.Length; r++)
+                    for (var c = 0; c < rows[r].Length; c++)
+                        Assert.True(Math.Abs(rows[r][c] - batched.Sequences[i].HiddenStates[layer][r][c]) <= 1e-4 * Math.Max(1, Math.Abs(rows[r][c])), $"seq {i} h[{layer}][{r}][{c}]");
         }
     }
 
