@@ -13,7 +13,7 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// <remarks>
 /// Why: q and k have a LayerNorm without a bias, which libtorch's CPU kernel runs as a scalar loop, and the rotary
 /// formula is four passes that make three fresh [tokens, d] tensors. At about 8,000 rows, LayerNorm and rotary of q (or k)
-/// took 42-121 CPU ms against 9-16 for the fused pass, 4-10% of a block's time for q and k together (BENCHMARKS.md
+/// took 42-128 CPU ms against 9-16 for the fused pass, 3-9% of a block's time for q and k together (BENCHMARKS.md
 /// section 7, session 10). The rows are split across libtorch's thread count, like <see cref="Sae.StreamingTopK"/>, and
 /// the row loop is compiled fully optimized from its first call (<c>AggressiveOptimization</c>; the runtime's first tier
 /// of vector code runs several times slower). The residual update y / s + x was fused the same way and measured no
