@@ -76,7 +76,7 @@ internal static class OpProfile
         });
         Op("q or k LayerNorm + rotary, fused in place (the engine's)", 0, () =>
         {
-            FusedCpuPasses.NormRotaryInPlace(qScratch, norm, cos, sin, length, d / heads, 1e-5);
+            QkNormRotary.ApplyInPlace(qScratch, norm, cos, sin, length, d / heads, 1e-5);
             return empty(0);
         }, () => qScratch.copy_(qRows));
         Op("linear out", 2.0 * t * d * d, () => linear(x, wOut));

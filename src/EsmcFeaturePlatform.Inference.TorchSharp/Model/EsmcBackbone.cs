@@ -217,15 +217,15 @@ internal sealed class EsmcBackbone : IDisposable
     /// sin' = [-sin, sin] (the sign moved into the table, exact), so it is one roll, two multiplies and an add instead of
     /// narrows, a negation, a concatenation, two multiplies and an add, with the same roundings in every dtype (an addcmul
     /// would round once less, which moves bfloat16 results). On float32 CPU tensors it is one fused pass in place on the
-    /// product's workspace buffer (<see cref="FusedCpuPasses"/>); elsewhere libtorch's operators on the [B, L, H, d_head]
+    /// product's workspace buffer (<see cref="QkNormRotary"/>); elsewhere libtorch's operators on the [B, L, H, d_head]
     /// layout with the tables broadcast over the heads.
     /// </summary>
     private Tensor NormRotary(Tensor x, Tensor weight, Tensor cos, Tensor signedSin)
     {
         var headDim = Config.HeadDim;
-        if (FusedCpuPasses.Supports(x, headDim))
+        if (QkNormRotary.Supports(x, headDim))
         {
-            FusedCpuPasses.NormRotaryInPlace(x, weight, cos, signedSin, x.shape[1], headDim, LayerNormEps);
+            QkNormRotary.ApplyInPlace(x, weight, cos, signedSin, x.shape[1], headDim, LayerNormEps);
             return x;
         }
         var y = layer_norm(x, _dShape, weight, null, LayerNormEps).reshape(x.shape[0], x.shape[1], Config.Heads, headDim);

@@ -6,10 +6,10 @@ using static TorchSharp.torch.nn.functional;
 namespace EsmcFeaturePlatform.Inference.Tests.Inference;
 
 /// <summary>
-/// The fused q/k LayerNorm with rotary (<see cref="FusedCpuPasses"/>) against libtorch's operators, which it replaces on
+/// The fused q/k LayerNorm with rotary (<see cref="QkNormRotary"/>) against libtorch's operators, which it replaces on
 /// float32 CPU tensors: as close to a float64 reference as libtorch's float32 operators are.
 /// </summary>
-public sealed class FusedCpuPassesTests
+public sealed class QkNormRotaryTests
 {
     [Theory]
     [InlineData(3, 37, 960, 64)]   // ESMC's head width; an odd number of positions
@@ -30,8 +30,8 @@ public sealed class FusedCpuPassesTests
         var exact = Reference(x.to(ScalarType.Float64), weight.to(ScalarType.Float64), cos.to(ScalarType.Float64), sin.to(ScalarType.Float64), headDim, eps);
         var libtorch = Reference(x, weight, cos, sin, headDim, eps);
         var fused = x.clone();
-        Assert.True(FusedCpuPasses.Supports(fused, headDim));
-        FusedCpuPasses.NormRotaryInPlace(fused, weight, cos, sin, length, headDim, eps);
+        Assert.True(QkNormRotary.Supports(fused, headDim));
+        QkNormRotary.ApplyInPlace(fused, weight, cos, sin, length, headDim, eps);
 
         var scale = exact.abs().max().item<double>();
         var fusedError = (fused.to(ScalarType.Float64) - exact).abs().max().item<double>();
@@ -45,10 +45,10 @@ public sealed class FusedCpuPassesTests
     public void Other_dtypes_layouts_and_widths_take_libtorchs_operators()
     {
         using var scope = NewDisposeScope();
-        Assert.False(FusedCpuPasses.Supports(randn(4, 64).to(ScalarType.BFloat16), 64));
-        Assert.False(FusedCpuPasses.Supports(randn(64, 4).t(), 64));     // not contiguous
-        Assert.False(FusedCpuPasses.Supports(randn(4, 96), 64));         // not whole heads
-        Assert.False(FusedCpuPasses.Supports(randn(4, 6), 6));           // half a head is not whole vectors
+        Assert.False(QkNormRotary.Supports(randn(4, 64).to(ScalarType.BFloat16), 64));
+        Assert.False(QkNormRotary.Supports(randn(64, 4).t(), 64));     // not contiguous
+        Assert.False(QkNormRotary.Supports(randn(4, 96), 64));         // not whole heads
+        Assert.False(QkNormRotary.Supports(randn(4, 6), 6));           // half a head is not whole vectors
     }
 
     /// <summary>libtorch's operators in <paramref name="x"/>'s dtype: LayerNorm without bias, then x cos + roll(x, half) sin.</summary>

@@ -22,10 +22,10 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// Results: the rotary arithmetic is libtorch's operation for operation (the same products and sum, each rounded once;
 /// .NET never contracts a multiply and an add into one). The LayerNorm sums in its own order and subtracts the mean
 /// before scaling ((x - mean) * rstd * w, where libtorch adds an offset: (x * rstd + (-rstd * mean)) * w), so it can
-/// differ in the last bit; <c>FusedCpuPassesTests</c> holds it to libtorch's distance from a float64 reference.
+/// differ in the last bit; <c>QkNormRotaryTests</c> holds it to libtorch's distance from a float64 reference.
 /// </para>
 /// </remarks>
-internal static unsafe class FusedCpuPasses
+internal static unsafe class QkNormRotary
 {
     /// <summary>
     /// True when <paramref name="tensor"/> is a contiguous float32 CPU tensor whose last dimension is whole heads of
@@ -41,7 +41,7 @@ internal static unsafe class FusedCpuPasses
     /// RoPE on each head of <paramref name="headDim"/>: y cos + roll(y, headDim/2) sin', with <paramref name="cos"/> and
     /// <paramref name="signedSin"/> [length, headDim] (sin' = [-sin, sin]; docs/model-math.md, section 3.3).
     /// </summary>
-    public static void NormRotaryInPlace(Tensor rows, Tensor weight, Tensor cos, Tensor signedSin, long length, int headDim, double eps)
+    public static void ApplyInPlace(Tensor rows, Tensor weight, Tensor cos, Tensor signedSin, long length, int headDim, double eps)
     {
         var width = (int)rows.shape[^1];
         var count = rows.numel() / width;
