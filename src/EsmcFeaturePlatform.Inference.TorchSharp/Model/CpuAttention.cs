@@ -20,9 +20,10 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// need no reduction across lanes), and multiplies by v. Padding keys are simply not read: the same result as SDPA's
 /// key mask, without the masked scores. Queries at padded positions attend to the real keys, as with SDPA.
 /// <para>
-/// Why: libtorch's SDPA on the CPU (flash attention with MKL for the products) ran at a third to a half of the GEMMs' rate
-/// here. This kernel's products are register-tiled AVX-512 loops (8 keys x 32 queries for the scores, 4 queries x 64 for
-/// the context) on data that stays in cache: 1.4-1.6x SDPA's GFLOP per CPU-second at 102 tokens and 1.1-1.2x at 302,
+/// Why: libtorch's SDPA on the CPU (flash attention with MKL for the products) ran at a quarter (102 tokens) to about two
+/// thirds (1,002 tokens) of the GEMMs' rate here. This kernel's products are register-tiled AVX-512 loops (8 keys x 32
+/// queries for the scores, 4 queries x 64 for the context) on data that stays in cache: 1.4-1.6x SDPA's GFLOP per
+/// CPU-second at 102 tokens and 1.1-1.2x at 302,
 /// the whole model 5-11% faster per CPU-second at length 300 and on the mixed stream; at 1,002 tokens it read 0.85x to
 /// 1.02x of SDPA's (whose flash kernel moves to blocks of 256 queries from 768 on), so longer batches keep SDPA
 /// (BENCHMARKS.md section 7, session 10).
