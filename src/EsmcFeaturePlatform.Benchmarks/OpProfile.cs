@@ -63,7 +63,7 @@ internal static class OpProfile
         if (CpuAttention.Supports(qRows, d / heads))
         {
             var lengths = Enumerable.Repeat(length, batch).ToArray();
-            Op($"attention, CpuAttention (the engine's on AVX-512 up to {CpuAttention.MaxKeys} positions)", 4.0 * batch * length * length * d, () =>
+            Op($"attention, CpuAttention (the engine's on AVX-512)", 4.0 * batch * length * length * d, () =>
             {
                 CpuAttention.Run(qRows, qRows, qRows, lengths, qScratch);
                 return empty(0);

@@ -10,23 +10,26 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// <summary>
 /// Softmax attention, softmax(q kᵀ / sqrt(d_head)) v over each sequence's real keys, for float32 CPU tensors on AVX-512
 /// with heads of 64: the scaled dot-product attention of docs/model-math.md, section 3.3 (step 5), written for this
-/// model's shapes. <see cref="EsmcBackbone"/> uses it for batches of at most <see cref="MaxKeys"/> positions where
-/// <see cref="Supports"/> holds, and libtorch's SDPA elsewhere.
+/// model's shapes. <see cref="EsmcBackbone"/> uses it wherever <see cref="Supports"/> holds, and libtorch's SDPA elsewhere.
 /// </summary>
 /// <remarks>
-/// How: one work item is a head of one sequence and a chunk of its queries, taken 32 queries at a time. For those 32 it
-/// computes the scores of every real key at once, keys along the rows (Sᵀ = K Qᵀ, [keys, 32]: 128 KB at 1,000 keys, so it
-/// stays in the core's cache), takes the softmax down each column (each query is a vector lane, so the maximum and the sum
-/// need no reduction across lanes), and multiplies by v. Padding keys are simply not read: the same result as SDPA's
-/// key mask, without the masked scores. Queries at padded positions attend to the real keys, as with SDPA.
+/// How: one work item is one head of one sequence. Its real keys and values are first copied into two contiguous
+/// [keys, 64] buffers. Then its queries go 32 at a time: the scores of every real key at once, keys along the rows
+/// (Sᵀ = K Qᵀ, [keys, 32], with each column's maximum kept on the way), the exponentials down each column (each query is
+/// a vector lane, so the maximum and the sum need no reduction across lanes), and the product with v. Padding keys are
+/// simply not read: the same result as SDPA's key mask, without the masked scores. Queries at padded positions attend to
+/// the real keys, as with SDPA.
 /// <para>
-/// Why: libtorch's SDPA on the CPU (flash attention with MKL for the products) ran at a quarter (102 tokens) to about two
-/// thirds (1,002 tokens) of the GEMMs' rate here. This kernel's products are register-tiled AVX-512 loops (8 keys x 32
-/// queries for the scores, 4 queries x 64 for the context) on data that stays in cache: 1.4-1.6x SDPA's GFLOP per
-/// CPU-second at 102 tokens and 1.1-1.2x at 302,
-/// the whole model 5-11% faster per CPU-second at length 300 and on the mixed stream; at 1,002 tokens it read 0.85x to
-/// 1.02x of SDPA's (whose flash kernel moves to blocks of 256 queries from 768 on), so longer batches keep SDPA
-/// (BENCHMARKS.md section 7, session 10).
+/// Why the copy: in the q, k and v products the 64 values of one head's row are 256 bytes every 3,840, so each key is on
+/// its own 4 KiB page, and every 32 queries walk all of them twice (scores, then context). That costs a TLB miss per row
+/// and defeats the hardware prefetcher, which follows strides only within a page. Copied, a head's keys fill a few
+/// pages read in order. At 1,002 tokens the copy alone took the kernel from SDPA's rate to 1.3x it.
+/// </para>
+/// <para>
+/// Why the kernel: libtorch's SDPA on the CPU (flash attention with MKL for the products) ran at a quarter (102 tokens)
+/// to about two thirds (1,002 tokens) of the GEMMs' rate here. This kernel's products are register-tiled AVX-512 loops
+/// (12 keys x 32 queries for the scores, 6 queries x 64 for the context: 24 accumulators each) on data that stays in
+/// cache. BENCHMARKS.md section 7 (session 11) has its rates against SDPA's at 102 to 2,002 tokens.
 /// </para>
 /// <para>
 /// The loops are compiled fully optimized from their first call (<c>AggressiveOptimization</c>): the runtime's first,
@@ -41,15 +44,8 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 internal static unsafe class CpuAttention
 {
     private const int HeadDim = 64;
-    private const int Queries = 32;          // per tile: two 16-float vectors, one lane per query
-    private const int QueriesPerItem = 256;  // a work item: enough to keep a head's k and v in cache across tiles
-
-    /// <summary>
-    /// The longest batch (in positions) this kernel takes; longer ones go to SDPA. Measured at 102, 302 and 1,002
-    /// positions (faster, faster, not faster); the cut between is where SDPA's flash kernel changes its block size,
-    /// not a measured optimum.
-    /// </summary>
-    public const int MaxKeys = 768;
+    private const int Queries = 32;        // per tile: two 16-float vectors, one lane per query
+    private const int KeysPerTile = 12;    // score tile: 12 keys x 2 vectors of queries = 24 accumulators
 
     /// <summary>True on a CPU with AVX-512 for contiguous float32 CPU tensors [B, L, H * 64].</summary>
     public static bool Supports(Tensor x, int headDim) =>
@@ -76,40 +72,44 @@ internal static unsafe class CpuAttention
         var kp = TensorMemory.Address(k);
         var vp = TensorMemory.Address(v);
         var op = TensorMemory.Address(output);
-        var chunksPerHead = (length + QueriesPerItem - 1) / QueriesPerItem;
-        var items = batch * heads * chunksPerHead;
-        var maxKeys = lengths?.Max() ?? length;
+        var items = batch * heads;
+        var maxKeys = Math.Max(1, lengths?.Max() ?? length);
         var workers = Math.Max(1, Math.Min(get_num_threads(), items));
         var next = -1;
         void Work()
         {
             var qt = (float*)NativeMemory.AlignedAlloc(HeadDim * Queries * sizeof(float), 64);
-            var scores = (float*)NativeMemory.AlignedAlloc((nuint)(((maxKeys + 7) & ~7) * Queries * sizeof(float) + 64), 64);
+            var scores = (float*)NativeMemory.AlignedAlloc((nuint)((maxKeys + KeysPerTile - 1) / KeysPerTile * KeysPerTile * Queries * sizeof(float)), 64);
+            var keyRows = (float*)NativeMemory.AlignedAlloc((nuint)(maxKeys * HeadDim * sizeof(float)), 64);
+            var valueRows = (float*)NativeMemory.AlignedAlloc((nuint)(maxKeys * HeadDim * sizeof(float)), 64);
+            var maxes = stackalloc float[Queries];
             var sums = stackalloc float[Queries];
             try
             {
                 int item;
                 while ((item = Interlocked.Increment(ref next)) < items)
                 {
-                    var chunk = item % chunksPerHead;
-                    var head = item / chunksPerHead % heads;
-                    var b = item / chunksPerHead / heads;
+                    var head = item % heads;
+                    var b = item / heads;
                     var keys = lengths?[b] ?? length;
                     var offset = (long)b * length * width + head * HeadDim;
-                    var end = Math.Min(length, (chunk + 1) * QueriesPerItem);
-                    for (var first = chunk * QueriesPerItem; first < end; first += Queries)
+                    if (keys == 0)
                     {
-                        var count = Math.Min(Queries, end - first);
-                        var target = op + offset + (long)first * width;
-                        if (keys == 0)
-                        {
-                            for (var r = 0; r < count; r++) new Span<float>(target + (long)r * width, HeadDim).Clear();
-                            continue;
-                        }
-                        PackQueries(qp + offset + (long)first * width, width, count, qt);
-                        Scores(kp + offset, width, keys, qt, scores);
-                        Softmax(scores, keys, sums);
-                        Context(scores, count, keys, vp + offset, width, sums, target, width);
+                        for (var r = 0; r < length; r++) new Span<float>(op + offset + (long)r * width, HeadDim).Clear();
+                        continue;
+                    }
+                    CopyHead(kp + offset, width, keys, keyRows);
+                    CopyHead(vp + offset, width, keys, valueRows);
+                    for (var first = 0; first < length; first += Queries)
+                    {
+                        var count = Math.Min(Queries, length - first);
+                        var queries = qp + offset + (long)first * width;
+                        // The next tile's query rows are each on their own page too: ask for them now.
+                        for (var r = Queries; r < Math.Min(2 * Queries, length - first); r++) Prefetch(queries + (long)r * width);
+                        PackQueries(queries, width, count, qt);
+                        Scores(keyRows, keys, qt, scores, maxes);
+                        Exponentials(scores, keys, maxes, sums);
+                        Context(scores, count, keys, valueRows, sums, op + offset + (long)first * width, width);
                     }
                 }
             }
@@ -117,6 +117,8 @@ internal static unsafe class CpuAttention
             {
                 NativeMemory.AlignedFree(qt);
                 NativeMemory.AlignedFree(scores);
+                NativeMemory.AlignedFree(keyRows);
+                NativeMemory.AlignedFree(valueRows);
             }
         }
         if (workers == 1) Work();
@@ -125,6 +127,28 @@ internal static unsafe class CpuAttention
         GC.KeepAlive(k);
         GC.KeepAlive(v);
         GC.KeepAlive(output);
+    }
+
+    /// <summary>rows[j * 64 ..] = source's 64 values of row j, for j &lt; count (source rows stride floats apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyHead(float* source, int stride, int count, float* rows)
+    {
+        for (var j = 0; j < count; j++, source += stride, rows += HeadDim)
+        {
+            Vector512.Load(source).Store(rows);
+            Vector512.Load(source + 16).Store(rows + 16);
+            Vector512.Load(source + 32).Store(rows + 32);
+            Vector512.Load(source + 48).Store(rows + 48);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* row)
+    {
+        Sse.Prefetch0(row);
+        Sse.Prefetch0(row + 16);
+        Sse.Prefetch0(row + 32);
+        Sse.Prefetch0(row + 48);
     }
 
     /// <summary>qt[d * 32 + i] = q[i, d] / 8 (the 1/sqrt(64) scale, exact in binary); columns past count are zero.</summary>
@@ -139,16 +163,23 @@ internal static unsafe class CpuAttention
         }
     }
 
-    /// <summary>scores[j * 32 + i] = k[j] · qt[:, i] for j &lt; keys, 8 keys by 32 queries per tile (keys past the end repeat the last).</summary>
+    /// <summary>
+    /// scores[j * 32 + i] = k[j] · qt[:, i] for j &lt; keys (k: [keys, 64]), 12 keys by 32 queries per tile (keys past the
+    /// end repeat the last, which leaves the maximum alone); maxes[i] = the largest score of query i.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scores(float* k, int stride, int keys, float* qt, float* scores)
+    private static void Scores(float* k, int keys, float* qt, float* scores, float* maxes)
     {
-        for (var j0 = 0; j0 < keys; j0 += 8)
+        var max0 = Vector512.Create(float.NegativeInfinity);
+        var max1 = max0;
+        for (var j0 = 0; j0 < keys; j0 += KeysPerTile)
         {
-            float* k0 = Key(k, stride, j0, keys), k1 = Key(k, stride, j0 + 1, keys), k2 = Key(k, stride, j0 + 2, keys), k3 = Key(k, stride, j0 + 3, keys);
-            float* k4 = Key(k, stride, j0 + 4, keys), k5 = Key(k, stride, j0 + 5, keys), k6 = Key(k, stride, j0 + 6, keys), k7 = Key(k, stride, j0 + 7, keys);
+            float* k0 = Key(k, j0, keys), k1 = Key(k, j0 + 1, keys), k2 = Key(k, j0 + 2, keys), k3 = Key(k, j0 + 3, keys);
+            float* k4 = Key(k, j0 + 4, keys), k5 = Key(k, j0 + 5, keys), k6 = Key(k, j0 + 6, keys), k7 = Key(k, j0 + 7, keys);
+            float* k8 = Key(k, j0 + 8, keys), k9 = Key(k, j0 + 9, keys), k10 = Key(k, j0 + 10, keys), k11 = Key(k, j0 + 11, keys);
             Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
             Vector512<float> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+            Vector512<float> a80 = default, a81 = default, a90 = default, a91 = default, aA0 = default, aA1 = default, aB0 = default, aB1 = default;
             var column = qt;
             for (var d = 0; d < HeadDim; d++, column += Queries)
             {
@@ -162,32 +193,42 @@ internal static unsafe class CpuAttention
                 x = Vector512.Create(k5[d]); a50 = Avx512F.FusedMultiplyAdd(x, b0, a50); a51 = Avx512F.FusedMultiplyAdd(x, b1, a51);
                 x = Vector512.Create(k6[d]); a60 = Avx512F.FusedMultiplyAdd(x, b0, a60); a61 = Avx512F.FusedMultiplyAdd(x, b1, a61);
                 x = Vector512.Create(k7[d]); a70 = Avx512F.FusedMultiplyAdd(x, b0, a70); a71 = Avx512F.FusedMultiplyAdd(x, b1, a71);
+                x = Vector512.Create(k8[d]); a80 = Avx512F.FusedMultiplyAdd(x, b0, a80); a81 = Avx512F.FusedMultiplyAdd(x, b1, a81);
+                x = Vector512.Create(k9[d]); a90 = Avx512F.FusedMultiplyAdd(x, b0, a90); a91 = Avx512F.FusedMultiplyAdd(x, b1, a91);
+                x = Vector512.Create(k10[d]); aA0 = Avx512F.FusedMultiplyAdd(x, b0, aA0); aA1 = Avx512F.FusedMultiplyAdd(x, b1, aA1);
+                x = Vector512.Create(k11[d]); aB0 = Avx512F.FusedMultiplyAdd(x, b0, aB0); aB1 = Avx512F.FusedMultiplyAdd(x, b1, aB1);
             }
             var o = scores + (long)j0 * Queries;
             a00.Store(o); a01.Store(o + 16); a10.Store(o + 32); a11.Store(o + 48);
             a20.Store(o + 64); a21.Store(o + 80); a30.Store(o + 96); a31.Store(o + 112);
             a40.Store(o + 128); a41.Store(o + 144); a50.Store(o + 160); a51.Store(o + 176);
             a60.Store(o + 192); a61.Store(o + 208); a70.Store(o + 224); a71.Store(o + 240);
+            a80.Store(o + 256); a81.Store(o + 272); a90.Store(o + 288); a91.Store(o + 304);
+            aA0.Store(o + 320); aA1.Store(o + 336); aB0.Store(o + 352); aB1.Store(o + 368);
+            max0 = Avx512F.Max(max0, Max(Max(Max(a00, a10), Max(a20, a30)), Max(Max(a40, a50), Max(a60, a70)), Max(Max(a80, a90), Max(aA0, aB0))));
+            max1 = Avx512F.Max(max1, Max(Max(Max(a01, a11), Max(a21, a31)), Max(Max(a41, a51), Max(a61, a71)), Max(Max(a81, a91), Max(aA1, aB1))));
         }
+        max0.Store(maxes);
+        max1.Store(maxes + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* Key(float* k, int stride, int j, int keys) => k + (long)Math.Min(j, keys - 1) * stride;
+    private static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Avx512F.Max(a, b);
 
-    /// <summary>Down each column (query) of scores [keys, 32]: p = exp(s - max) in place; sums[i] = the column's sum of p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Max(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.Max(Avx512F.Max(a, b), c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Key(float* k, int j, int keys) => k + (long)Math.Min(j, keys - 1) * HeadDim;
+
+    /// <summary>Down each column (query) of scores [keys, 32]: p = exp(s - maxes[i]) in place; sums[i] = the column's sum of p.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Softmax(float* scores, int keys, float* sums)
+    private static void Exponentials(float* scores, int keys, float* maxes, float* sums)
     {
-        var max0 = Vector512.Create(float.NegativeInfinity);
-        var max1 = max0;
-        var row = scores;
-        for (var j = 0; j < keys; j++, row += Queries)
-        {
-            max0 = Avx512F.Max(max0, Vector512.Load(row));
-            max1 = Avx512F.Max(max1, Vector512.Load(row + 16));
-        }
+        var max0 = Vector512.Load(maxes);
+        var max1 = Vector512.Load(maxes + 16);
         Vector512<float> sum0 = default, sum1 = default;
-        row = scores;
+        var row = scores;
         for (var j = 0; j < keys; j++, row += Queries)
         {
             var e0 = Exp(Vector512.Load(row) - max0);
@@ -222,17 +263,46 @@ internal static unsafe class CpuAttention
         return Avx512F.Scale(p, n);
     }
 
-    /// <summary>output[i] = (Σ_j p[j, i] v[j]) / sums[i] for the first count queries, 4 queries by 64 per tile.</summary>
+    /// <summary>
+    /// output[i] = (Σ_j p[j, i] v[j]) / sums[i] for the first count queries (v: [keys, 64]): 6 queries by 64 per tile
+    /// while more than 8 remain, then 4 by 64 (32 = 4 x 6 + 2 x 4, no query computed twice).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Context(float* p, int count, int keys, float* v, int stride, float* sums, float* output, int outputStride)
+    private static void Context(float* p, int count, int keys, float* v, float* sums, float* output, int outputStride)
     {
-        for (var i0 = 0; i0 < count; i0 += 4)
+        var i0 = 0;
+        for (; count - i0 > 8; i0 += 6)
+        {
+            var weights = p + i0;
+            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
+            var row = v;
+            for (var j = 0; j < keys; j++, row += HeadDim, weights += Queries)
+            {
+                var v0 = Vector512.Load(row); var v1 = Vector512.Load(row + 16); var v2 = Vector512.Load(row + 32); var v3 = Vector512.Load(row + 48);
+                var x = Vector512.Create(weights[0]); a00 = Avx512F.FusedMultiplyAdd(x, v0, a00); a01 = Avx512F.FusedMultiplyAdd(x, v1, a01); a02 = Avx512F.FusedMultiplyAdd(x, v2, a02); a03 = Avx512F.FusedMultiplyAdd(x, v3, a03);
+                x = Vector512.Create(weights[1]); a10 = Avx512F.FusedMultiplyAdd(x, v0, a10); a11 = Avx512F.FusedMultiplyAdd(x, v1, a11); a12 = Avx512F.FusedMultiplyAdd(x, v2, a12); a13 = Avx512F.FusedMultiplyAdd(x, v3, a13);
+                x = Vector512.Create(weights[2]); a20 = Avx512F.FusedMultiplyAdd(x, v0, a20); a21 = Avx512F.FusedMultiplyAdd(x, v1, a21); a22 = Avx512F.FusedMultiplyAdd(x, v2, a22); a23 = Avx512F.FusedMultiplyAdd(x, v3, a23);
+                x = Vector512.Create(weights[3]); a30 = Avx512F.FusedMultiplyAdd(x, v0, a30); a31 = Avx512F.FusedMultiplyAdd(x, v1, a31); a32 = Avx512F.FusedMultiplyAdd(x, v2, a32); a33 = Avx512F.FusedMultiplyAdd(x, v3, a33);
+                x = Vector512.Create(weights[4]); a40 = Avx512F.FusedMultiplyAdd(x, v0, a40); a41 = Avx512F.FusedMultiplyAdd(x, v1, a41); a42 = Avx512F.FusedMultiplyAdd(x, v2, a42); a43 = Avx512F.FusedMultiplyAdd(x, v3, a43);
+                x = Vector512.Create(weights[5]); a50 = Avx512F.FusedMultiplyAdd(x, v0, a50); a51 = Avx512F.FusedMultiplyAdd(x, v1, a51); a52 = Avx512F.FusedMultiplyAdd(x, v2, a52); a53 = Avx512F.FusedMultiplyAdd(x, v3, a53);
+            }
+            var o = output + (long)i0 * outputStride;
+            StoreRow(o, a00, a01, a02, a03, sums[i0]);
+            StoreRow(o + outputStride, a10, a11, a12, a13, sums[i0 + 1]);
+            StoreRow(o + 2L * outputStride, a20, a21, a22, a23, sums[i0 + 2]);
+            StoreRow(o + 3L * outputStride, a30, a31, a32, a33, sums[i0 + 3]);
+            StoreRow(o + 4L * outputStride, a40, a41, a42, a43, sums[i0 + 4]);
+            StoreRow(o + 5L * outputStride, a50, a51, a52, a53, sums[i0 + 5]);
+        }
+        for (; i0 < count; i0 += 4)
         {
             var weights = p + i0;
             Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
             Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
             var row = v;
-            for (var j = 0; j < keys; j++, row += stride, weights += Queries)
+            for (var j = 0; j < keys; j++, row += HeadDim, weights += Queries)
             {
                 var v0 = Vector512.Load(row); var v1 = Vector512.Load(row + 16); var v2 = Vector512.Load(row + 32); var v3 = Vector512.Load(row + 48);
                 var x = Vector512.Create(weights[0]); a00 = Avx512F.FusedMultiplyAdd(x, v0, a00); a01 = Avx512F.FusedMultiplyAdd(x, v1, a01); a02 = Avx512F.FusedMultiplyAdd(x, v2, a02); a03 = Avx512F.FusedMultiplyAdd(x, v3, a03);
@@ -240,10 +310,11 @@ internal static unsafe class CpuAttention
                 x = Vector512.Create(weights[2]); a20 = Avx512F.FusedMultiplyAdd(x, v0, a20); a21 = Avx512F.FusedMultiplyAdd(x, v1, a21); a22 = Avx512F.FusedMultiplyAdd(x, v2, a22); a23 = Avx512F.FusedMultiplyAdd(x, v3, a23);
                 x = Vector512.Create(weights[3]); a30 = Avx512F.FusedMultiplyAdd(x, v0, a30); a31 = Avx512F.FusedMultiplyAdd(x, v1, a31); a32 = Avx512F.FusedMultiplyAdd(x, v2, a32); a33 = Avx512F.FusedMultiplyAdd(x, v3, a33);
             }
-            StoreRow(output + (long)i0 * outputStride, a00, a01, a02, a03, sums[i0]);
-            if (i0 + 1 < count) StoreRow(output + (long)(i0 + 1) * outputStride, a10, a11, a12, a13, sums[i0 + 1]);
-            if (i0 + 2 < count) StoreRow(output + (long)(i0 + 2) * outputStride, a20, a21, a22, a23, sums[i0 + 2]);
-            if (i0 + 3 < count) StoreRow(output + (long)(i0 + 3) * outputStride, a30, a31, a32, a33, sums[i0 + 3]);
+            var o = output + (long)i0 * outputStride;
+            StoreRow(o, a00, a01, a02, a03, sums[i0]);
+            if (i0 + 1 < count) StoreRow(o + outputStride, a10, a11, a12, a13, sums[i0 + 1]);
+            if (i0 + 2 < count) StoreRow(o + 2L * outputStride, a20, a21, a22, a23, sums[i0 + 2]);
+            if (i0 + 3 < count) StoreRow(o + 3L * outputStride, a30, a31, a32, a33, sums[i0 + 3]);
         }
     }
 

@@ -132,7 +132,7 @@ internal sealed class EsmcBackbone : IDisposable
         if (layers.Contains(0)) hidden[0] = x;
 
         var (cos, sin) = RotaryTables(length);
-        var keys = new AttentionKeys(lengths, lengths is null ? null : KeyMask(lengths, length));
+        var keys = new AttentionKeys(lengths, lengths is null ? null : KeyMask(lengths, length, Device));
         var scale = Config.ResidueScalingFactor;
         for (var b = 0; b < blocksToRun; b++)
         {
@@ -168,10 +168,10 @@ internal sealed class EsmcBackbone : IDisposable
     }
 
     /// <summary>[B, 1, 1, L], true for the first lengths[b] keys of row b: SDPA's key mask.</summary>
-    private Tensor KeyMask(int[] lengths, long length)
+    internal static Tensor KeyMask(int[] lengths, long length, Device device)
     {
-        using var positions = ScalarOps.Range(length, ScalarType.Int64, Device);
-        using var counts = tensor(lengths.Select(n => (long)n).ToArray(), ScalarType.Int64, Device);
+        using var positions = ScalarOps.Range(length, ScalarType.Int64, device);
+        using var counts = tensor(lengths.Select(n => (long)n).ToArray(), ScalarType.Int64, device);
         return positions.unsqueeze(0).lt(counts.unsqueeze(1)).reshape(lengths.Length, 1, 1, length);
     }
 
@@ -188,7 +188,7 @@ internal sealed class EsmcBackbone : IDisposable
         var q = NormRotary(_workspace.Linear("q", a, w.Q), w.QNorm, cos, sin);
         var k = NormRotary(_workspace.Linear("k", a, w.K), w.KNorm, cos, sin);
         var v = _workspace.Linear("v", a, w.V);
-        if (length <= CpuAttention.MaxKeys && CpuAttention.Supports(q, headDim) && CpuAttention.Supports(k, headDim) && CpuAttention.Supports(v, headDim))
+        if (CpuAttention.Supports(q, headDim) && CpuAttention.Supports(k, headDim) && CpuAttention.Supports(v, headDim))
         {
             var output = _workspace.Rows("attention", batch * length, d, q.dtype, q.device).view(batch, length, d);
             CpuAttention.Run(q, k, v, keys.Lengths, output);
