@@ -267,55 +267,62 @@ internal static unsafe class CpuAttention
     /// output[i] = (Σ_j p[j, i] v[j]) / sums[i] for the first count queries (v: [keys, 64]): 6 queries by 64 per tile
     /// while more than 8 remain, then 4 by 64 (32 = 4 x 6 + 2 x 4, no query computed twice).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Context(float* p, int count, int keys, float* v, float* sums, float* output, int outputStride)
     {
         var i0 = 0;
         for (; count - i0 > 8; i0 += 6)
+            ContextTile<SixQueries>(p + i0, 6, keys, v, sums + i0, output + (long)i0 * outputStride, outputStride);
+        for (; i0 < count; i0 += 4)
+            ContextTile<FourQueries>(p + i0, Math.Min(4, count - i0), keys, v, sums + i0, output + (long)i0 * outputStride, outputStride);
+    }
+
+    /// <summary>
+    /// One context tile of <typeparamref name="TTile"/>'s 4 or 6 queries by 64, the first count of them stored. The tile
+    /// width is a type so that the runtime compiles each width separately with its test folded away: one loop body, and
+    /// the 4-wide tile keeps no unused accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ContextTile<TTile>(float* weights, int count, int keys, float* v, float* sums, float* output, int outputStride)
+        where TTile : struct, IContextTile
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
+        var row = v;
+        for (var j = 0; j < keys; j++, row += HeadDim, weights += Queries)
         {
-            var weights = p + i0;
-            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-            Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
-            var row = v;
-            for (var j = 0; j < keys; j++, row += HeadDim, weights += Queries)
+            var v0 = Vector512.Load(row); var v1 = Vector512.Load(row + 16); var v2 = Vector512.Load(row + 32); var v3 = Vector512.Load(row + 48);
+            var x = Vector512.Create(weights[0]); a00 = Avx512F.FusedMultiplyAdd(x, v0, a00); a01 = Avx512F.FusedMultiplyAdd(x, v1, a01); a02 = Avx512F.FusedMultiplyAdd(x, v2, a02); a03 = Avx512F.FusedMultiplyAdd(x, v3, a03);
+            x = Vector512.Create(weights[1]); a10 = Avx512F.FusedMultiplyAdd(x, v0, a10); a11 = Avx512F.FusedMultiplyAdd(x, v1, a11); a12 = Avx512F.FusedMultiplyAdd(x, v2, a12); a13 = Avx512F.FusedMultiplyAdd(x, v3, a13);
+            x = Vector512.Create(weights[2]); a20 = Avx512F.FusedMultiplyAdd(x, v0, a20); a21 = Avx512F.FusedMultiplyAdd(x, v1, a21); a22 = Avx512F.FusedMultiplyAdd(x, v2, a22); a23 = Avx512F.FusedMultiplyAdd(x, v3, a23);
+            x = Vector512.Create(weights[3]); a30 = Avx512F.FusedMultiplyAdd(x, v0, a30); a31 = Avx512F.FusedMultiplyAdd(x, v1, a31); a32 = Avx512F.FusedMultiplyAdd(x, v2, a32); a33 = Avx512F.FusedMultiplyAdd(x, v3, a33);
+            if (TTile.Queries == 6)
             {
-                var v0 = Vector512.Load(row); var v1 = Vector512.Load(row + 16); var v2 = Vector512.Load(row + 32); var v3 = Vector512.Load(row + 48);
-                var x = Vector512.Create(weights[0]); a00 = Avx512F.FusedMultiplyAdd(x, v0, a00); a01 = Avx512F.FusedMultiplyAdd(x, v1, a01); a02 = Avx512F.FusedMultiplyAdd(x, v2, a02); a03 = Avx512F.FusedMultiplyAdd(x, v3, a03);
-                x = Vector512.Create(weights[1]); a10 = Avx512F.FusedMultiplyAdd(x, v0, a10); a11 = Avx512F.FusedMultiplyAdd(x, v1, a11); a12 = Avx512F.FusedMultiplyAdd(x, v2, a12); a13 = Avx512F.FusedMultiplyAdd(x, v3, a13);
-                x = Vector512.Create(weights[2]); a20 = Avx512F.FusedMultiplyAdd(x, v0, a20); a21 = Avx512F.FusedMultiplyAdd(x, v1, a21); a22 = Avx512F.FusedMultiplyAdd(x, v2, a22); a23 = Avx512F.FusedMultiplyAdd(x, v3, a23);
-                x = Vector512.Create(weights[3]); a30 = Avx512F.FusedMultiplyAdd(x, v0, a30); a31 = Avx512F.FusedMultiplyAdd(x, v1, a31); a32 = Avx512F.FusedMultiplyAdd(x, v2, a32); a33 = Avx512F.FusedMultiplyAdd(x, v3, a33);
                 x = Vector512.Create(weights[4]); a40 = Avx512F.FusedMultiplyAdd(x, v0, a40); a41 = Avx512F.FusedMultiplyAdd(x, v1, a41); a42 = Avx512F.FusedMultiplyAdd(x, v2, a42); a43 = Avx512F.FusedMultiplyAdd(x, v3, a43);
                 x = Vector512.Create(weights[5]); a50 = Avx512F.FusedMultiplyAdd(x, v0, a50); a51 = Avx512F.FusedMultiplyAdd(x, v1, a51); a52 = Avx512F.FusedMultiplyAdd(x, v2, a52); a53 = Avx512F.FusedMultiplyAdd(x, v3, a53);
             }
-            var o = output + (long)i0 * outputStride;
-            StoreRow(o, a00, a01, a02, a03, sums[i0]);
-            StoreRow(o + outputStride, a10, a11, a12, a13, sums[i0 + 1]);
-            StoreRow(o + 2L * outputStride, a20, a21, a22, a23, sums[i0 + 2]);
-            StoreRow(o + 3L * outputStride, a30, a31, a32, a33, sums[i0 + 3]);
-            StoreRow(o + 4L * outputStride, a40, a41, a42, a43, sums[i0 + 4]);
-            StoreRow(o + 5L * outputStride, a50, a51, a52, a53, sums[i0 + 5]);
         }
-        for (; i0 < count; i0 += 4)
-        {
-            var weights = p + i0;
-            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-            var row = v;
-            for (var j = 0; j < keys; j++, row += HeadDim, weights += Queries)
-            {
-                var v0 = Vector512.Load(row); var v1 = Vector512.Load(row + 16); var v2 = Vector512.Load(row + 32); var v3 = Vector512.Load(row + 48);
-                var x = Vector512.Create(weights[0]); a00 = Avx512F.FusedMultiplyAdd(x, v0, a00); a01 = Avx512F.FusedMultiplyAdd(x, v1, a01); a02 = Avx512F.FusedMultiplyAdd(x, v2, a02); a03 = Avx512F.FusedMultiplyAdd(x, v3, a03);
-                x = Vector512.Create(weights[1]); a10 = Avx512F.FusedMultiplyAdd(x, v0, a10); a11 = Avx512F.FusedMultiplyAdd(x, v1, a11); a12 = Avx512F.FusedMultiplyAdd(x, v2, a12); a13 = Avx512F.FusedMultiplyAdd(x, v3, a13);
-                x = Vector512.Create(weights[2]); a20 = Avx512F.FusedMultiplyAdd(x, v0, a20); a21 = Avx512F.FusedMultiplyAdd(x, v1, a21); a22 = Avx512F.FusedMultiplyAdd(x, v2, a22); a23 = Avx512F.FusedMultiplyAdd(x, v3, a23);
-                x = Vector512.Create(weights[3]); a30 = Avx512F.FusedMultiplyAdd(x, v0, a30); a31 = Avx512F.FusedMultiplyAdd(x, v1, a31); a32 = Avx512F.FusedMultiplyAdd(x, v2, a32); a33 = Avx512F.FusedMultiplyAdd(x, v3, a33);
-            }
-            var o = output + (long)i0 * outputStride;
-            StoreRow(o, a00, a01, a02, a03, sums[i0]);
-            if (i0 + 1 < count) StoreRow(o + outputStride, a10, a11, a12, a13, sums[i0 + 1]);
-            if (i0 + 2 < count) StoreRow(o + 2L * outputStride, a20, a21, a22, a23, sums[i0 + 2]);
-            if (i0 + 3 < count) StoreRow(o + 3L * outputStride, a30, a31, a32, a33, sums[i0 + 3]);
-        }
+        StoreRow(output, a00, a01, a02, a03, sums[0]);
+        if (count > 1) StoreRow(output + outputStride, a10, a11, a12, a13, sums[1]);
+        if (count > 2) StoreRow(output + 2L * outputStride, a20, a21, a22, a23, sums[2]);
+        if (count > 3) StoreRow(output + 3L * outputStride, a30, a31, a32, a33, sums[3]);
+        if (count > 4) StoreRow(output + 4L * outputStride, a40, a41, a42, a43, sums[4]);
+        if (count > 5) StoreRow(output + 5L * outputStride, a50, a51, a52, a53, sums[5]);
+    }
+
+    private interface IContextTile
+    {
+        static abstract int Queries { get; }
+    }
+
+    private struct FourQueries : IContextTile
+    {
+        public static int Queries => 4;
+    }
+
+    private struct SixQueries : IContextTile
+    {
+        public static int Queries => 6;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
