@@ -21,9 +21,10 @@ namespace EsmcFeaturePlatform.Inference.TorchSharp.Model;
 /// the real keys, as with SDPA.
 /// <para>
 /// Why the copy: in the q, k and v products the 64 values of one head's row are 256 bytes every 3,840, so each key is on
-/// its own 4 KiB page, and every 32 queries walk all of them twice (scores, then context). That costs a TLB miss per row
-/// and defeats the hardware prefetcher, which follows strides only within a page. Copied, a head's keys fill a few
-/// pages read in order. At 1,002 tokens the copy alone took the kernel from SDPA's rate to 1.3x it.
+/// its own 4 KiB page, and every 32 queries walk all of them twice (scores, then context): by all signs a TLB miss per
+/// row, and no help from the hardware prefetcher, which follows strides only within a page (the machine it was measured
+/// on exposes no hardware counters, so that cause is inferred; the copy's effect is measured). Copied, a head's keys
+/// fill a few pages read in order. At 1,002 tokens the copy alone took the kernel from SDPA's rate to 1.3x it.
 /// </para>
 /// <para>
 /// Why the kernel: libtorch's SDPA on the CPU (flash attention with MKL for the products) ran at a quarter (102 tokens)
