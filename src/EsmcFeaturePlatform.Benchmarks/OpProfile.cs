@@ -60,7 +60,7 @@ internal static class OpProfile
         Op("layer_norm (d)", 0, () => layer_norm(x, [d], norm, norm, 1e-5));
         Op("linear q|k|v", 2.0 * t * d * 3 * d, () => linear(x, wQkv));
         Op("sdpa (mask)", 4.0 * batch * length * length * d, () => scaled_dot_product_attention(q, q, q, mask));
-        if (CpuAttention.Supports(qRows, d / heads))
+        if (CpuAttention.Supports(qRows.device_type, qRows.dtype, d / heads))
         {
             var lengths = Enumerable.Repeat(length, batch).ToArray();
             Op($"attention, CpuAttention (the engine's on AVX-512)", 4.0 * batch * length * length * d, () =>

@@ -48,14 +48,14 @@ internal static unsafe class CpuAttention
     private const int Queries = 32;        // per tile: two 16-float vectors, one lane per query
     private const int KeysPerTile = 12;    // score tile: 12 keys x 2 vectors of queries = 24 accumulators
 
-    /// <summary>True on a CPU with AVX-512 for contiguous float32 CPU tensors [B, L, H * 64].</summary>
-    public static bool Supports(Tensor x, int headDim) =>
-        Avx512F.IsSupported && headDim == HeadDim && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32
-        && x.is_contiguous() && x.dim() == 3 && x.shape[2] % HeadDim == 0;
+    /// <summary>True on a CPU with AVX-512 for float32 CPU tensors with heads of 64: what the backbone decides once at load.</summary>
+    public static bool Supports(DeviceType device, ScalarType dtype, int headDim) =>
+        Avx512F.IsSupported && headDim == HeadDim && device == DeviceType.CPU && dtype == ScalarType.Float32;
 
     /// <summary>
-    /// Writes attention's output into <paramref name="output"/>, all four [B, L, H * 64] (<see cref="Supports"/>; heads
-    /// side by side in each row, as the q, k and v products come out): row (b, i) of head h is the softmax over keys
+    /// Writes attention's output into <paramref name="output"/>, all four contiguous float32 CPU tensors [B, L, H * 64]
+    /// (heads side by side in each row, as the q, k and v products come out; anything else is refused, as the kernel reads
+    /// them through raw pointers; the CPU must have AVX-512, <see cref="Supports"/>): row (b, i) of head h is the softmax over keys
     /// j &lt; <paramref name="lengths"/>[b] (all L when null) of q·k / 8, times v.
     /// </summary>
     public static void Run(Tensor q, Tensor k, Tensor v, int[]? lengths, Tensor output)
@@ -64,9 +64,13 @@ internal static unsafe class CpuAttention
         var length = (int)q.shape[1];
         var width = (int)q.shape[2];
         var heads = width / HeadDim;
-        foreach (var t in new[] { k, v, output })
+        foreach (var t in new[] { q, k, v, output })
+        {
+            if (t.device_type != DeviceType.CPU || t.dtype != ScalarType.Float32 || !t.is_contiguous() || t.dim() != 3 || t.shape[2] % HeadDim != 0)
+                throw new ArgumentException($"Attention needs contiguous float32 CPU tensors [B, L, H * {HeadDim}]; got a {t.dtype} {t.device_type} tensor [{string.Join(", ", t.shape)}]{(t.is_contiguous() ? "" : ", not contiguous")}.");
             if (!t.shape.SequenceEqual(q.shape))
                 throw new ArgumentException($"Attention needs q, k, v and output of one shape; got [{string.Join(", ", q.shape)}] and [{string.Join(", ", t.shape)}].");
+        }
         if (lengths is not null && (lengths.Length != batch || lengths.Any(n => n < 0 || n > length)))
             throw new ArgumentException($"Attention needs {batch} sequence lengths within 0..{length}.", nameof(lengths));
         var qp = TensorMemory.Address(q);

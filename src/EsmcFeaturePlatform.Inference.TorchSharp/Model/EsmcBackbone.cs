@@ -20,6 +20,7 @@ internal sealed class EsmcBackbone : IDisposable
     private readonly HeadWeights? _head;
     private readonly long[] _dShape;
     private readonly Workspace _workspace = new();
+    private readonly bool _cpuAttention;   // attention by CpuAttention (else SDPA, which alone needs the key mask)
 
     private EsmcBackbone(EsmcModelConfig config, Device device, ScalarType dtype, Tensor embedding, BlockWeights[] blocks, Tensor? finalNorm, HeadWeights? head)
     {
@@ -31,6 +32,7 @@ internal sealed class EsmcBackbone : IDisposable
         _finalNorm = finalNorm;
         _head = head;
         _dShape = [config.DModel];
+        _cpuAttention = CpuAttention.Supports(device.type, dtype, config.HeadDim);
     }
 
     public EsmcModelConfig Config { get; }
@@ -132,7 +134,7 @@ internal sealed class EsmcBackbone : IDisposable
         if (layers.Contains(0)) hidden[0] = x;
 
         var (cos, sin) = RotaryTables(length);
-        var keys = new AttentionKeys(lengths, lengths is null ? null : KeyMask(lengths, length, Device));
+        var keys = new AttentionKeys(lengths, lengths is null || _cpuAttention ? null : KeyMask(lengths, length, Device));
         var scale = Config.ResidueScalingFactor;
         for (var b = 0; b < blocksToRun; b++)
         {
@@ -188,7 +190,7 @@ internal sealed class EsmcBackbone : IDisposable
         var q = NormRotary(_workspace.Linear("q", a, w.Q), w.QNorm, cos, sin);
         var k = NormRotary(_workspace.Linear("k", a, w.K), w.KNorm, cos, sin);
         var v = _workspace.Linear("v", a, w.V);
-        if (CpuAttention.Supports(q, headDim) && CpuAttention.Supports(k, headDim) && CpuAttention.Supports(v, headDim))
+        if (_cpuAttention)
         {
             var output = _workspace.Rows("attention", batch * length, d, q.dtype, q.device).view(batch, length, d);
             CpuAttention.Run(q, k, v, keys.Lengths, output);
@@ -200,7 +202,10 @@ internal sealed class EsmcBackbone : IDisposable
         return w.AttnOut.Apply(context.transpose(1, 2).reshape(batch, length, d));
     }
 
-    /// <summary>Which keys are real: each row's count for <see cref="CpuAttention"/> and the same as a mask for SDPA (both null: all).</summary>
+    /// <summary>
+    /// Which keys are real: each row's count for <see cref="CpuAttention"/>, and the same as a mask for SDPA, built only
+    /// when SDPA runs (null: no padding).
+    /// </summary>
     private sealed record AttentionKeys(int[]? Lengths, Tensor? Mask);
 
     private Tensor FeedForward(BlockWeights w, Tensor x)

@@ -5,6 +5,7 @@ using EsmcFeaturePlatform.Inference.TorchSharp.Checkpoints;
 using EsmcFeaturePlatform.Inference.TorchSharp.Model;
 using EsmcFeaturePlatform.Inference.TorchSharp.Runtime;
 using EsmcFeaturePlatform.Inference.TorchSharp.Tokenization;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
@@ -40,7 +41,7 @@ public sealed class CpuAttentionTests
             var exact = Sdpa(q.to(ScalarType.Float64), k.to(ScalarType.Float64), v.to(ScalarType.Float64), mask);
             var sdpa = Sdpa(q, k, v, mask);
             var ours = full(batch, length, 3 * HeadDim, float.NaN);   // every element must be written
-            Assert.True(CpuAttention.Supports(ours, HeadDim));
+            Assert.True(CpuAttention.Supports(ours.device_type, ours.dtype, HeadDim));
             CpuAttention.Run(q, k, v, lengths, ours);
 
             var scale = exact.abs().max().item<double>();
@@ -103,9 +104,9 @@ public sealed class CpuAttentionTests
     public void Other_dtypes_and_head_widths_take_sdpa()
     {
         using var scope = NewDisposeScope();
-        Assert.False(CpuAttention.Supports(randn(1, 4, 64).to(ScalarType.BFloat16), 64));
-        Assert.False(CpuAttention.Supports(randn(1, 4, 96), 32));
-        Assert.False(CpuAttention.Supports(randn(1, 64, 4).transpose(1, 2), 64));
+        Assert.False(CpuAttention.Supports(DeviceType.CPU, ScalarType.BFloat16, 64));
+        Assert.False(CpuAttention.Supports(DeviceType.CPU, ScalarType.Float32, 32));
+        Assert.False(CpuAttention.Supports(DeviceType.CUDA, ScalarType.Float32, 64));
     }
 
     [Avx512Fact]
@@ -116,6 +117,13 @@ public sealed class CpuAttentionTests
         Assert.Throws<ArgumentException>(() => CpuAttention.Run(x, randn(2, 4, HeadDim), x, null, empty(2, 5, HeadDim)));
         Assert.Throws<ArgumentException>(() => CpuAttention.Run(x, x, x, [5, 6], empty(2, 5, HeadDim)));
         Assert.Throws<ArgumentException>(() => CpuAttention.Run(x, x, x, [5], empty(2, 5, HeadDim)));
+        // Tensors the kernel cannot read through a raw pointer row by row: a strided view, another dtype, heads not 64 wide.
+        var strided = randn(2, HeadDim, 5).transpose(1, 2);
+        Assert.Throws<ArgumentException>(() => CpuAttention.Run(strided, strided, strided, null, empty(2, 5, HeadDim)));
+        var half = x.to(ScalarType.BFloat16);
+        Assert.Throws<ArgumentException>(() => CpuAttention.Run(half, half, half, null, empty(2, 5, HeadDim, dtype: ScalarType.BFloat16)));
+        var narrow = randn(2, 5, 96);
+        Assert.Throws<ArgumentException>(() => CpuAttention.Run(narrow, narrow, narrow, null, empty(2, 5, 96)));
     }
 
     /// <summary>SDPA on [B, L, H * 64] tensors through the [B, H, L, 64] views, as the backbone calls it.</summary>
